@@ -1,0 +1,282 @@
+"""The `facekeypoints` command line.
+
+Every subcommand reports a bad input as one line on stderr and exits with status 1 (2 for a wrong
+command line); `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from . import _progress, __version__
+from .errors import FacekeypointsError
+
+DATA_ENV = "FKD_DATA_DIR"
+
+
+def _data_default() -> str | None:
+    return os.environ.get(DATA_ENV)
+
+
+def _say(args, *lines: str) -> None:
+    if not args.quiet:
+        print(*lines, sep="\n")
+
+
+# ------------------------------------------------------------------------------------------- commands
+
+
+def cmd_submit(args) -> int:
+    from .data import load_lookup, load_test
+    from .predictor import KeypointModel
+    from .submission import submission_locations, write_submission
+
+    test_path, lookup_path = args.test or args.data, args.lookup or args.data
+    if test_path is None or lookup_path is None:
+        raise FacekeypointsError(f"say where the data is: --test PATH and --lookup PATH, or --data DIR (or ${DATA_ENV})")
+    out = Path(args.out)
+    if out.exists() and not args.force:  # fail before the work, not after
+        raise FacekeypointsError(f"{out} already exists (use --force to overwrite)")
+    test = load_test(test_path)
+    lookup = load_lookup(lookup_path)
+    model = KeypointModel.load(args.model)
+    predicted = model.predict(test.images, batch_size=args.batch_size, show_progress=True)
+    locations = submission_locations(predicted, test, lookup)
+    write_submission(out, lookup.row_ids, locations, force=args.force)
+    _say(args, f"wrote {out}: {len(lookup)} rows for {len(test)} faces, model {args.model}")
+    return 0
+
+
+def cmd_score(args) -> int:
+    from .data import load_lookup, read_submission
+    from .submission import score_submission
+
+    row_ids, locations = read_submission(args.submission)
+    solution_ids, solution = read_submission(args.solution)
+    lookup_path = args.lookup
+    if lookup_path is None and (Path(args.solution).parent / "IdLookupTable.csv").is_file():
+        lookup_path = Path(args.solution).parent / "IdLookupTable.csv"
+    lookup = load_lookup(lookup_path) if lookup_path else None
+    report = score_submission(row_ids, locations, solution_ids, solution, lookup,
+                              names=(args.submission, args.solution))
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    elif args.quiet:
+        print(f"{report.rmse:.5f}")
+    else:
+        print(report.format())
+    return 0
+
+
+def cmd_show(args) -> int:
+    import numpy as np
+
+    from .data import load_lookup, load_test, load_training, read_submission
+    from .data.sources import resolve
+    from .errors import DataError
+    from .metrics import keypoint_rmse
+    from .viz import face_grid, save_figure
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise FacekeypointsError(f"{out} already exists (use --force to overwrite)")
+    kind = args.set
+    if kind is None:  # a training file if there is one, else a test file
+        try:
+            resolve(args.data, "training")
+            kind = "training"
+        except DataError:
+            kind = "test"
+    labels = mask = predictions = None
+    if kind == "training":
+        data = load_training(args.data)
+        images, labels, mask = data.images, data.keypoints, data.mask
+        names = [f"line {n}" for n in data.lines]
+    else:
+        data = load_test(args.data)
+        images = data.images
+        names = [f"ImageId {i}" for i in data.image_ids]
+    if args.predictions:
+        if kind != "test":
+            raise FacekeypointsError("--predictions takes a submission, which is drawn on a test set (--set test)")
+        lookup = load_lookup(args.lookup or args.data)
+        row_ids, locations = read_submission(args.predictions)
+        given = dict(zip(row_ids.tolist(), locations.tolist()))
+        position = {int(i): n for n, i in enumerate(data.image_ids)}
+        predictions = np.full((len(images), 15, 2), np.nan, np.float32)
+        for row_id, image_id, k, a in zip(lookup.row_ids.tolist(), lookup.image_ids.tolist(),
+                                          lookup.keypoint.tolist(), lookup.axis.tolist()):
+            if row_id in given and image_id in position:
+                predictions[position[image_id], k, a] = given[row_id]
+    elif args.model:
+        from .predictor import KeypointModel
+
+        predictions = KeypointModel.load(args.model).predict(images)
+    index = _choose(len(images), args, labels, mask, predictions)
+    titles = [names[i] for i in index]
+    if labels is not None and predictions is not None:
+        titles = [f"{t}  {keypoint_rmse(predictions[i:i + 1], labels[i:i + 1], mask[i:i + 1]).rmse:.2f}px"
+                  for t, i in zip(titles, index)]
+    fig = face_grid(
+        images[index],
+        labels=None if labels is None else labels[index],
+        label_mask=None if mask is None else mask[index],
+        predictions=None if predictions is None else predictions[index],
+        titles=titles,
+        title=f"{data.source} ({len(index)} of {len(images)} faces)",
+    )
+    save_figure(fig, out, force=args.force)
+    _say(args, f"wrote {out}: {len(index)} faces")
+    return 0
+
+
+def _choose(n: int, args, labels, mask, predictions):
+    import numpy as np
+
+    if args.indices:
+        index = np.array([int(i) for i in args.indices.split(",")])
+        if ((index < 0) | (index >= n)).any():
+            raise FacekeypointsError(f"--indices must lie in 0..{n - 1}")
+        return index
+    count = min(args.count, n)
+    if args.worst:
+        if labels is None or predictions is None:
+            raise FacekeypointsError("--worst needs labels and predictions (a training set and --model)")
+        err = np.where(mask, ((predictions - labels) ** 2).sum(-1), 0).sum(1) / np.maximum(mask.sum(1), 1)
+        return np.argsort(-err, kind="stable")[:count]
+    return np.sort(np.random.default_rng(args.seed).choice(n, size=count, replace=False))
+
+
+def cmd_data_check(args) -> int:
+    from .data.check import check_path
+
+    failed = False
+    for path in args.paths:
+        for result in check_path(path):
+            failed |= result.errors > 0
+            problems = [p for p in result.problems if p.severity == "error" or not args.errors_only]
+            for p in problems:
+                where = f"line {p.line}" if p.line is not None else "file"
+                print(f"{result.source}: {where}: {p.severity}: {p.message}")
+            if not args.quiet:
+                print(f"{result.source}: {result.kind} file, {result.rows} good rows, "
+                      f"{result.errors} errors, {result.warnings} warnings")
+    return 1 if failed else 0
+
+
+def cmd_train(args) -> int:
+    from .train import train
+
+    report = train(args)
+    _say(args, f"validation: {report.format()}" if report else "trained on all rows: no validation split")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", help="print only results and errors, no progress")
+    common.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+
+    parser = argparse.ArgumentParser(
+        prog="facekeypoints",
+        description="Find the 15 facial keypoints of Kaggle's Facial Keypoints Detection competition: "
+        "read Kaggle's data, train and evaluate models, write and score submissions, draw faces.",
+        epilog="Run `facekeypoints COMMAND --help` for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    data_help = f"a folder, training/test CSV or zip, or Kaggle's competition zip (default: ${DATA_ENV})"
+
+    p = sub.add_parser("submit", parents=[common], help="predict the test faces and write a Kaggle submission",
+                       description="Predict every face of test.csv and write RowId,Location for every row of "
+                       "IdLookupTable.csv, in its order, like Kaggle's SampleSubmission.csv.")
+    p.add_argument("--data", default=_data_default(), help="where test and lookup files are, " + data_help)
+    p.add_argument("--test", help="test.csv, test.zip, a folder or Kaggle's zip (overrides --data)")
+    p.add_argument("--lookup", help="IdLookupTable.csv, a folder or Kaggle's zip (overrides --data)")
+    p.add_argument("--out", required=True, help="the submission CSV to write")
+    p.add_argument("--model", default="mean", help="a shipped model's name or a checkpoint path (default: mean)")
+    p.add_argument("--batch-size", type=int, default=256, help="faces per forward pass (default: 256)")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite --out if it exists")
+    p.set_defaults(func=cmd_submit)
+
+    p = sub.add_parser("score", parents=[common], help="RMSE of a submission against a solution",
+                       description="Kaggle's metric: RMSE in pixels over all rows. With the lookup table "
+                       "(--lookup, or IdLookupTable.csv beside SOLUTION) also per keypoint and per label pattern.")
+    p.add_argument("submission", help="RowId,Location CSV to score")
+    p.add_argument("solution", help="RowId,Location CSV with the true values")
+    p.add_argument("--lookup", help="IdLookupTable.csv, for the breakdown")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("show", parents=[common], help="draw a grid of faces with labels and/or predictions",
+                       description="Draw faces with their labelled keypoints (green circles) and predicted "
+                       "ones (red crosses). Unlabelled keypoints are not drawn.")
+    p.add_argument("data", nargs="?", default=_data_default(), help=data_help)
+    p.add_argument("--set", choices=("training", "test"), help="which file to draw (default: training if found)")
+    p.add_argument("--predictions", help="a submission CSV to draw on the test faces (needs the lookup table)")
+    p.add_argument("--lookup", help="IdLookupTable.csv for --predictions (default: from DATA)")
+    p.add_argument("--model", help="draw this model's predictions (name or checkpoint)")
+    p.add_argument("--count", type=int, default=16, help="how many faces (default: 16)")
+    p.add_argument("--indices", help="comma-separated row indices (0-based) to draw instead of a random sample")
+    p.add_argument("--worst", action="store_true", help="draw the faces the model gets most wrong")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random sample (default: 0)")
+    p.add_argument("--out", default="faces.png", help="PNG to write (default: faces.png)")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite --out if it exists")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("data", help="inspect data files")
+    data_sub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
+    c = data_sub.add_parser("check", parents=[common], help="list every problem and suspicious row of Kaggle files",
+                            description="Read each file and report every problem (errors) and every suspicious "
+                            "row (warnings: odd label patterns, swapped eyes, duplicate or blank images), each "
+                            "with its line number. Exit status 1 when any file has errors.")
+    c.add_argument("paths", nargs="+", help="CSV files, zips or folders")
+    c.add_argument("--errors-only", action="store_true", help="do not list warnings")
+    c.set_defaults(func=cmd_data_check)
+
+    p = sub.add_parser("train", parents=[common], help="train a model on Kaggle's training data",
+                       description="Train a model and write RUN_DIR/best.pt.")
+    p.add_argument("--model", default="mean", choices=("mean",), help="which model (default: mean)")
+    p.add_argument("--data", default=_data_default(), help="training data: " + data_help)
+    p.add_argument("--out", required=True, help="run folder for checkpoints and logs")
+    p.add_argument("--val-fraction", type=float, default=0.1,
+                   help="share of images held out for validation, 0 to train on all (default: 0.1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split and of training (default: 0)")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite an existing run")
+    p.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _progress.QUIET = args.quiet
+    if getattr(args, "data", "") is None and args.command in ("show", "train"):
+        parser.error(f"{args.command}: give the data path (or set ${DATA_ENV})")
+    try:
+        return args.func(args)
+    except FacekeypointsError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"facekeypoints: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # e.g. an output folder that cannot be written
+        if args.debug:
+            traceback.print_exc()
+        print(f"facekeypoints: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("facekeypoints: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

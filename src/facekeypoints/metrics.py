@@ -1,0 +1,80 @@
+"""Kaggle's metric: root mean squared error, in pixels, over every labelled coordinate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS, pattern_name
+
+
+@dataclass
+class RmseReport:
+    """RMSE overall, per keypoint and per label pattern ("15 keypoints" / "4 keypoints" / "other")."""
+
+    rmse: float
+    count: int  # coordinates scored
+    per_keypoint: dict[str, tuple[float, int]] = field(default_factory=dict)
+    per_pattern: dict[str, tuple[float, int]] = field(default_factory=dict)  # (rmse, images)
+
+    @classmethod
+    def from_errors(
+        cls, squared: np.ndarray, keypoint: np.ndarray | None = None, image: np.ndarray | None = None,
+        image_pattern: dict | None = None,
+    ) -> RmseReport:
+        """Build a report from one squared error per scored coordinate.
+
+        keypoint: each coordinate's keypoint index (for the per-keypoint breakdown);
+        image: each coordinate's image, and image_pattern: image -> number of its keypoints scored.
+        """
+        squared = np.asarray(squared, np.float64)
+        report = cls(_rmse(squared), len(squared))
+        if keypoint is not None:
+            for k, name in enumerate(KEYPOINT_NAMES):
+                sel = keypoint == k
+                if sel.any():
+                    report.per_keypoint[name] = (_rmse(squared[sel]), int(sel.sum()) // 2)
+        if image is not None and image_pattern is not None:
+            patterns = np.array([pattern_name(image_pattern[i]) for i in image.tolist()])
+            for name in ("15 keypoints", "4 keypoints", "other"):
+                sel = patterns == name
+                if sel.any():
+                    report.per_pattern[name] = (_rmse(squared[sel]), len(np.unique(image[sel])))
+        return report
+
+    def format(self) -> str:
+        lines = [f"RMSE {self.rmse:.4f} px over {self.count} coordinates"]
+        if self.per_pattern:
+            lines.append("by label pattern:")
+            lines += [f"  {name:<26} {r:8.4f}  ({n} images)" for name, (r, n) in self.per_pattern.items()]
+        if self.per_keypoint:
+            lines.append("by keypoint:")
+            lines += [f"  {name:<26} {r:8.4f}  ({n} labels)" for name, (r, n) in self.per_keypoint.items()]
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict:
+        return {
+            "rmse": self.rmse,
+            "count": self.count,
+            "per_keypoint": {k: {"rmse": r, "labels": n} for k, (r, n) in self.per_keypoint.items()},
+            "per_pattern": {k: {"rmse": r, "images": n} for k, (r, n) in self.per_pattern.items()},
+        }
+
+
+def _rmse(squared: np.ndarray) -> float:
+    return float(np.sqrt(squared.mean())) if len(squared) else float("nan")
+
+
+def keypoint_rmse(predicted: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> RmseReport:
+    """Score (N, 15, 2) predictions against labels where `mask` (N, 15) is True."""
+    predicted, truth, mask = np.asarray(predicted), np.asarray(truth), np.asarray(mask, bool)
+    if predicted.shape != truth.shape or mask.shape != truth.shape[:2] or truth.shape[1:] != (NUM_KEYPOINTS, 2):
+        raise ValueError(f"shapes differ: predicted {predicted.shape}, truth {truth.shape}, mask {mask.shape}")
+    image, keypoint = np.nonzero(mask)
+    diff = predicted[image, keypoint].astype(np.float64) - truth[image, keypoint]
+    squared = (diff**2).reshape(-1)  # x and y of each labelled keypoint
+    counts = mask.sum(axis=1)
+    return RmseReport.from_errors(
+        squared, np.repeat(keypoint, 2), np.repeat(image, 2), dict(enumerate(counts.tolist()))
+    )

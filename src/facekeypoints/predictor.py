@@ -1,0 +1,63 @@
+"""Turn a trained model into keypoints: load by name or path, batch, normalise, decode."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._progress import progress
+from .checkpoint import load_checkpoint, model_from_checkpoint
+from .errors import FacekeypointsError
+from .keypoints import IMAGE_SIZE, NUM_KEYPOINTS
+
+SHIPPED = ("mean",)  # weights inside the package, under facekeypoints/weights/<name>.pt
+
+
+def shipped_weights(name: str) -> Path:
+    return Path(str(resources.files("facekeypoints") / "weights" / f"{name}.pt"))
+
+
+class KeypointModel:
+    """A trained model ready to predict: `KeypointModel.load("mean").predict(images)`."""
+
+    def __init__(self, module: nn.Module, meta: dict[str, Any] | None = None, source: str = ""):
+        self.module = module.eval()
+        self.meta = meta or {}
+        self.source = source
+
+    @classmethod
+    def load(cls, name_or_path: str | Path) -> KeypointModel:
+        """A shipped model by name (e.g. "mean") or a checkpoint file written by `facekeypoints train`."""
+        text = str(name_or_path)
+        if text in SHIPPED:
+            path = shipped_weights(text)
+        elif Path(text).exists():
+            path = Path(text)
+        else:
+            raise FacekeypointsError(
+                f"unknown model {text!r}: give a checkpoint file or one of the shipped models: {', '.join(SHIPPED)}"
+            )
+        payload = load_checkpoint(path)
+        return cls(model_from_checkpoint(payload), payload.get("meta"), str(path))
+
+    @property
+    def name(self) -> str:
+        return self.module.name
+
+    @torch.inference_mode()
+    def predict(self, images: np.ndarray, batch_size: int = 256, show_progress: bool = False) -> np.ndarray:
+        """Keypoints, float32 (N, 15, 2) pixel (x, y), of uint8 grey faces (N, 96, 96)."""
+        images = np.asarray(images)
+        if images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+            raise ValueError(f"expected faces of shape (N, 96, 96), got {images.shape}")
+        out = np.empty((len(images), NUM_KEYPOINTS, 2), np.float32)
+        starts = range(0, len(images), batch_size)
+        for start in progress(starts, desc="predicting", unit="batch", disable=not show_progress):
+            batch = torch.from_numpy(images[start : start + batch_size]).float().div_(255.0).unsqueeze(1)
+            out[start : start + len(batch)] = self.module(batch).numpy()
+        return out

@@ -1,0 +1,75 @@
+"""Pictures: grids of faces with labelled and predicted keypoints."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from ._fs import atomic_output
+
+LABEL_STYLE = {"marker": "o", "s": 22, "facecolors": "none", "edgecolors": "#00e000", "linewidths": 1.3}
+PREDICTION_STYLE = {"marker": "+", "s": 40, "color": "#ff2020", "linewidths": 1.4}
+
+
+def face_grid(
+    images: np.ndarray,
+    labels: np.ndarray | None = None,
+    label_mask: np.ndarray | None = None,
+    predictions: np.ndarray | None = None,
+    prediction_mask: np.ndarray | None = None,
+    titles: Sequence[str] | None = None,
+    columns: int | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Draw faces (N, 96, 96) in a grid, labels as green circles and predictions as red crosses.
+
+    Unlabelled keypoints (mask False or NaN) are simply not drawn. `prediction_mask` limits the drawn
+    predictions (e.g. to the keypoints a lookup table asks for).
+    """
+    n = len(images)
+    columns = columns or min(n, max(1, math.ceil(math.sqrt(n * 1.3))))
+    rows = max(1, math.ceil(n / columns))
+    fig = Figure(figsize=(1.9 * columns, 2.0 * rows + 0.5), dpi=110)
+    for i in range(rows * columns):
+        ax = fig.add_subplot(rows, columns, i + 1)
+        ax.set_axis_off()
+        if i >= n:
+            continue
+        ax.imshow(images[i], cmap="gray", vmin=0, vmax=255, extent=(-0.5, 95.5, 95.5, -0.5))
+        if labels is not None:
+            _scatter(ax, labels[i], None if label_mask is None else label_mask[i], LABEL_STYLE)
+        if predictions is not None:
+            _scatter(ax, predictions[i], None if prediction_mask is None else prediction_mask[i], PREDICTION_STYLE)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=7)
+    handles = []
+    if labels is not None:
+        handles.append(Line2D([], [], linestyle="", marker="o", markerfacecolor="none",
+                              markeredgecolor=LABEL_STYLE["edgecolors"], label="label"))
+    if predictions is not None:
+        handles.append(Line2D([], [], linestyle="", marker="+", color=PREDICTION_STYLE["color"], label="prediction"))
+    top = 1 - 0.45 / (2.0 * rows + 0.5)
+    if handles:
+        fig.legend(handles=handles, loc="upper right", ncol=len(handles), fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title, x=0.02, ha="left", fontsize=9)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=top, wspace=0.05, hspace=0.25)
+    return fig
+
+
+def _scatter(ax, points: np.ndarray, mask: np.ndarray | None, style: dict) -> None:
+    keep = ~np.isnan(points).any(axis=1)
+    if mask is not None:
+        keep &= mask
+    ax.scatter(points[keep, 0], points[keep, 1], **style)
+
+
+def save_figure(fig: Figure, path: str | Path, force: bool = False) -> None:
+    """Save as PNG (or any format matplotlib knows from the suffix), atomically."""
+    with atomic_output(path, force=force) as tmp:
+        fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png")
