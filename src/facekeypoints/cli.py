@@ -33,7 +33,6 @@ def _say(args, *lines: str) -> None:
 
 def cmd_submit(args) -> int:
     from .data import load_lookup, load_test
-    from .predictor import KeypointModel
     from .submission import submission_locations, write_submission
 
     test_path, lookup_path = args.test or args.data, args.lookup or args.data
@@ -44,6 +43,8 @@ def cmd_submit(args) -> int:
         raise FacekeypointsError(f"{out} already exists (use --force to overwrite)")
     test = load_test(test_path)
     lookup = load_lookup(lookup_path)
+    from .predictor import KeypointModel  # torch loads only once the data is known to be good
+
     model = KeypointModel.load(args.model)
     predicted = model.predict(test.images, batch_size=args.batch_size, show_progress=True)
     locations = submission_locations(predicted, test, lookup)
@@ -128,7 +129,7 @@ def cmd_show(args) -> int:
         label_mask=None if mask is None else mask[index],
         predictions=None if predictions is None else predictions[index],
         titles=titles,
-        title=f"{data.source} ({len(index)} of {len(images)} faces)",
+        title=f"{Path(data.source).name} ({len(index)} of {len(images)} faces)",
     )
     save_figure(fig, out, force=args.force)
     _say(args, f"wrote {out}: {len(index)} faces")

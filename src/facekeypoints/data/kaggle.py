@@ -63,6 +63,8 @@ class KeypointData:
 class TestImages:
     """Unlabelled faces: the content of a test.csv. image_ids: int64 (N,); images: uint8 (N, 96, 96)."""
 
+    __test__ = False  # not a pytest test class, despite the name
+
     image_ids: np.ndarray
     images: np.ndarray
     lines: np.ndarray

@@ -27,8 +27,8 @@ def train_val_split(data: KeypointData, val_fraction: float = 0.1, seed: int = 0
     complete = data.mask.all(axis=1)
     val: list[int] = []
     for stratum in (True, False):
-        # A group's stratum is that of its first image; mixed groups are rare.
-        members = sorted((d, g) for d, g in groups.items() if complete[g[0]] == stratum)
+        # A group with any complete image counts as complete (mixed groups are rare).
+        members = sorted((d, g) for d, g in groups.items() if complete[g].any() == stratum)
         target = round(val_fraction * sum(len(g) for _, g in members))
         taken = 0
         for _, group in members:

@@ -1,0 +1,136 @@
+"""The command line: each command end to end on generated files, and clear one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from facekeypoints.cli import main
+from facekeypoints.data import read_submission
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_submit_and_score(kaggle_dir, capsys, tmp_path):
+    out = tmp_path / "sub.csv"
+    code, stdout, _ = run(capsys, "submit", "--data", kaggle_dir, "--out", out, "--model", "mean")
+    assert code == 0 and "wrote" in stdout
+    row_ids, locations = read_submission(out)
+    assert row_ids.tolist() == list(range(1, len(row_ids) + 1))
+    assert ((locations >= 0) & (locations <= 96)).all()
+    code, stdout, _ = run(capsys, "score", out, kaggle_dir / "solution.csv")
+    assert code == 0 and stdout.startswith("RMSE ") and "by keypoint:" in stdout and "4 keypoints" in stdout
+    code, stdout, _ = run(capsys, "score", "--quiet", out, out)
+    assert code == 0 and float(stdout) == 0.0
+
+
+def test_submit_refuses_to_overwrite(kaggle_dir, capsys, tmp_path):
+    out = tmp_path / "sub.csv"
+    out.write_text("precious")
+    code, _, err = run(capsys, "submit", "--data", kaggle_dir, "--out", out)
+    assert code == 1 and "already exists (use --force" in err
+    assert out.read_text() == "precious"
+    code, _, _ = run(capsys, "submit", "--data", kaggle_dir, "--out", out, "--force", "-q")
+    assert code == 0 and out.read_text().startswith("RowId,Location")
+
+
+def test_submit_with_unknown_image_in_lookup(kaggle_dir, capsys, tmp_path):
+    lookup = kaggle_dir / "IdLookupTable.csv"
+    lookup.write_bytes(lookup.read_bytes() + b"999,42,nose_tip_x,\r\n")
+    code, _, err = run(capsys, "submit", "--data", kaggle_dir, "--out", tmp_path / "s.csv")
+    last = len(lookup.read_bytes().splitlines())
+    assert code == 1 and f"IdLookupTable.csv, line {last}: ImageId 42 is not in" in err
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_unknown_model(kaggle_dir, capsys, tmp_path):
+    code, _, err = run(capsys, "submit", "--data", kaggle_dir, "--out", tmp_path / "s.csv", "--model", "nope")
+    assert code == 1 and "unknown model 'nope'" in err
+
+
+def test_show_draws_a_png(kaggle_dir, capsys, tmp_path):
+    out = tmp_path / "grid.png"
+    code, _, _ = run(capsys, "show", kaggle_dir, "--model", "mean", "--count", "5", "--out", out)
+    assert code == 0 and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    sub = tmp_path / "sub.csv"
+    run(capsys, "submit", "--data", kaggle_dir, "--out", sub)
+    code, _, _ = run(capsys, "show", kaggle_dir, "--set", "test", "--predictions", sub, "--out", tmp_path / "t.png")
+    assert code == 0 and (tmp_path / "t.png").stat().st_size > 1000
+    code, _, err = run(capsys, "show", kaggle_dir, "--out", out)
+    assert code == 1 and "already exists" in err
+
+
+def test_data_check(kaggle_dir, capsys):
+    code, stdout, _ = run(capsys, "data", "check", kaggle_dir)
+    assert code == 0
+    assert "training file, 12 good rows, 0 errors" in stdout and "lookup file" in stdout
+    bad = kaggle_dir / "training.csv"
+    lines = bad.read_text().splitlines()
+    lines[2] = lines[2].rsplit(",", 1)[0] + ",1 2 3"
+    lines[5] = lines[5].rsplit(",", 1)[0] + ",1 2 300"
+    bad.write_text("\n".join(lines) + "\n")
+    code, stdout, _ = run(capsys, "data", "check", bad)
+    assert code == 1
+    assert "line 3: error: Image has 3 values" in stdout and "line 6: error: Image value 300" in stdout
+    code, stdout, _ = run(capsys, "data", "check", kaggle_dir / "solution.csv")
+    assert code == 0 and "submission file" in stdout
+
+
+def test_train_mean(kaggle_dir, capsys, tmp_path):
+    code, stdout, _ = run(capsys, "train", "--model", "mean", "--data", kaggle_dir, "--out", tmp_path / "run",
+                          "--val-fraction", "0.25")
+    assert code == 0 and "validation: RMSE" in stdout
+    code, _, _ = run(capsys, "submit", "--data", kaggle_dir, "--out", tmp_path / "s.csv",
+                     "--model", tmp_path / "run" / "best.pt")
+    assert code == 0
+    code, _, err = run(capsys, "train", "--model", "mean", "--data", kaggle_dir, "--out", tmp_path / "run")
+    assert code == 1 and "--force" in err
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b"", "the file is empty"),
+    (b"\x00\x01\x02PK", "binary data"),
+    (b"RowId,ImageId\n1,2\n", "wrong header"),
+])
+def test_bad_input_is_one_line_without_traceback(tmp_path, content, fragment):
+    (tmp_path / "test.csv").write_bytes(content)
+    (tmp_path / "IdLookupTable.csv").write_bytes(b"RowId,ImageId,FeatureName,Location\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "facekeypoints", "submit", "--data", str(tmp_path), "--out", str(tmp_path / "s.csv")],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and fragment in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("facekeypoints: error: ")
+    debug = subprocess.run(
+        [sys.executable, "-m", "facekeypoints", "submit", "--debug", "--data", str(tmp_path), "--out",
+         str(tmp_path / "s.csv")], capture_output=True, text=True,
+    )
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_missing_data_path(capsys, tmp_path):
+    code, _, err = run(capsys, "submit", "--data", tmp_path / "absent", "--out", tmp_path / "s.csv")
+    assert code == 1 and "no such file or folder" in err
+
+
+def test_help_explains(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["submit", "--help"])
+    assert info.value.code == 0
+    assert "IdLookupTable.csv" in capsys.readouterr().out
+
+
+def test_mean_model_predicts_the_same_shape_everywhere():
+    from facekeypoints import KeypointModel
+
+    model = KeypointModel.load("mean")
+    out = model.predict(np.zeros((3, 96, 96), np.uint8))
+    assert out.shape == (3, 15, 2) and np.all(out == out[0])

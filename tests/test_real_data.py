@@ -1,0 +1,72 @@
+"""Integration tests on the real Kaggle-format files in ../shared/data (or $FKD_DATA_DIR)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facekeypoints import KeypointModel
+from facekeypoints.cli import main
+from facekeypoints.data import load_lookup, load_test, load_training, read_submission, train_val_split
+from facekeypoints.data.check import check_path
+from facekeypoints.models import create_model
+
+
+@pytest.fixture(scope="module")
+def training(real_data):
+    return load_training(real_data)
+
+
+def test_training_counts(training):
+    assert training.images.shape == (5449, 96, 96)
+    assert training.mask.all(axis=1).sum() == 1655
+    assert (training.mask.sum(axis=1) == 4).sum() == 3669
+    labelled = training.keypoints[training.mask]
+    assert labelled.min() >= 0 and labelled.max() <= 96
+    # the subject's left eye is on the image's right
+    both = training.mask[:, 0] & training.mask[:, 1]
+    assert both.sum() > 5000
+    assert (training.keypoints[both, 0, 0] > training.keypoints[both, 1, 0]).all()
+
+
+def test_test_and_lookup(real_data):
+    test = load_test(real_data)
+    assert test.images.shape == (600, 96, 96) and test.image_ids.tolist() == list(range(1, 601))
+    lookup = load_lookup(real_data)
+    assert len(lookup) == 8934 and set(lookup.image_ids.tolist()) == set(range(1, 601))
+
+
+def test_split_keeps_duplicates_together(training):
+    train, val = train_val_split(training, 0.1, seed=0)
+    assert len(train) + len(val) == len(training) and len(np.intersect1d(train, val)) == 0
+    val_pixels = {training.images[i].tobytes() for i in val}
+    assert not any(training.images[i].tobytes() in val_pixels for i in train)
+    complete = training.mask.all(1)
+    assert abs(complete[val].mean() - complete.mean()) < 0.02
+
+
+def test_shipped_mean_shape_is_the_training_mean(training):
+    fitted = create_model("mean").fit(training.keypoints, training.mask).shape.numpy()
+    shipped = KeypointModel.load("mean").module.shape.numpy()
+    np.testing.assert_allclose(shipped, fitted, atol=1e-4)
+
+
+def test_mean_submission_scores_like_kaggles_benchmark(real_data, tmp_path, capsys):
+    out = tmp_path / "submission.csv"
+    assert main(["submit", "--test", str(real_data / "test.zip"), "--lookup", str(real_data / "IdLookupTable.csv"),
+                 "--out", str(out), "--model", "mean", "-q"]) == 0
+    row_ids, _ = read_submission(out)
+    sample_ids, _ = read_submission(real_data / "SampleSubmission.csv")
+    np.testing.assert_array_equal(row_ids, sample_ids)
+    capsys.readouterr()
+    assert main(["score", str(out), str(real_data / "test_solution.csv"), "-q"]) == 0
+    rmse = float(capsys.readouterr().out)
+    assert 3.6 < rmse < 3.9  # measured 3.7229 for the shipped mean shape
+
+
+def test_data_check_on_real_files(real_data):
+    results = check_path(real_data)
+    assert [r.kind for r in results] == ["training", "test", "lookup"]
+    assert all(r.errors == 0 for r in results)
+    training = results[0]
+    assert training.rows == 5449 and training.warnings > 0  # duplicates and odd label patterns
