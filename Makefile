@@ -23,7 +23,7 @@ demo: $(BIN)/.installed
 	mkdir -p out
 	$(BIN)/facekeypoints submit --data $(DATA) --out out/submission.csv --force
 	$(BIN)/facekeypoints score out/submission.csv $(DATA)/test_solution.csv
-	$(BIN)/facekeypoints show $(DATA) --set test --predictions out/submission.csv --count 12 --out out/predictions.png --force
+	$(BIN)/facekeypoints show $(DATA) --set test --predictions out/submission.csv --truth $(DATA)/test_solution.csv --count 12 --out out/predictions.png --force
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q

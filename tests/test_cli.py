@@ -63,6 +63,9 @@ def test_show_draws_a_png(kaggle_dir, capsys, tmp_path):
     run(capsys, "submit", "--data", kaggle_dir, "--out", sub)
     code, _, _ = run(capsys, "show", kaggle_dir, "--set", "test", "--predictions", sub, "--out", tmp_path / "t.png")
     assert code == 0 and (tmp_path / "t.png").stat().st_size > 1000
+    code, _, _ = run(capsys, "show", kaggle_dir, "--set", "test", "--predictions", sub, "--truth",
+                     kaggle_dir / "solution.csv", "--worst", "--count", "2", "--out", tmp_path / "w.png")
+    assert code == 0 and (tmp_path / "w.png").is_file()
     code, _, err = run(capsys, "show", kaggle_dir, "--out", out)
     assert code == 1 and "already exists" in err
 

@@ -102,19 +102,16 @@ def cmd_show(args) -> int:
         data = load_test(args.data)
         images = data.images
         names = [f"ImageId {i}" for i in data.image_ids]
-    if args.predictions:
+    if args.predictions or args.truth:
         if kind != "test":
-            raise FacekeypointsError("--predictions takes a submission, which is drawn on a test set (--set test)")
+            raise FacekeypointsError("--predictions and --truth take submission files, drawn on a test set (--set test)")
         lookup = load_lookup(args.lookup or args.data)
-        row_ids, locations = read_submission(args.predictions)
-        given = dict(zip(row_ids.tolist(), locations.tolist()))
-        position = {int(i): n for n, i in enumerate(data.image_ids)}
-        predictions = np.full((len(images), 15, 2), np.nan, np.float32)
-        for row_id, image_id, k, a in zip(lookup.row_ids.tolist(), lookup.image_ids.tolist(),
-                                          lookup.keypoint.tolist(), lookup.axis.tolist()):
-            if row_id in given and image_id in position:
-                predictions[position[image_id], k, a] = given[row_id]
-    elif args.model:
+        if args.truth:
+            labels = _points_from_rows(read_submission(args.truth), lookup, data.image_ids)
+            mask = ~np.isnan(labels).any(axis=2)
+        if args.predictions:
+            predictions = _points_from_rows(read_submission(args.predictions), lookup, data.image_ids)
+    if args.model and predictions is None:
         from .predictor import KeypointModel
 
         predictions = KeypointModel.load(args.model).predict(images)
@@ -136,6 +133,20 @@ def cmd_show(args) -> int:
     return 0
 
 
+def _points_from_rows(rows, lookup, image_ids):
+    """(N, 15, 2) points, NaN where absent, from a RowId,Location file and the lookup table."""
+    import numpy as np
+
+    given = dict(zip(rows[0].tolist(), rows[1].tolist()))
+    position = {int(i): n for n, i in enumerate(image_ids)}
+    points = np.full((len(image_ids), 15, 2), np.nan, np.float32)
+    for row_id, image_id, k, a in zip(lookup.row_ids.tolist(), lookup.image_ids.tolist(),
+                                      lookup.keypoint.tolist(), lookup.axis.tolist()):
+        if row_id in given and image_id in position:
+            points[position[image_id], k, a] = given[row_id]
+    return points
+
+
 def _choose(n: int, args, labels, mask, predictions):
     import numpy as np
 
@@ -147,7 +158,7 @@ def _choose(n: int, args, labels, mask, predictions):
     count = min(args.count, n)
     if args.worst:
         if labels is None or predictions is None:
-            raise FacekeypointsError("--worst needs labels and predictions (a training set and --model)")
+            raise FacekeypointsError("--worst needs labels and predictions (training data or --truth, and a model)")
         err = np.where(mask, ((predictions - labels) ** 2).sum(-1), 0).sum(1) / np.maximum(mask.sum(1), 1)
         return np.argsort(-err, kind="stable")[:count]
     return np.sort(np.random.default_rng(args.seed).choice(n, size=count, replace=False))
@@ -223,7 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", nargs="?", default=_data_default(), help=data_help)
     p.add_argument("--set", choices=("training", "test"), help="which file to draw (default: training if found)")
     p.add_argument("--predictions", help="a submission CSV to draw on the test faces (needs the lookup table)")
-    p.add_argument("--lookup", help="IdLookupTable.csv for --predictions (default: from DATA)")
+    p.add_argument("--truth", help="a solution CSV (RowId,Location) to draw as the test faces' labels")
+    p.add_argument("--lookup", help="IdLookupTable.csv for --predictions/--truth (default: from DATA)")
     p.add_argument("--model", help="draw this model's predictions (name or checkpoint)")
     p.add_argument("--count", type=int, default=16, help="how many faces (default: 16)")
     p.add_argument("--indices", help="comma-separated row indices (0-based) to draw instead of a random sample")

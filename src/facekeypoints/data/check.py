@@ -87,7 +87,7 @@ def _training_warnings(data: kaggle.KeypointData) -> list[kaggle.Problem]:
     partial = np.zeros(NUM_KEYPOINTS, bool)
     partial[list(PARTIAL_KEYPOINTS)] = True
     for i in np.flatnonzero((counts != NUM_KEYPOINTS) & ~(data.mask == partial).all(axis=1)):
-        out.append(_warning(data.lines[i], f"{counts[i]} of 15 keypoints labelled (usually all 15, or the usual 4)"))
+        out.append(_warning(data.lines[i], f"{counts[i]} of 15 keypoints labelled (usually all 15 or the usual 4)"))
     left, right = KEYPOINT_NAMES.index("left_eye_center"), KEYPOINT_NAMES.index("right_eye_center")
     with np.errstate(invalid="ignore"):
         swapped = data.keypoints[:, left, 0] < data.keypoints[:, right, 0]
