@@ -1,0 +1,135 @@
+"""Keypoint codecs: how pixel coordinates become training targets and network outputs become coordinates.
+
+Kept apart from the networks (as mmpose does): a heatmap network and its decoder can change independently,
+and a checkpoint names its codec so that predictions decode the way the model was trained.
+Coordinates are pixel (x, y) with pixel j's centre at j, as in Kaggle's labels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .keypoints import IMAGE_SIZE
+
+
+class CoordinateCodec:
+    """The network outputs pixel coordinates directly (e.g. the mean shape)."""
+
+    name = "coordinates"
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    def decode(self, output: torch.Tensor) -> torch.Tensor:
+        return output.reshape(output.shape[0], -1, 2)
+
+
+class RegressionCodec:
+    """The network regresses coordinates divided by the image size (30 numbers in about [0, 1])."""
+
+    name = "regression"
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    def decode(self, output: torch.Tensor) -> torch.Tensor:
+        return output.reshape(output.shape[0], -1, 2) * IMAGE_SIZE
+
+    def loss(self, output: torch.Tensor, keypoints: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """MSE over labelled normalised coordinates; unlabelled ones contribute nothing."""
+        pred = output.reshape(keypoints.shape)
+        target = torch.nan_to_num(keypoints) / IMAGE_SIZE
+        weight = mask.unsqueeze(-1).expand_as(pred).to(pred.dtype)
+        return ((pred - target) ** 2 * weight).sum() / weight.sum().clamp(min=1)
+
+
+class HeatmapCodec:
+    """One 2-D Gaussian per keypoint (peak 1 at the keypoint, std `sigma` pixels); keypoint = the peak.
+
+    decoder "argmax": the hottest cell, as the original hourglass project did (integer pixels).
+    decoder "subpixel": refines the argmax with a parabola through the log-heatmap at the peak and its
+    neighbours, along x and y; for a Gaussian peak that is exact.
+    """
+
+    name = "heatmap"
+
+    def __init__(self, sigma: float = 2.0, size: int = IMAGE_SIZE, stride: int = 1, decoder: str = "argmax"):
+        if decoder not in ("argmax", "subpixel"):
+            raise ValueError(f"unknown heatmap decoder {decoder!r}")
+        self.sigma, self.size, self.stride, self.decoder = float(sigma), int(size), int(stride), decoder
+        self.cells = self.size // self.stride
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "sigma": self.sigma, "size": self.size, "stride": self.stride,
+                "decoder": self.decoder}
+
+    def _centres(self, device) -> torch.Tensor:
+        # Pixel coordinate of each heatmap cell's centre.
+        return torch.arange(self.cells, device=device, dtype=torch.float32) * self.stride + (self.stride - 1) / 2
+
+    def encode(self, keypoints: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Target heatmaps (N, K, H, W) of keypoints (N, K, 2); unlabelled keypoints get all zeros."""
+        centres = self._centres(keypoints.device)
+        points = torch.nan_to_num(keypoints.float())
+        gx = torch.exp(-((centres - points[..., 0:1]) ** 2) / (2 * self.sigma**2))  # (N, K, W)
+        gy = torch.exp(-((centres - points[..., 1:2]) ** 2) / (2 * self.sigma**2))  # (N, K, H)
+        heatmaps = gy.unsqueeze(-1) * gx.unsqueeze(-2)
+        return heatmaps * mask.to(heatmaps.dtype)[..., None, None]
+
+    def decode(self, heatmaps: torch.Tensor) -> torch.Tensor:
+        n, k, h, w = heatmaps.shape
+        flat = heatmaps.reshape(n, k, h * w)
+        index = flat.argmax(dim=-1)
+        iy, ix = index // w, index % w
+        x, y = ix.to(torch.float32), iy.to(torch.float32)
+        if self.decoder == "subpixel":
+            logs = torch.log(heatmaps.float().clamp(min=1e-10))
+            x = x + _parabola_peak(logs, iy, ix, axis=-1)
+            y = y + _parabola_peak(logs, iy, ix, axis=-2)
+        return torch.stack((x, y), dim=-1) * self.stride + (self.stride - 1) / 2
+
+    def loss(self, output: torch.Tensor | list[torch.Tensor], keypoints: torch.Tensor, mask: torch.Tensor):
+        """Mean squared error per heatmap, averaged over labelled keypoints only (unlabelled: masked out).
+
+        A list of outputs (stacked hourglasses) is intermediate supervision: each stack gets the loss.
+        """
+        outputs = output if isinstance(output, (list, tuple)) else [output]
+        target = self.encode(keypoints, mask)
+        weight = mask.to(target.dtype)
+        total = 0.0
+        for out in outputs:
+            per_map = ((out - target) ** 2).mean(dim=(-2, -1))
+            total = total + (per_map * weight).sum() / weight.sum().clamp(min=1)
+        return total
+
+
+def _parabola_peak(logs: torch.Tensor, iy: torch.Tensor, ix: torch.Tensor, axis: int) -> torch.Tensor:
+    """Offset in [-0.5, 0.5] of the vertex of the parabola through the peak and its two neighbours."""
+    n, k, h, w = logs.shape
+    size = w if axis == -1 else h
+    centre = ix if axis == -1 else iy
+    lo, hi = (centre - 1).clamp(min=0), (centre + 1).clamp(max=size - 1)
+    flat = logs.reshape(n, k, h * w)
+
+    def at(y, x):
+        return flat.gather(-1, (y * w + x).unsqueeze(-1)).squeeze(-1)
+
+    if axis == -1:
+        left, mid, right = at(iy, lo), at(iy, ix), at(iy, hi)
+    else:
+        left, mid, right = at(lo, ix), at(iy, ix), at(hi, ix)
+    curvature = left - 2 * mid + right
+    offset = torch.where(curvature < -1e-6, 0.5 * (left - right) / curvature, torch.zeros_like(mid))
+    inside = (centre > 0) & (centre < size - 1)
+    return torch.where(inside, offset.clamp(-0.5, 0.5), torch.zeros_like(offset))
+
+
+def codec_from_config(config: dict[str, Any]):
+    config = dict(config)
+    name = config.pop("name")
+    codecs = {c.name: c for c in (CoordinateCodec, RegressionCodec, HeatmapCodec)}
+    if name not in codecs:
+        raise KeyError(f"unknown codec {name!r}")
+    return codecs[name](**config)
