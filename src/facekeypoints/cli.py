@@ -111,11 +111,15 @@ def cmd_show(args) -> int:
             mask = ~np.isnan(labels).any(axis=2)
         if args.predictions:
             predictions = _points_from_rows(read_submission(args.predictions), lookup, data.image_ids)
+    model = None
     if args.model and predictions is None:
         from .predictor import KeypointModel
 
-        predictions = KeypointModel.load(args.model).predict(images)
+        model = KeypointModel.load(args.model)
+        predictions = model.predict(images)
     index = _choose(len(images), args, labels, mask, predictions)
+    if args.heatmaps:
+        return _show_heatmaps(args, model, images, labels, mask, names, int(index[0]), out)
     titles = [names[i] for i in index]
     if labels is not None and predictions is not None:
         titles = [f"{t}  {keypoint_rmse(predictions[i:i + 1], labels[i:i + 1], mask[i:i + 1]).rmse:.2f}px"
@@ -130,6 +134,29 @@ def cmd_show(args) -> int:
     )
     save_figure(fig, out, force=args.force)
     _say(args, f"wrote {out}: {len(index)} faces")
+    return 0
+
+
+def _show_heatmaps(args, model, images, labels, mask, names, i: int, out: Path) -> int:
+    """Target and predicted heatmaps of face i, each keypoint over the image (as the original project drew them)."""
+    import torch
+
+    from .keypoints import KEYPOINT_NAMES
+    from .viz import heatmap_overlay, save_figure
+
+    if model is None:
+        raise FacekeypointsError("--heatmaps needs a heatmap model: --model RUN_DIR/best.pt")
+    rows, titles = [], []
+    if labels is not None:
+        target = model.codec.encode(torch.from_numpy(labels[i : i + 1]), torch.from_numpy(mask[i : i + 1]))
+        rows.append(target[0].numpy())
+        titles.append("target")
+    rows.append(model.heatmaps(images[i : i + 1])[0])
+    titles.append("predicted")
+    fig = heatmap_overlay(images[i], rows, list(KEYPOINT_NAMES), titles)
+    fig.suptitle(f"{names[i]}: heatmaps", fontsize=8)
+    save_figure(fig, out, force=args.force)
+    _say(args, f"wrote {out}: heatmaps of {names[i]}")
     return 0
 
 
@@ -182,10 +209,54 @@ def cmd_data_check(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .train import train
+    from .train import TrainConfig, fit_mean, run
 
-    report = train(args)
-    _say(args, f"validation: {report.format()}" if report else "trained on all rows: no validation split")
+    if args.data is None and not args.resume:
+        raise FacekeypointsError(f"give the training data with --data (or set ${DATA_ENV})")
+    config = TrainConfig(
+        model=args.model, data=args.data or "", out=args.out, epochs=args.epochs, batch_size=args.batch_size,
+        lr=args.lr, stacks=args.stacks, sigma=args.sigma, decoder=args.decoder, in_channels=args.in_channels,
+        complete_only=args.complete_only, val_fraction=args.val_fraction, seed=args.seed, device=args.device,
+        threads=args.threads, limit=args.limit,
+    )
+    if args.model == "mean" and not args.resume:
+        report = fit_mean(config, force=args.force)
+    else:
+        report = run(config, resume=args.resume, force=args.force, quiet=args.quiet)
+    if report is None:
+        _say(args, f"trained on all faces (no validation split): {args.out}")
+    else:
+        _say(args, f"best checkpoint {Path(args.out) / 'best.pt'}; validation {report.format()}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    import numpy as np
+
+    from .data import load_training, train_val_split
+    from .metrics import keypoint_rmse
+    from .predictor import KeypointModel
+    from .viz import face_grid, save_figure
+
+    data = load_training(args.data)
+    if args.split != "all":
+        train_index, val_index = train_val_split(data, args.val_fraction, args.seed)
+        data = data.subset(val_index if args.split == "val" else train_index)
+    model = KeypointModel.load(args.model)
+    predicted = model.predict(data.images, batch_size=args.batch_size, show_progress=True)
+    report = keypoint_rmse(predicted, data.keypoints, data.mask)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(f"{args.model} on {len(data)} faces ({args.split}): {report.format()}")
+    if args.worst_out:
+        err = np.where(data.mask, ((predicted - data.keypoints) ** 2).sum(-1), 0).sum(1) / data.mask.sum(1)
+        worst = np.argsort(-err, kind="stable")[: args.count]
+        titles = [f"line {data.lines[i]}  {np.sqrt(err[i] / 2):.2f}px" for i in worst]
+        fig = face_grid(data.images[worst], data.keypoints[worst], data.mask[worst], predicted[worst],
+                        titles=titles, title=f"worst {len(worst)} of {len(data)} faces ({args.split}), {args.model}")
+        save_figure(fig, args.worst_out, force=args.force)
+        _say(args, f"wrote {args.worst_out}")
     return 0
 
 
@@ -240,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, default=16, help="how many faces (default: 16)")
     p.add_argument("--indices", help="comma-separated row indices (0-based) to draw instead of a random sample")
     p.add_argument("--worst", action="store_true", help="draw the faces the model gets most wrong")
+    p.add_argument("--heatmaps", action="store_true",
+                   help="draw the target and predicted heatmaps of the first chosen face (a heatmap --model)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random sample (default: 0)")
     p.add_argument("--out", default="faces.png", help="PNG to write (default: faces.png)")
     p.add_argument("-f", "--force", action="store_true", help="overwrite --out if it exists")
@@ -255,16 +328,53 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--errors-only", action="store_true", help="do not list warnings")
     c.set_defaults(func=cmd_data_check)
 
-    p = sub.add_parser("train", parents=[common], help="train a model on Kaggle's training data",
-                       description="Train a model and write RUN_DIR/best.pt.")
-    p.add_argument("--model", default="mean", choices=("mean",), help="which model (default: mean)")
+    p = sub.add_parser(
+        "train", parents=[common], help="train a model on Kaggle's training data",
+        description="Train a model. RUN_DIR gets best.pt (best validation RMSE), last.pt (everything needed to "
+        "resume), log.csv and curve.png. Ctrl-C saves last.pt; --resume continues exactly where it stopped.",
+        epilog="Models: hourglass (stacked hourglass, Gaussian heatmaps, defaults: 4 epochs, batch 16, Adam 1e-3 "
+        "halved at half time), resnet18 (ResNet-18 coordinate regression, defaults: 60 epochs, batch 256, "
+        "Adam 1e-3), mean (Kaggle's mean-shape benchmark, fitted in closed form).")
+    p.add_argument("--model", default="hourglass", choices=("hourglass", "resnet18", "mean"),
+                   help="which model (default: hourglass)")
     p.add_argument("--data", default=_data_default(), help="training data: " + data_help)
-    p.add_argument("--out", required=True, help="run folder for checkpoints and logs")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder for checkpoints and logs")
+    p.add_argument("--epochs", type=int, help="epochs to train (with --resume: the new total)")
+    p.add_argument("--batch-size", type=int, help="faces per step")
+    p.add_argument("--lr", type=float, help="Adam's learning rate")
+    p.add_argument("--stacks", type=int, default=1, help="hourglass: hourglasses stacked (default: 1)")
+    p.add_argument("--sigma", type=float, default=2.0, help="hourglass: Gaussian std of targets, px (default: 2)")
+    p.add_argument("--decoder", choices=("argmax", "subpixel"), default="argmax",
+                   help="hourglass: heatmap decoding (default: argmax, as the original)")
+    p.add_argument("--in-channels", type=int, choices=(1, 3), default=3,
+                   help="resnet18: grey face replicated to 3 channels, or 1 (default: 3)")
+    p.add_argument("--complete-only", action="store_true",
+                   help="train only on faces with all 15 keypoints (the tutorial's dropna)")
     p.add_argument("--val-fraction", type=float, default=0.1,
                    help="share of images held out for validation, 0 to train on all (default: 0.1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split and of training (default: 0)")
-    p.add_argument("-f", "--force", action="store_true", help="overwrite an existing run")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="(default: cpu)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--limit", type=int, help="use only the first N faces of the file (quick checks)")
+    p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its last.pt")
+    p.add_argument("-f", "--force", action="store_true", help="start afresh over an existing run")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", parents=[common], help="RMSE of a model on labelled faces, and its worst cases",
+                       description="Kaggle's RMSE overall, per label pattern and per keypoint, on the validation "
+                       "split (as train makes it) or on all faces of DATA; optionally a picture of the worst faces.")
+    p.add_argument("--model", default="mean", help="a shipped model's name or a checkpoint (default: mean)")
+    p.add_argument("--data", default=_data_default(), help="labelled data: " + data_help)
+    p.add_argument("--split", choices=("val", "train", "all"), default="val",
+                   help="which faces: the validation split (default), the training split, or all")
+    p.add_argument("--val-fraction", type=float, default=0.1, help="as given to train (default: 0.1)")
+    p.add_argument("--seed", type=int, default=0, help="as given to train (default: 0)")
+    p.add_argument("--batch-size", type=int, default=256, help="faces per forward pass (default: 256)")
+    p.add_argument("--worst-out", metavar="PNG", help="draw the worst faces, labels and predictions, here")
+    p.add_argument("--count", type=int, default=16, help="how many worst faces to draw (default: 16)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite the PNG if it exists")
+    p.set_defaults(func=cmd_evaluate)
     return parser
 
 
@@ -272,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _progress.QUIET = args.quiet
-    if getattr(args, "data", "") is None and args.command in ("show", "train"):
+    if getattr(args, "data", "") is None and args.command in ("show", "evaluate"):
         parser.error(f"{args.command}: give the data path (or set ${DATA_ENV})")
     try:
         return args.func(args)

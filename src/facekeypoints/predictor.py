@@ -12,6 +12,7 @@ from torch import nn
 
 from ._progress import progress
 from .checkpoint import load_checkpoint, model_from_checkpoint
+from .codecs import CoordinateCodec, codec_from_config
 from .errors import FacekeypointsError
 from .keypoints import IMAGE_SIZE, NUM_KEYPOINTS
 
@@ -25,8 +26,9 @@ def shipped_weights(name: str) -> Path:
 class KeypointModel:
     """A trained model ready to predict: `KeypointModel.load("mean").predict(images)`."""
 
-    def __init__(self, module: nn.Module, meta: dict[str, Any] | None = None, source: str = ""):
+    def __init__(self, module: nn.Module, codec=None, meta: dict[str, Any] | None = None, source: str = ""):
         self.module = module.eval()
+        self.codec = codec or CoordinateCodec()
         self.meta = meta or {}
         self.source = source
 
@@ -43,11 +45,21 @@ class KeypointModel:
                 f"unknown model {text!r}: give a checkpoint file or one of the shipped models: {', '.join(SHIPPED)}"
             )
         payload = load_checkpoint(path)
-        return cls(model_from_checkpoint(payload), payload.get("meta"), str(path))
+        meta = payload.get("meta", {})
+        codec = codec_from_config(meta.get("codec", {"name": "coordinates"}))
+        return cls(model_from_checkpoint(payload), codec, meta, str(path))
 
     @property
     def name(self) -> str:
         return self.module.name
+
+    @torch.inference_mode()
+    def heatmaps(self, images: np.ndarray) -> np.ndarray:
+        """The raw heatmaps (N, 15, H, W) of a heatmap model."""
+        if self.codec.name != "heatmap":
+            raise FacekeypointsError(f"model {self.name} predicts coordinates, not heatmaps")
+        batch = torch.from_numpy(np.asarray(images)).float().div_(255.0).unsqueeze(1)
+        return self.module(batch).numpy()
 
     @torch.inference_mode()
     def predict(self, images: np.ndarray, batch_size: int = 256, show_progress: bool = False) -> np.ndarray:
@@ -59,5 +71,5 @@ class KeypointModel:
         starts = range(0, len(images), batch_size)
         for start in progress(starts, desc="predicting", unit="batch", disable=not show_progress):
             batch = torch.from_numpy(images[start : start + batch_size]).float().div_(255.0).unsqueeze(1)
-            out[start : start + len(batch)] = self.module(batch).numpy()
+            out[start : start + len(batch)] = self.codec.decode(self.module(batch)).numpy()
         return out

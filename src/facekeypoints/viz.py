@@ -12,6 +12,7 @@ from matplotlib.lines import Line2D
 
 from ._fs import atomic_output
 
+FACE_EXTENT = (-0.5, 95.5, 95.5, -0.5)  # pixel j's centre at coordinate j, as in Kaggle's labels
 LABEL_STYLE = {"marker": "o", "s": 22, "facecolors": "none", "edgecolors": "#00e000", "linewidths": 1.3}
 PREDICTION_STYLE = {"marker": "+", "s": 40, "color": "#ff2020", "linewidths": 1.4}
 
@@ -40,7 +41,7 @@ def face_grid(
         ax.set_axis_off()
         if i >= n:
             continue
-        ax.imshow(images[i], cmap="gray", vmin=0, vmax=255, extent=(-0.5, 95.5, 95.5, -0.5))
+        ax.imshow(images[i], cmap="gray", vmin=0, vmax=255, extent=FACE_EXTENT)
         if labels is not None:
             _scatter(ax, labels[i], None if label_mask is None else label_mask[i], LABEL_STYLE)
         if predictions is not None:
@@ -73,3 +74,40 @@ def save_figure(fig: Figure, path: str | Path, force: bool = False) -> None:
     """Save as PNG (or any format matplotlib knows from the suffix), atomically."""
     with atomic_output(path, force=force) as tmp:
         fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png")
+
+
+def training_curve(log: list[dict]) -> Figure:
+    """Training loss and validation RMSE per epoch, from a run's log rows."""
+    epochs = [row["epoch"] for row in log]
+    fig = Figure(figsize=(7, 3.2), dpi=110)
+    ax_loss, ax_rmse = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    ax_loss.plot(epochs, [row["train_loss"] for row in log], marker=".")
+    ax_loss.set(xlabel="epoch", ylabel="training loss", yscale="log", title="training loss")
+    ax_rmse.plot(epochs, [row["val_rmse"] for row in log], marker=".", color="tab:red")
+    ax_rmse.set(xlabel="epoch", ylabel="RMSE (px)", title="validation RMSE")
+    for ax in (ax_loss, ax_rmse):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap_overlay(image: np.ndarray, heatmaps: list[np.ndarray], names: list[str], row_titles: list[str]) -> Figure:
+    """For one face: each heatmap set (e.g. target, predicted) in a row, one keypoint per column, over the image."""
+    rows, cols = len(heatmaps), heatmaps[0].shape[0] + 1
+    fig = Figure(figsize=(1.25 * cols, 1.4 * rows), dpi=110)
+    for r, maps in enumerate(heatmaps):
+        total = fig.add_subplot(rows, cols, r * cols + 1)
+        total.imshow(image, cmap="gray", vmin=0, vmax=255, extent=FACE_EXTENT)
+        total.imshow(maps.max(axis=0), cmap="jet", alpha=0.5, vmin=0, vmax=max(1e-6, float(maps.max())),
+                     extent=FACE_EXTENT)
+        total.set_axis_off()
+        total.set_title(f"{row_titles[r]}: all", fontsize=6)
+        for k in range(maps.shape[0]):
+            ax = fig.add_subplot(rows, cols, r * cols + k + 2)
+            ax.imshow(image, cmap="gray", vmin=0, vmax=255, extent=FACE_EXTENT)
+            ax.imshow(maps[k], cmap="jet", alpha=0.5, vmin=0, vmax=max(1e-6, float(maps[k].max())),
+                      extent=FACE_EXTENT)
+            ax.set_axis_off()
+            ax.set_title(names[k].replace("_", " "), fontsize=5)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.9, wspace=0.05, hspace=0.3)
+    return fig
