@@ -89,7 +89,7 @@ def test_data_check(kaggle_dir, capsys):
 def test_train_mean(kaggle_dir, capsys, tmp_path):
     code, stdout, _ = run(capsys, "train", "--model", "mean", "--data", kaggle_dir, "--out", tmp_path / "run",
                           "--val-fraction", "0.25")
-    assert code == 0 and "validation: RMSE" in stdout
+    assert code == 0 and "validation RMSE" in stdout
     code, _, _ = run(capsys, "submit", "--data", kaggle_dir, "--out", tmp_path / "s.csv",
                      "--model", tmp_path / "run" / "best.pt")
     assert code == 0
