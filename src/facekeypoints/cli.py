@@ -116,8 +116,12 @@ def cmd_show(args) -> int:
         from .predictor import KeypointModel
 
         model = KeypointModel.load(args.model)
-        predictions = model.predict(images)
+        if args.worst:  # ranking needs every face's prediction
+            predictions = model.predict(images, show_progress=True)
     index = _choose(len(images), args, labels, mask, predictions)
+    if model is not None and predictions is None:  # only the faces drawn
+        predictions = np.full((len(images), 15, 2), np.nan, np.float32)
+        predictions[index] = model.predict(images[index])
     if args.heatmaps:
         return _show_heatmaps(args, model, images, labels, mask, names, int(index[0]), out)
     titles = [names[i] for i in index]

@@ -109,5 +109,5 @@ def heatmap_overlay(image: np.ndarray, heatmaps: list[np.ndarray], names: list[s
                       extent=FACE_EXTENT)
             ax.set_axis_off()
             ax.set_title(names[k].replace("_", " "), fontsize=5)
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.9, wspace=0.05, hspace=0.3)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.8, wspace=0.05, hspace=0.3)
     return fig
