@@ -80,7 +80,7 @@ def cmd_show(args) -> int:
     from .data import load_lookup, load_test, load_training, read_submission
     from .data.sources import resolve
     from .errors import DataError
-    from .metrics import keypoint_rmse
+    from .metrics import face_rmse
     from .viz import face_grid, save_figure
 
     out = Path(args.out)
@@ -126,8 +126,8 @@ def cmd_show(args) -> int:
         return _show_heatmaps(args, model, images, labels, mask, names, int(index[0]), out)
     titles = [names[i] for i in index]
     if labels is not None and predictions is not None:
-        titles = [f"{t}  {keypoint_rmse(predictions[i:i + 1], labels[i:i + 1], mask[i:i + 1]).rmse:.2f}px"
-                  for t, i in zip(titles, index)]
+        errors = face_rmse(predictions[index], labels[index], mask[index])
+        titles = [f"{t}  {e:.2f}px" for t, e in zip(titles, errors)]
     fig = face_grid(
         images[index],
         labels=None if labels is None else labels[index],
@@ -181,6 +181,8 @@ def _points_from_rows(rows, lookup, image_ids):
 def _choose(n: int, args, labels, mask, predictions):
     import numpy as np
 
+    from .metrics import face_rmse
+
     if args.indices:
         index = np.array([int(i) for i in args.indices.split(",")])
         if ((index < 0) | (index >= n)).any():
@@ -190,8 +192,7 @@ def _choose(n: int, args, labels, mask, predictions):
     if args.worst:
         if labels is None or predictions is None:
             raise FacekeypointsError("--worst needs labels and predictions (training data or --truth, and a model)")
-        err = np.where(mask, ((predictions - labels) ** 2).sum(-1), 0).sum(1) / np.maximum(mask.sum(1), 1)
-        return np.argsort(-err, kind="stable")[:count]
+        return np.argsort(-face_rmse(predictions, labels, mask), kind="stable")[:count]
     return np.sort(np.random.default_rng(args.seed).choice(n, size=count, replace=False))
 
 
@@ -238,7 +239,7 @@ def cmd_evaluate(args) -> int:
     import numpy as np
 
     from .data import load_training, train_val_split
-    from .metrics import keypoint_rmse
+    from .metrics import face_rmse, keypoint_rmse
     from .predictor import KeypointModel
     from .viz import face_grid, save_figure
 
@@ -254,9 +255,9 @@ def cmd_evaluate(args) -> int:
     else:
         print(f"{args.model} on {len(data)} faces ({args.split}): {report.format()}")
     if args.worst_out:
-        err = np.where(data.mask, ((predicted - data.keypoints) ** 2).sum(-1), 0).sum(1) / data.mask.sum(1)
-        worst = np.argsort(-err, kind="stable")[: args.count]
-        titles = [f"line {data.lines[i]}  {np.sqrt(err[i] / 2):.2f}px" for i in worst]
+        errors = face_rmse(predicted, data.keypoints, data.mask)
+        worst = np.argsort(-errors, kind="stable")[: args.count]
+        titles = [f"line {data.lines[i]}  {errors[i]:.2f}px" for i in worst]
         fig = face_grid(data.images[worst], data.keypoints[worst], data.mask[worst], predicted[worst],
                         titles=titles, title=f"worst {len(worst)} of {len(data)} faces ({args.split}), {args.model}")
         save_figure(fig, args.worst_out, force=args.force)
@@ -390,12 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.command}: give the data path (or set ${DATA_ENV})")
     try:
         return args.func(args)
-    except FacekeypointsError as exc:
-        if args.debug:
-            traceback.print_exc()
-        print(f"facekeypoints: error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:  # e.g. an output folder that cannot be written
+    except (FacekeypointsError, OSError) as exc:  # OSError: e.g. an output folder that cannot be written
         if args.debug:
             traceback.print_exc()
         print(f"facekeypoints: error: {exc}", file=sys.stderr)

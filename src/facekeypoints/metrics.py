@@ -66,6 +66,12 @@ def _rmse(squared: np.ndarray) -> float:
     return float(np.sqrt(squared.mean())) if len(squared) else float("nan")
 
 
+def face_rmse(predicted: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Each face's RMSE (N,) over its labelled coordinates (0 for a face with none)."""
+    squared = np.where(mask, ((predicted - truth) ** 2).sum(-1), 0.0).sum(1)
+    return np.sqrt(squared / np.maximum(2 * mask.sum(1), 1))
+
+
 def keypoint_rmse(predicted: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> RmseReport:
     """Score (N, 15, 2) predictions against labels where `mask` (N, 15) is True."""
     predicted, truth, mask = np.asarray(predicted), np.asarray(truth), np.asarray(mask, bool)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,12 @@ from .codecs import CoordinateCodec, codec_from_config
 from .errors import FacekeypointsError
 from .keypoints import IMAGE_SIZE, NUM_KEYPOINTS
 
-SHIPPED = ("mean",)  # weights inside the package, under facekeypoints/weights/<name>.pt
+SHIPPED = ("mean",)
+
+
+def faces_to_tensor(images: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
+    """uint8 faces (N, 96, 96) -> float (N, 1, 96, 96) in [0, 1]: the input every model takes."""
+    return torch.from_numpy(np.ascontiguousarray(images)).to(device).float().div_(255.0).unsqueeze(1)  # weights inside the package, under facekeypoints/weights/<name>.pt
 
 
 def shipped_weights(name: str) -> Path:
@@ -53,13 +59,16 @@ class KeypointModel:
     def name(self) -> str:
         return self.module.name
 
+    @property
+    def device(self) -> torch.device:
+        return next(itertools.chain(self.module.parameters(), self.module.buffers())).device
+
     @torch.inference_mode()
     def heatmaps(self, images: np.ndarray) -> np.ndarray:
         """The raw heatmaps (N, 15, H, W) of a heatmap model."""
         if self.codec.name != "heatmap":
             raise FacekeypointsError(f"model {self.name} predicts coordinates, not heatmaps")
-        batch = torch.from_numpy(np.asarray(images)).float().div_(255.0).unsqueeze(1)
-        return self.module(batch).numpy()
+        return self.module(faces_to_tensor(images, self.device)).float().cpu().numpy()
 
     @torch.inference_mode()
     def predict(self, images: np.ndarray, batch_size: int = 256, show_progress: bool = False) -> np.ndarray:
@@ -70,6 +79,6 @@ class KeypointModel:
         out = np.empty((len(images), NUM_KEYPOINTS, 2), np.float32)
         starts = range(0, len(images), batch_size)
         for start in progress(starts, desc="predicting", unit="batch", disable=not show_progress):
-            batch = torch.from_numpy(images[start : start + batch_size]).float().div_(255.0).unsqueeze(1)
-            out[start : start + len(batch)] = self.codec.decode(self.module(batch)).numpy()
+            batch = faces_to_tensor(images[start : start + batch_size], self.device)
+            out[start : start + len(batch)] = self.codec.decode(self.module(batch)).float().cpu().numpy()
         return out

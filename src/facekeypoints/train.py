@@ -22,11 +22,12 @@ import torch
 from ._fs import write_bytes_atomic
 from ._progress import progress
 from .checkpoint import load_checkpoint, save_checkpoint
-from .codecs import HeatmapCodec, RegressionCodec, codec_from_config
-from .data import KeypointData, load_training, train_val_split
+from .codecs import CoordinateCodec, HeatmapCodec, RegressionCodec
+from .data import load_training, train_val_split
 from .errors import FacekeypointsError
 from .metrics import RmseReport, keypoint_rmse
 from .models import create_model
+from .predictor import KeypointModel, faces_to_tensor
 
 
 @dataclass
@@ -90,10 +91,6 @@ def _lr_at(config: TrainConfig, epoch: int) -> float:
     return config.lr
 
 
-def _to_tensor(images: np.ndarray, device: str) -> torch.Tensor:
-    return torch.from_numpy(images).to(device).float().div_(255.0).unsqueeze(1)
-
-
 def train_step(model, codec, optimizer, images, keypoints, mask) -> float:
     optimizer.zero_grad(set_to_none=True)
     loss = codec.loss(model(images), keypoints, mask)
@@ -102,14 +99,13 @@ def train_step(model, codec, optimizer, images, keypoints, mask) -> float:
     return float(loss.detach())
 
 
-@torch.inference_mode()
-def predict(model, codec, images: np.ndarray, device: str, batch_size: int = 128) -> np.ndarray:
+def predict(model, codec, images: np.ndarray) -> np.ndarray:
+    """Keypoints of `images` from the model in eval mode; its mode is restored after."""
     was_training = model.training
-    model.eval()
-    out = [codec.decode(model(_to_tensor(images[i : i + batch_size], device))).float().cpu().numpy()
-           for i in range(0, len(images), batch_size)]
-    model.train(was_training)
-    return np.concatenate(out) if out else np.zeros((0, 15, 2), np.float32)
+    try:
+        return KeypointModel(model, codec).predict(images, batch_size=128)
+    finally:
+        model.train(was_training)
 
 
 def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: bool = False) -> RmseReport | None:
@@ -172,9 +168,6 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
         save_checkpoint(path, model, model_kwargs, meta={**meta, "codec": codec.config(), **(extra or {})},
                         train_state=train_state)
 
-    images = torch.from_numpy(train_set.images)
-    keypoints = torch.from_numpy(train_set.keypoints)
-    mask = torch.from_numpy(train_set.mask)
     report = None
     try:
         while epoch < config.epochs:
@@ -185,9 +178,9 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
             bar = progress(batches[step:], desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch",
                            disable=quiet, initial=step, total=len(batches))
             for batch in bar:
-                idx = torch.from_numpy(batch)
-                loss = train_step(model, codec, optimizer, _to_tensor(images[idx].numpy(), config.device),
-                                  keypoints[idx].to(config.device), mask[idx].to(config.device))
+                loss = train_step(model, codec, optimizer, faces_to_tensor(train_set.images[batch], config.device),
+                                  torch.from_numpy(train_set.keypoints[batch]).to(config.device),
+                                  torch.from_numpy(train_set.mask[batch]).to(config.device))
                 losses.append(loss)
                 faces += len(batch)
                 step += 1
@@ -195,8 +188,7 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
             seconds = time.perf_counter() - started
             report = None
             if len(val_set):
-                report = keypoint_rmse(predict(model, codec, val_set.images, config.device), val_set.keypoints,
-                                       val_set.mask)
+                report = keypoint_rmse(predict(model, codec, val_set.images), val_set.keypoints, val_set.mask)
             row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else float("nan"),
                    "val_rmse": report.rmse if report else float("nan"), "lr": _lr_at(config, epoch),
                    "seconds": round(seconds, 1), "faces_per_s": round(faces / seconds, 1)}
@@ -217,8 +209,7 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
     best_payload = load_checkpoint(out / "best.pt")
     if len(val_set):
         model.load_state_dict(best_payload["state_dict"])
-        report = keypoint_rmse(predict(model, codec, val_set.images, config.device), val_set.keypoints,
-                               val_set.mask)
+        report = keypoint_rmse(predict(model, codec, val_set.images), val_set.keypoints, val_set.mask)
     return report
 
 
@@ -241,13 +232,13 @@ def fit_mean(config: TrainConfig, force: bool = False) -> RmseReport | None:
     data = load_training(config.data)
     train_index, val_index = train_val_split(data, config.val_fraction, config.seed)
     model = create_model("mean").fit(data.keypoints[train_index], data.mask[train_index])
+    codec = CoordinateCodec()
     meta = {"train_config": asdict(config), "data": data.source, "train_images": len(train_index),
-            "val_images": len(val_index), "codec": {"name": "coordinates"}}
+            "val_images": len(val_index), "codec": codec.config()}
     report = None
     if len(val_index):
-        val: KeypointData = data.subset(val_index)
-        report = keypoint_rmse(predict(model, codec_from_config(meta["codec"]), val.images, "cpu"), val.keypoints,
-                               val.mask)
+        val = data.subset(val_index)
+        report = keypoint_rmse(predict(model, codec, val.images), val.keypoints, val.mask)
         meta["val_rmse"] = report.rmse
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out / "best.pt", model, config={}, meta=meta)
