@@ -33,6 +33,7 @@ def _say(args, *lines: str) -> None:
 
 def cmd_submit(args) -> int:
     from .data import load_lookup, load_test
+    from .keypoints import four_point_faces
     from .submission import submission_locations, write_submission
 
     test_path, lookup_path = args.test or args.data, args.lookup or args.data
@@ -46,7 +47,9 @@ def cmd_submit(args) -> int:
     from .predictor import KeypointModel  # torch loads only once the data is known to be good
 
     model = KeypointModel.load(args.model)
-    predicted = model.predict(test.images, batch_size=args.batch_size, show_progress=True)
+    # A face for which the table asks only the 4-keypoint convention's points is of that collection.
+    four_point = four_point_faces(lookup.requested(test.image_ids))
+    predicted = model.predict(test.images, batch_size=args.batch_size, show_progress=True, four_point=four_point)
     locations = submission_locations(predicted, test, lookup)
     write_submission(out, lookup.row_ids, locations, force=args.force)
     _say(args, f"wrote {out}: {len(lookup)} rows for {len(test)} faces, model {args.model}")
@@ -80,6 +83,7 @@ def cmd_show(args) -> int:
     from .data import load_lookup, load_test, load_training, read_submission
     from .data.sources import resolve
     from .errors import DataError
+    from .keypoints import four_point_faces
     from .metrics import face_rmse
     from .viz import face_grid, save_figure
 
@@ -116,12 +120,14 @@ def cmd_show(args) -> int:
         from .predictor import KeypointModel
 
         model = KeypointModel.load(args.model)
+        # Faces with labels are predicted in the labelling convention those labels follow.
+        four_point = four_point_faces(mask) if mask is not None else np.zeros(len(images), bool)
         if args.worst:  # ranking needs every face's prediction
-            predictions = model.predict(images, show_progress=True)
+            predictions = model.predict(images, show_progress=True, four_point=four_point)
     index = _choose(len(images), args, labels, mask, predictions)
     if model is not None and predictions is None:  # only the faces drawn
         predictions = np.full((len(images), 15, 2), np.nan, np.float32)
-        predictions[index] = model.predict(images[index])
+        predictions[index] = model.predict(images[index], four_point=four_point[index])
     if args.heatmaps:
         return _show_heatmaps(args, model, images, labels, mask, names, int(index[0]), out)
     titles = [names[i] for i in index]
@@ -222,7 +228,8 @@ def cmd_train(args) -> int:
         model=args.model, data=args.data or "", out=args.out, epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, stacks=args.stacks, sigma=args.sigma, decoder=args.decoder, in_channels=args.in_channels,
         complete_only=args.complete_only, val_fraction=args.val_fraction, seed=args.seed, device=args.device,
-        threads=args.threads, limit=args.limit,
+        threads=args.threads, limit=args.limit, width=args.width, augment=args.augment, ema=args.ema,
+        weight_decay=args.weight_decay, bf16=args.bf16,
     )
     if args.model == "mean" and not args.resume:
         report = fit_mean(config, force=args.force)
@@ -239,6 +246,7 @@ def cmd_evaluate(args) -> int:
     import numpy as np
 
     from .data import load_training, train_val_split
+    from .keypoints import four_point_faces
     from .metrics import face_rmse, keypoint_rmse
     from .predictor import KeypointModel
     from .viz import face_grid, save_figure
@@ -248,7 +256,9 @@ def cmd_evaluate(args) -> int:
         train_index, val_index = train_val_split(data, args.val_fraction, args.seed)
         data = data.subset(val_index if args.split == "val" else train_index)
     model = KeypointModel.load(args.model)
-    predicted = model.predict(data.images, batch_size=args.batch_size, show_progress=True)
+    # Each face is predicted in the labelling convention its labels follow.
+    predicted = model.predict(data.images, batch_size=args.batch_size, show_progress=True,
+                              four_point=four_point_faces(data.mask))
     report = keypoint_rmse(predicted, data.keypoints, data.mask)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
@@ -339,8 +349,10 @@ def build_parser() -> argparse.ArgumentParser:
         "resume), log.csv and curve.png. Ctrl-C saves last.pt; --resume continues exactly where it stopped.",
         epilog="Models: hourglass (stacked hourglass, Gaussian heatmaps, defaults: 4 epochs, batch 16, Adam 1e-3 "
         "halved at half time), resnet18 (ResNet-18 coordinate regression, defaults: 60 epochs, batch 256, "
-        "Adam 1e-3), mean (Kaggle's mean-shape benchmark, fitted in closed form).")
-    p.add_argument("--model", default="hourglass", choices=("hourglass", "resnet18", "mean"),
+        "Adam 1e-3), keypointnet (the project's own: stride-4 heatmaps read by soft-argmax, two labelling "
+        "conventions, learned flip offset; defaults: 60 epochs, batch 64, AdamW 2e-3 with cosine decay, "
+        "augmentation, weight EMA, bf16), mean (Kaggle's mean-shape benchmark, fitted in closed form).")
+    p.add_argument("--model", default="hourglass", choices=("hourglass", "resnet18", "keypointnet", "mean"),
                    help="which model (default: hourglass)")
     p.add_argument("--data", default=_data_default(), help="training data: " + data_help)
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder for checkpoints and logs")
@@ -353,6 +365,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="hourglass: heatmap decoding (default: argmax, as the original)")
     p.add_argument("--in-channels", type=int, choices=(1, 3), default=3,
                    help="resnet18: grey face replicated to 3 channels, or 1 (default: 3)")
+    p.add_argument("--width", type=int, help="keypointnet: channels at the finest level (default: 32)")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction,
+                   help="random flips, rotations, zoom, shifts, brightness and contrast (default: keypointnet only)")
+    p.add_argument("--ema", type=float, help="decay of a moving average of the weights, 0 for none "
+                   "(default: 0.998 for keypointnet, else 0)")
+    p.add_argument("--weight-decay", type=float, help="use AdamW with this decay (default: 1e-4 for keypointnet)")
+    p.add_argument("--bf16", action=argparse.BooleanOptionalAction,
+                   help="bfloat16 autocast: fast on CPUs with AMX or AVX512-BF16 (default: keypointnet only)")
     p.add_argument("--complete-only", action="store_true",
                    help="train only on faces with all 15 keypoints (the tutorial's dropna)")
     p.add_argument("--val-fraction", type=float, default=0.1,

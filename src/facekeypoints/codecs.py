@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from .keypoints import IMAGE_SIZE
+from .keypoints import FLIP_PERMUTATION, IMAGE_SIZE, NUM_KEYPOINTS, PARTIAL_KEYPOINTS
 
 
 class CoordinateCodec:
@@ -126,10 +126,89 @@ def _parabola_peak(logs: torch.Tensor, iy: torch.Tensor, ix: torch.Tensor, axis:
     return torch.where(inside, offset.clamp(-0.5, 0.5), torch.zeros_like(offset))
 
 
+class IntegralCodec:
+    """Soft-argmax (integral regression, Sun et al. 2018) of coarse heatmap logits: each keypoint is the
+    expected cell centre under the softmax of its heatmap, so a 24x24 grid still gives sub-pixel positions,
+    and the loss is taken on the coordinates themselves (L1, robust to the data's gross mislabels).
+
+    The network has 19 heads: 15 for the 15-keypoint labelling convention, then 4 for the 4-keypoint one
+    (`PARTIAL_KEYPOINTS`). Training sends a face's labels to the heads of its convention, known from which
+    keypoints it carries; at prediction the caller says which convention it wants (`four_point`).
+    """
+
+    name = "integral"
+
+    def __init__(self, size: int = IMAGE_SIZE, stride: int = 4):
+        self.size, self.stride = int(size), int(stride)
+        self.cells = self.size // self.stride
+        partial = list(PARTIAL_KEYPOINTS)
+        # Head h's keypoint, and the head a keypoint moves to when the face is mirrored.
+        self.head_keypoint = torch.tensor(list(range(NUM_KEYPOINTS)) + partial)
+        extra = {k: NUM_KEYPOINTS + i for i, k in enumerate(partial)}
+        self.flip_permutation = torch.tensor(
+            list(FLIP_PERMUTATION) + [extra[FLIP_PERMUTATION[k]] for k in partial])
+        self._partial_pattern = torch.zeros(NUM_KEYPOINTS, dtype=torch.bool)
+        self._partial_pattern[partial] = True
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "size": self.size, "stride": self.stride}
+
+    def is_four_point(self, mask: torch.Tensor) -> torch.Tensor:
+        """Which faces carry exactly the 4-keypoint convention's labels."""
+        return (mask.bool() == self._partial_pattern.to(mask.device)).all(dim=1)
+
+    def targets(self, keypoints: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, 15, 2) labels and (N, 15) mask -> per-head points (N, 19, 2) and mask (N, 19)."""
+        four = self.is_four_point(mask).unsqueeze(1)
+        index = self.head_keypoint.to(keypoints.device)
+        points = torch.nan_to_num(keypoints.float())[:, index]
+        head_mask = mask.bool()[:, index]
+        is_extra = torch.arange(len(index), device=mask.device) >= NUM_KEYPOINTS
+        head_mask = head_mask & (is_extra == four)
+        return points, head_mask
+
+    def points(self, output: torch.Tensor) -> torch.Tensor:
+        """Heatmap logits (N, 19, H, W) -> per-head points (N, 19, 2), float32."""
+        n, k, h, w = output.shape
+        prob = torch.softmax(output.float().reshape(n, k, h * w), dim=-1).reshape(n, k, h, w)
+        centres = torch.arange(w, device=output.device, dtype=torch.float32) * self.stride + (self.stride - 1) / 2
+        x = (prob.sum(dim=2) * centres).sum(dim=-1)
+        y = (prob.sum(dim=3) * centres[:h]).sum(dim=-1)
+        return torch.stack((x, y), dim=-1)
+
+    def select(self, points: torch.Tensor, four_point: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-head points (N, 19, 2) -> the 15 keypoints, in the 4-keypoint convention where `four_point`."""
+        out = points[:, :NUM_KEYPOINTS].clone()
+        if four_point is not None:
+            four = torch.as_tensor(four_point, device=points.device).bool()
+            out[four.nonzero().squeeze(1)[:, None], torch.tensor(PARTIAL_KEYPOINTS, device=points.device)] = \
+                points[four][:, NUM_KEYPOINTS:]
+        return out
+
+    def unflip(self, points: torch.Tensor, flip_offset: torch.Tensor) -> torch.Tensor:
+        """Per-head points predicted on mirrored faces -> points on the faces themselves."""
+        # Head j on the face is head perm[j] on its mirror image, whose label sat offset[perm[j]] right of x.
+        perm = self.flip_permutation.to(points.device)
+        points = points[:, perm]
+        x = (self.size - 1) - points[..., 0] + flip_offset.to(points.device)[perm]
+        return torch.stack((x, points[..., 1]), dim=-1)
+
+    def decode(self, output: torch.Tensor, four_point: torch.Tensor | None = None) -> torch.Tensor:
+        return self.select(self.points(output), four_point)
+
+    def head_loss(self, output: torch.Tensor, points: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Mean absolute pixel error over the labelled heads' coordinates."""
+        weight = mask.unsqueeze(-1).expand_as(points).to(torch.float32)
+        return ((self.points(output) - points).abs() * weight).sum() / weight.sum().clamp(min=1)
+
+    def loss(self, output: torch.Tensor, keypoints: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.head_loss(output, *self.targets(keypoints, mask))
+
+
 def codec_from_config(config: dict[str, Any]):
     config = dict(config)
     name = config.pop("name")
-    codecs = {c.name: c for c in (CoordinateCodec, RegressionCodec, HeatmapCodec)}
+    codecs = {c.name: c for c in (CoordinateCodec, RegressionCodec, HeatmapCodec, IntegralCodec)}
     if name not in codecs:
         raise KeyError(f"unknown codec {name!r}")
     return codecs[name](**config)

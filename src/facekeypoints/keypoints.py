@@ -51,6 +51,15 @@ PARTIAL_KEYPOINTS: tuple[int, ...] = tuple(
 )
 
 
+def four_point_faces(mask):
+    """bool (N,): which rows of a (N, 15) labelled/requested mask are exactly the 4-keypoint convention's."""
+    import numpy as np
+
+    pattern = np.zeros(NUM_KEYPOINTS, bool)
+    pattern[list(PARTIAL_KEYPOINTS)] = True
+    return (np.asarray(mask, bool) == pattern).all(axis=1)
+
+
 def pattern_name(count: int) -> str:
     """Name of an image's label pattern from the number of its labelled keypoints."""
     if count == NUM_KEYPOINTS:

@@ -22,7 +22,7 @@ SHIPPED = ("mean",)
 
 def faces_to_tensor(images: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
     """uint8 faces (N, 96, 96) -> float (N, 1, 96, 96) in [0, 1]: the input every model takes."""
-    return torch.from_numpy(np.ascontiguousarray(images)).to(device).float().div_(255.0).unsqueeze(1)  # weights inside the package, under facekeypoints/weights/<name>.pt
+    return torch.from_numpy(np.ascontiguousarray(images)).to(device).float().div_(255.0).unsqueeze(1)
 
 
 def shipped_weights(name: str) -> Path:
@@ -70,15 +70,37 @@ class KeypointModel:
             raise FacekeypointsError(f"model {self.name} predicts coordinates, not heatmaps")
         return self.module(faces_to_tensor(images, self.device)).float().cpu().numpy()
 
+    @property
+    def can_flip(self) -> bool:
+        """Whether the model can average its predictions with those on the mirrored faces."""
+        return hasattr(self.codec, "unflip") and hasattr(self.module, "flip_offset")
+
     @torch.inference_mode()
-    def predict(self, images: np.ndarray, batch_size: int = 256, show_progress: bool = False) -> np.ndarray:
-        """Keypoints, float32 (N, 15, 2) pixel (x, y), of uint8 grey faces (N, 96, 96)."""
+    def predict(self, images: np.ndarray, batch_size: int = 256, show_progress: bool = False,
+                four_point: np.ndarray | None = None, flip: bool | None = None) -> np.ndarray:
+        """Keypoints, float32 (N, 15, 2) pixel (x, y), of uint8 grey faces (N, 96, 96).
+
+        four_point: bool (N,), faces to place in the Kaggle data's 4-keypoint labelling convention (for
+        a model that knows both; others ignore it). flip: also predict on the mirrored faces and average
+        (default: whenever the model can).
+        """
         images = np.asarray(images)
         if images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
             raise ValueError(f"expected faces of shape (N, 96, 96), got {images.shape}")
+        flip = self.can_flip if flip is None else flip and self.can_flip
         out = np.empty((len(images), NUM_KEYPOINTS, 2), np.float32)
         starts = range(0, len(images), batch_size)
         for start in progress(starts, desc="predicting", unit="batch", disable=not show_progress):
             batch = faces_to_tensor(images[start : start + batch_size], self.device)
-            out[start : start + len(batch)] = self.codec.decode(self.module(batch)).float().cpu().numpy()
+            four = None if four_point is None else torch.as_tensor(four_point[start : start + len(batch)])
+            out[start : start + len(batch)] = self._decode(batch, four, flip).float().cpu().numpy()
         return out
+
+    def _decode(self, batch: torch.Tensor, four_point: torch.Tensor | None, flip: bool) -> torch.Tensor:
+        if not hasattr(self.codec, "select"):
+            return self.codec.decode(self.module(batch))
+        points = self.codec.points(self.module(batch))
+        if flip:
+            mirrored = self.codec.points(self.module(batch.flip(-1)))
+            points = (points + self.codec.unflip(mirrored, self.module.flip_offset)) / 2
+        return self.codec.select(points, four_point)

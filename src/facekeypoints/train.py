@@ -8,8 +8,10 @@ Ctrl-C saves last.pt and exits cleanly.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
+import math
 import json
 import time
 from dataclasses import asdict, dataclass, fields
@@ -18,13 +20,16 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
+from .augment import Augmentation
 from ._fs import write_bytes_atomic
 from ._progress import progress
 from .checkpoint import load_checkpoint, save_checkpoint
-from .codecs import CoordinateCodec, HeatmapCodec, RegressionCodec
+from .codecs import CoordinateCodec, HeatmapCodec, IntegralCodec, RegressionCodec
 from .data import load_training, train_val_split
 from .errors import FacekeypointsError
+from .keypoints import four_point_faces
 from .metrics import RmseReport, keypoint_rmse
 from .models import create_model
 from .predictor import KeypointModel, faces_to_tensor
@@ -48,20 +53,29 @@ class TrainConfig:
     device: str = "cpu"
     threads: int | None = None
     limit: int | None = None  # use only the first N training faces (quick experiments, tests)
+    width: int | None = None  # keypointnet: channels at the finest level
+    augment: bool | None = None  # flip/rotate/scale/shift/brightness/contrast (augment.Augmentation)
+    ema: float | None = None  # decay of an exponential moving average of the weights (0: none)
+    weight_decay: float | None = None  # > 0: AdamW with this decay, else Adam
+    schedule: str | None = None  # "step": the classic models' schedules; "cosine": warm-up then cosine decay
+    bf16: bool | None = None  # bfloat16 autocast (fast on CPUs with AMX / AVX512-BF16, slow elsewhere)
 
 
 # Per-model defaults, from the projects each model reproduces.
 DEFAULTS = {
     "hourglass": {"epochs": 4, "batch_size": 16, "lr": 1e-3},  # Adam 1e-3, later 5e-4 (original project)
     "resnet18": {"epochs": 60, "batch_size": 256, "lr": 1e-3},  # Adam 1e-3, batch 256, 60 epochs (tutorial)
+    "keypointnet": {"epochs": 60, "batch_size": 64, "lr": 2e-3, "width": 32, "augment": True, "ema": 0.998,
+                    "weight_decay": 1e-4, "schedule": "cosine", "bf16": True},
 }
+COMMON = {"augment": False, "ema": 0.0, "weight_decay": 0.0, "schedule": "step", "bf16": False}
 
 
 def resolve_config(config: TrainConfig) -> TrainConfig:
-    if config.model in DEFAULTS:
-        for key, value in DEFAULTS[config.model].items():
-            if getattr(config, key) is None:
-                setattr(config, key, value)
+    """Fill what the user left unset (None) from the model's defaults."""
+    for key, value in {**COMMON, **DEFAULTS.get(config.model, {})}.items():
+        if getattr(config, key) is None:
+            setattr(config, key, value)
     return config
 
 
@@ -73,6 +87,9 @@ def build(config: TrainConfig):
     elif config.model == "resnet18":
         kwargs = {"in_channels": config.in_channels}
         codec = RegressionCodec()
+    elif config.model == "keypointnet":
+        kwargs = {"width": config.width}
+        codec = IntegralCodec()
     else:
         raise FacekeypointsError(f"unknown model {config.model!r} for training")
     return create_model(config.model, **kwargs), codec, kwargs
@@ -84,26 +101,71 @@ def _batches(n: int, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]
     return [order[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
-def _lr_at(config: TrainConfig, epoch: int) -> float:
+def _lr_at(config: TrainConfig, epoch: float) -> float:
+    """The learning rate at a (fractional) epoch."""
+    if config.schedule == "cosine":  # one epoch of linear warm-up, then a cosine down to zero
+        if epoch < 1:
+            return config.lr * max(epoch, 0.01)
+        return config.lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / max(config.epochs - 1, 1)))
     # The hourglass project lowered Adam's rate from 1e-3 to 5e-4 part way; we halve it at half time.
     if config.model == "hourglass" and epoch >= max(1, config.epochs // 2):
         return config.lr / 2
     return config.lr
 
 
-def train_step(model, codec, optimizer, images, keypoints, mask) -> float:
+def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
+    if not config.weight_decay:
+        return torch.optim.Adam(model.parameters(), lr=config.lr)
+    # Decay the convolution and linear weights only: not norms, biases or the flip offset (a measurement).
+    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
+    rest = [p for n, p in model.named_parameters() if p.ndim <= 1]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                              {"params": rest, "weight_decay": 0.0}], lr=config.lr)
+
+
+def train_step(model, codec, optimizer, images, keypoints, mask, augment=None, bf16: bool = False) -> float:
     optimizer.zero_grad(set_to_none=True)
-    loss = codec.loss(model(images), keypoints, mask)
+    with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=bf16):
+        if augment is None:
+            loss = codec.loss(model(images), keypoints, mask)
+        else:
+            points, head_mask = codec.targets(keypoints, mask)
+            images, points, head_mask = augment(images, points, head_mask, codec.flip_permutation.to(images.device),
+                                                model.flip_offset)
+            loss = codec.head_loss(model(images), points, head_mask)
     loss.backward()
     optimizer.step()
     return float(loss.detach())
 
 
-def predict(model, codec, images: np.ndarray) -> np.ndarray:
-    """Keypoints of `images` from the model in eval mode; its mode is restored after."""
+class EMA:
+    """An exponential moving average of a model's weights (and a copy of its norm statistics): the
+    averaged model is what validation scores and best.pt holds. The decay ramps up over the first
+    steps so that early, poor weights fade quickly."""
+
+    def __init__(self, model: nn.Module, decay: float):
+        self.decay, self.updates = decay, 0
+        self.model = copy.deepcopy(model).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        self.updates += 1
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for ema, live in zip(self.model.state_dict().values(), model.state_dict().values()):
+            if ema.dtype.is_floating_point:
+                ema.lerp_(live, 1 - d)
+            else:
+                ema.copy_(live)
+
+
+def predict(model, codec, data) -> np.ndarray:
+    """Keypoints of the faces in `data` (KeypointData), each in its own labelling convention, from the
+    model in eval mode; its mode is restored after."""
     was_training = model.training
     try:
-        return KeypointModel(model, codec).predict(images, batch_size=128)
+        return KeypointModel(model, codec).predict(data.images, batch_size=128, four_point=four_point_faces(data.mask))
     finally:
         model.train(was_training)
 
@@ -147,7 +209,9 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
 
     model, codec, model_kwargs = build(config)
     model.to(config.device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = _optimizer(model, config)
+    ema = EMA(model, config.ema) if config.ema else None
+    augment = Augmentation() if config.augment else None
     log: list[dict[str, Any]] = []
     epoch, step, best = 0, 0, float("inf")
     if state is not None:
@@ -156,6 +220,10 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
         torch.set_rng_state(state["rng"])
         epoch, step, best = state["epoch"], state["step"], state["best"]
         log = json.loads(state["log"])
+        if ema is not None:
+            ema.model.load_state_dict(state["ema"])
+            ema.updates = state["ema_updates"]
+    scored = ema.model if ema is not None else model  # the weights that are validated and kept as best.pt
     meta = {"train_config": asdict(config), "data": data.source, "train_images": len(train_set),
             "val_images": len(val_set)}
     out.mkdir(parents=True, exist_ok=True)
@@ -165,22 +233,26 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
         if with_state:
             train_state = {"optimizer": optimizer.state_dict(), "rng": torch.get_rng_state(), "epoch": epoch,
                            "step": step, "best": best, "log": json.dumps(log)}
-        save_checkpoint(path, model, model_kwargs, meta={**meta, "codec": codec.config(), **(extra or {})},
-                        train_state=train_state)
+            if ema is not None:
+                train_state.update(ema=ema.model.state_dict(), ema_updates=ema.updates)
+        save_checkpoint(path, model if with_state else scored, model_kwargs,
+                        meta={**meta, "codec": codec.config(), **(extra or {})}, train_state=train_state)
 
     report = None
     try:
         while epoch < config.epochs:
-            for group in optimizer.param_groups:
-                group["lr"] = _lr_at(config, epoch)
             batches = _batches(len(train_set), config.batch_size, config.seed, epoch)
             started, losses, faces = time.perf_counter(), [], 0
             bar = progress(batches[step:], desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch",
                            disable=quiet, initial=step, total=len(batches))
             for batch in bar:
+                for group in optimizer.param_groups:
+                    group["lr"] = _lr_at(config, epoch + step / len(batches))
                 loss = train_step(model, codec, optimizer, faces_to_tensor(train_set.images[batch], config.device),
                                   torch.from_numpy(train_set.keypoints[batch]).to(config.device),
-                                  torch.from_numpy(train_set.mask[batch]).to(config.device))
+                                  torch.from_numpy(train_set.mask[batch]).to(config.device), augment, config.bf16)
+                if ema is not None:
+                    ema.update(model)
                 losses.append(loss)
                 faces += len(batch)
                 step += 1
@@ -188,9 +260,9 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
             seconds = time.perf_counter() - started
             report = None
             if len(val_set):
-                report = keypoint_rmse(predict(model, codec, val_set.images), val_set.keypoints, val_set.mask)
+                report = keypoint_rmse(predict(scored, codec, val_set), val_set.keypoints, val_set.mask)
             row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else float("nan"),
-                   "val_rmse": report.rmse if report else float("nan"), "lr": _lr_at(config, epoch),
+                   "val_rmse": report.rmse if report else float("nan"), "lr": optimizer.param_groups[0]["lr"],
                    "seconds": round(seconds, 1), "faces_per_s": round(faces / seconds, 1)}
             log.append(row)
             epoch, step = epoch + 1, 0
@@ -208,8 +280,8 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
                                  f"continue with: facekeypoints train --resume --out {out}") from None
     best_payload = load_checkpoint(out / "best.pt")
     if len(val_set):
-        model.load_state_dict(best_payload["state_dict"])
-        report = keypoint_rmse(predict(model, codec, val_set.images), val_set.keypoints, val_set.mask)
+        scored.load_state_dict(best_payload["state_dict"])
+        report = keypoint_rmse(predict(scored, codec, val_set), val_set.keypoints, val_set.mask)
     return report
 
 
@@ -238,7 +310,7 @@ def fit_mean(config: TrainConfig, force: bool = False) -> RmseReport | None:
     report = None
     if len(val_index):
         val = data.subset(val_index)
-        report = keypoint_rmse(predict(model, codec, val.images), val.keypoints, val.mask)
+        report = keypoint_rmse(predict(model, codec, val), val.keypoints, val.mask)
         meta["val_rmse"] = report.rmse
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out / "best.pt", model, config={}, meta=meta)

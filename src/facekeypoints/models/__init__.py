@@ -27,4 +27,4 @@ def list_models() -> list[str]:
     return sorted(_REGISTRY)
 
 
-from . import hourglass, mean_shape, resnet  # noqa: E402,F401  (registers)
+from . import hourglass, keypointnet, mean_shape, resnet  # noqa: E402,F401  (registers)

@@ -1,0 +1,61 @@
+"""Training augmentation, done on whole batches of tensors: mirror, rotate, scale, shift, brightness, contrast.
+
+A mirrored face swaps left and right keypoints, and its labels are not simply mirrored: annotators put
+points a little right of where the mirror image would (see `KeypointNet.flip_offset`). The mirrored
+target is therefore `size - 1 - x + offset`, with `offset` a learned tensor, so the loss trains it too.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class Augmentation:
+    flip: float = 0.5  # probability of mirroring a face
+    rotate: float = 15.0  # degrees, uniform in [-rotate, rotate]
+    scale: float = 0.1  # zoom factor in [1/(1+scale), 1+scale], log-uniform
+    shift: float = 6.0  # pixels, uniform in [-shift, shift] on each axis
+    brightness: float = 0.15  # added to [0, 1] grey levels, uniform in [-b, b]
+    contrast: float = 0.3  # factor around the face's mean, log-uniform in [1/(1+c), 1+c]
+
+    def __call__(self, images: torch.Tensor, points: torch.Tensor, mask: torch.Tensor,
+                 flip_permutation: torch.Tensor, flip_offset: torch.Tensor):
+        """Faces (N, 1, S, S) in [0, 1], points (N, K, 2), mask (N, K) -> the same, augmented.
+
+        Random draws use torch's global generator, so a resumed run repeats them exactly.
+        """
+        n, _, size, _ = images.shape
+        device = images.device
+        if self.flip > 0:
+            flip = torch.rand(n, device=device) < self.flip
+            images = torch.where(flip[:, None, None, None], images.flip(-1), images)
+            mirrored = points[:, flip_permutation]
+            mirrored = torch.stack(((size - 1) - mirrored[..., 0] + flip_offset, mirrored[..., 1]), dim=-1)
+            points = torch.where(flip[:, None, None], mirrored, points)
+            mask = torch.where(flip[:, None], mask[:, flip_permutation], mask)
+
+        angle = (torch.rand(n, device=device) * 2 - 1) * math.radians(self.rotate)
+        zoom = torch.exp((torch.rand(n, device=device) * 2 - 1) * math.log1p(self.scale))
+        shift = (torch.rand(n, 2, device=device) * 2 - 1) * self.shift
+        cos, sin = torch.cos(angle) * zoom, torch.sin(angle) * zoom
+        matrix = torch.stack((torch.stack((cos, -sin), -1), torch.stack((sin, cos), -1)), -2)  # (N, 2, 2)
+        centre = (size - 1) / 2
+        points = (points - centre) @ matrix.transpose(1, 2) + centre + shift[:, None]
+        # affine_grid maps output to input positions in [-1, 1] units (align_corners=False: a pixel is 2/S).
+        inverse = torch.linalg.inv(matrix)
+        theta = torch.cat((inverse, -(inverse @ shift.unsqueeze(-1)) * (2 / size)), dim=-1)
+        grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+        images = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        inside = ((points >= 0) & (points <= size - 1)).all(dim=-1)
+        mask = mask & inside
+
+        mean = images.mean(dim=(1, 2, 3), keepdim=True)
+        contrast = torch.exp((torch.rand(n, 1, 1, 1, device=device) * 2 - 1) * math.log1p(self.contrast))
+        brightness = (torch.rand(n, 1, 1, 1, device=device) * 2 - 1) * self.brightness
+        images = ((images - mean) * contrast + mean + brightness).clamp(0, 1)
+        return images, points, mask
