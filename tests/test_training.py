@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -166,7 +168,9 @@ def test_resume_reaches_the_same_weights(kaggle_dir, tmp_path, monkeypatch, mode
     def interrupting_step(*args):
         calls.append(1)
         if len(calls) == 5:  # mid-way through epoch 2 (3 batches per epoch)
-            raise KeyboardInterrupt
+            if model == "keypointnet":
+                os.kill(os.getpid(), signal.SIGTERM)  # as `kill` stops a background run
+            raise KeyboardInterrupt  # Ctrl-C
         return real_step(*args)
 
     monkeypatch.setattr(train_module, "train_step", interrupting_step)

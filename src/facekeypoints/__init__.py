@@ -1,8 +1,11 @@
 """facekeypoints: the 15 facial keypoints of Kaggle's Facial Keypoints Detection competition.
 
+    >>> from facekeypoints import FaceKeypoints
+    >>> faces = FaceKeypoints()("photo.jpg")        # faces in a photo: .box, .keypoints, .as_array()
+
     >>> from facekeypoints import KeypointModel, load_test
-    >>> faces = load_test("facial-keypoints-detection.zip")
-    >>> keypoints = KeypointModel.load("mean").predict(faces.images)   # (N, 15, 2) pixel x, y
+    >>> crops = load_test("facial-keypoints-detection.zip")
+    >>> keypoints = KeypointModel.load().predict(crops.images)   # (N, 15, 2) pixel x, y of 96x96 crops
 """
 
 __version__ = "0.1.0"
@@ -19,10 +22,16 @@ def __getattr__(name: str):
         from .predictor import KeypointModel
 
         return KeypointModel
+    if name in ("FaceKeypoints", "Face"):
+        from . import api
+
+        return getattr(api, name)
     raise AttributeError(f"module 'facekeypoints' has no attribute {name!r}")
 
 __all__ = [
     "DataError",
+    "Face",
+    "FaceKeypoints",
     "FLIP_PAIRS",
     "FacekeypointsError",
     "KEYPOINT_NAMES",

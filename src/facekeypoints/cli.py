@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import _progress, __version__
 from .errors import FacekeypointsError
+from .shipped import DEFAULT_MODEL
 
 DATA_ENV = "FKD_DATA_DIR"
 
@@ -151,17 +152,18 @@ def _show_heatmaps(args, model, images, labels, mask, names, i: int, out: Path) 
     """Target and predicted heatmaps of face i, each keypoint over the image (as the original project drew them)."""
     import torch
 
-    from .keypoints import KEYPOINT_NAMES
+    from .keypoints import KEYPOINT_NAMES, four_point_faces
     from .viz import heatmap_overlay, save_figure
 
     if model is None:
         raise FacekeypointsError("--heatmaps needs a heatmap model: --model RUN_DIR/best.pt")
     rows, titles = [], []
-    if labels is not None:
+    if labels is not None and hasattr(model.codec, "encode"):  # keypointnet has no target heatmaps
         target = model.codec.encode(torch.from_numpy(labels[i : i + 1]), torch.from_numpy(mask[i : i + 1]))
         rows.append(target[0].numpy())
         titles.append("target")
-    rows.append(model.heatmaps(images[i : i + 1])[0])
+    four_point = four_point_faces(mask[i : i + 1]) if mask is not None else None
+    rows.append(model.heatmaps(images[i : i + 1], four_point)[0])
     titles.append("predicted")
     fig = heatmap_overlay(images[i], rows, list(KEYPOINT_NAMES), titles)
     fig.suptitle(f"{names[i]}: heatmaps", fontsize=8)
@@ -275,6 +277,75 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_predict(args) -> int:
+    from ._fs import write_bytes_atomic
+    from .api import FaceKeypoints
+    from .shipped import sample_image
+    from .media import VideoOutput, annotate, expand_inputs, frame_count, frames, is_video, record, write_image
+    from .detect import to_grey
+
+    inputs = expand_inputs(args.inputs) if args.inputs else [sample_image()]
+    if not inputs:
+        raise FacekeypointsError("no images or videos found in the inputs given")
+    if args.json and Path(args.json).exists() and not args.force:
+        raise FacekeypointsError(f"{args.json} already exists (use --force to overwrite)")
+    save_dir = Path(args.save_dir) if args.save_dir else None
+    fk = FaceKeypoints(args.model, min_crop=args.min_face)
+    records, failed, found = [], 0, 0
+    total = sum(frame_count(p) // args.every if is_video(p) else 1 for p in inputs)
+    bar = _progress.progress(total=total, desc="predicting", unit="frame")
+    for path in inputs:
+        video = None
+        try:
+            for frame in frames(path, args.every):
+                faces = fk.detect_grey(to_grey(frame.image, "bgr"))
+                found += len(faces)
+                records.append(record(path, frame, faces))
+                if save_dir is not None:
+                    drawn = annotate(frame.image, faces, labels=args.labels)
+                    if frame.index is None:
+                        write_image(save_dir / (path.stem + ".png"), drawn, force=args.force)
+                    else:
+                        if video is None:
+                            fps = frame.fps / args.every
+                            video = VideoOutput(save_dir / (path.stem + ".mp4"), fps, drawn.shape[1::-1], args.force)
+                        video.write(drawn)
+                bar.update(1)
+            if video is not None:
+                video.close()
+                video = None
+        except FacekeypointsError as exc:  # one bad file does not stop the batch
+            failed += 1
+            bar.write(f"facekeypoints: skipped {exc}", file=sys.stderr)
+        finally:
+            if video is not None:
+                video.close(keep=False)
+    bar.close()
+    if args.json:
+        write_bytes_atomic(args.json, (json.dumps(records, indent=1) + "\n").encode(), force=args.force)
+    elif not save_dir:  # nowhere else to say it: the records go to stdout
+        print(json.dumps(records, indent=1))
+    _say(args, f"{len(records)} image(s)/frame(s), {found} face(s) found"
+         + (f", {failed} input(s) failed" if failed else "")
+         + (f"; records in {args.json}" if args.json else "") + (f"; pictures in {save_dir}" if save_dir else ""))
+    return 1 if failed else 0
+
+
+def cmd_demo(args) -> int:
+    from .api import FaceKeypoints
+    from .shipped import sample_image
+    from .media import annotate, read_colour, write_image
+
+    image = read_colour(sample_image())
+    faces = FaceKeypoints(args.model).detect(image, channels="bgr")
+    write_image(Path(args.out), annotate(image, faces, labels=args.labels), force=args.force)
+    for face in faces:
+        points = ", ".join(f"{name} ({x:.0f}, {y:.0f})" for name, (x, y) in (face.keypoints or {}).items())
+        _say(args, f"face at {list(face.box)}: {points or 'too small for keypoints'}")
+    _say(args, f"wrote {args.out}: {len(faces)} face(s) on {sample_image().name}")
+    return 0
+
+
 # ------------------------------------------------------------------------------------------- parser
 
 
@@ -300,7 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test", help="test.csv, test.zip, a folder or Kaggle's zip (overrides --data)")
     p.add_argument("--lookup", help="IdLookupTable.csv, a folder or Kaggle's zip (overrides --data)")
     p.add_argument("--out", required=True, help="the submission CSV to write")
-    p.add_argument("--model", default="mean", help="a shipped model's name or a checkpoint path (default: mean)")
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help=f"a shipped model's name or a checkpoint path (default: {DEFAULT_MODEL})")
     p.add_argument("--batch-size", type=int, default=256, help="faces per forward pass (default: 256)")
     p.add_argument("-f", "--force", action="store_true", help="overwrite --out if it exists")
     p.set_defaults(func=cmd_submit)
@@ -388,7 +460,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", parents=[common], help="RMSE of a model on labelled faces, and its worst cases",
                        description="Kaggle's RMSE overall, per label pattern and per keypoint, on the validation "
                        "split (as train makes it) or on all faces of DATA; optionally a picture of the worst faces.")
-    p.add_argument("--model", default="mean", help="a shipped model's name or a checkpoint (default: mean)")
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help=f"a shipped model's name or a checkpoint (default: {DEFAULT_MODEL})")
     p.add_argument("--data", default=_data_default(), help="labelled data: " + data_help)
     p.add_argument("--split", choices=("val", "train", "all"), default="val",
                    help="which faces: the validation split (default), the training split, or all")
@@ -400,6 +473,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("-f", "--force", action="store_true", help="overwrite the PNG if it exists")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", parents=[common], help="keypoints of the faces in photos, folders and videos",
+                       description="Find the faces in images (jpg, png, bmp, webp, tiff), folders of them "
+                       "(recursively) and videos (mp4, avi, mov, mkv, webm), and their 15 keypoints in the "
+                       "original pixels. Writes JSON records (--json, else to stdout) and annotated copies "
+                       "(--save-dir). An unreadable input is reported and skipped; the exit status is 1 if any was.",
+                       epilog="With no INPUT: the sample photo shipped with the package.")
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="image or video files, or folders")
+    p.add_argument("--json", metavar="OUT.json", help="write the faces found, per image and frame, here")
+    p.add_argument("--save-dir", metavar="DIR", help="write annotated images (PNG) and videos (MP4) here")
+    p.add_argument("--labels", action="store_true", help="write keypoint names on the annotated copies")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"a shipped model or a checkpoint (default: {DEFAULT_MODEL})")
+    p.add_argument("--every", type=int, default=1, metavar="N", help="videos: every N-th frame (default: 1)")
+    p.add_argument("--min-face", type=int, default=40, metavar="PX",
+                   help="faces whose crop is smaller than this many pixels get no keypoints (default: 40)")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("demo", parents=[common], help="draw the keypoints on the sample photo shipped with the package",
+                       description="Find the face in NASA's portrait of astronaut Eileen Collins (public domain, "
+                       "shipped with the package), draw its keypoints and print them.")
+    p.add_argument("--out", default="astronaut-keypoints.png", help="the picture to write (default: %(default)s)")
+    p.add_argument("--labels", action="store_true", help="write keypoint names on the picture")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"a shipped model or a checkpoint (default: {DEFAULT_MODEL})")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite --out if it exists")
+    p.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,8 @@ from .checkpoint import load_checkpoint, model_from_checkpoint
 from .codecs import CoordinateCodec, codec_from_config
 from .errors import FacekeypointsError
 from .keypoints import IMAGE_SIZE, NUM_KEYPOINTS
+from .shipped import DEFAULT_MODEL, SHIPPED, shipped_weights
 
-SHIPPED = ("mean",)
 
 
 def faces_to_tensor(images: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
@@ -25,22 +24,39 @@ def faces_to_tensor(images: np.ndarray, device: str | torch.device = "cpu") -> t
     return torch.from_numpy(np.ascontiguousarray(images)).to(device).float().div_(255.0).unsqueeze(1)
 
 
-def shipped_weights(name: str) -> Path:
-    return Path(str(resources.files("facekeypoints") / "weights" / f"{name}.pt"))
+def _cpu_has_amx() -> bool:
+    # torch.cpu's feature probes are private; without them, assume no AMX (fp32 is always correct).
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    try:
+        return bool(probe()) if probe else False
+    except Exception:
+        return False
 
 
 class KeypointModel:
     """A trained model ready to predict: `KeypointModel.load("mean").predict(images)`."""
 
-    def __init__(self, module: nn.Module, codec=None, meta: dict[str, Any] | None = None, source: str = ""):
-        self.module = module.eval()
+    def __init__(self, module: nn.Module, codec=None, meta: dict[str, Any] | None = None, source: str = "",
+                 precision: str = "auto"):
+        """precision: "fp32", "bf16" (bfloat16 autocast), or "auto": bf16 on a CPU with AMX, where it is
+        several times faster (measured: `benchmarks/models.py`), else fp32."""
+        if precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision must be auto, fp32 or bf16, not {precision!r}")
+        self.module = module.eval().to(memory_format=torch.channels_last)
         self.codec = codec or CoordinateCodec()
         self.meta = meta or {}
         self.source = source
+        self.precision = precision
+
+    @property
+    def bf16(self) -> bool:
+        if self.precision == "auto":
+            return self.device.type == "cpu" and _cpu_has_amx()
+        return self.precision == "bf16"
 
     @classmethod
-    def load(cls, name_or_path: str | Path) -> KeypointModel:
-        """A shipped model by name (e.g. "mean") or a checkpoint file written by `facekeypoints train`."""
+    def load(cls, name_or_path: str | Path = DEFAULT_MODEL, precision: str = "auto") -> KeypointModel:
+        """A shipped model by name (default: the best) or a checkpoint file written by `facekeypoints train`."""
         text = str(name_or_path)
         if text in SHIPPED:
             path = shipped_weights(text)
@@ -53,7 +69,7 @@ class KeypointModel:
         payload = load_checkpoint(path)
         meta = payload.get("meta", {})
         codec = codec_from_config(meta.get("codec", {"name": "coordinates"}))
-        return cls(model_from_checkpoint(payload), codec, meta, str(path))
+        return cls(model_from_checkpoint(payload), codec, meta, str(path), precision)
 
     @property
     def name(self) -> str:
@@ -64,11 +80,18 @@ class KeypointModel:
         return next(itertools.chain(self.module.parameters(), self.module.buffers())).device
 
     @torch.inference_mode()
-    def heatmaps(self, images: np.ndarray) -> np.ndarray:
-        """The raw heatmaps (N, 15, H, W) of a heatmap model."""
-        if self.codec.name != "heatmap":
+    def heatmaps(self, images: np.ndarray, four_point: np.ndarray | None = None) -> np.ndarray:
+        """The heatmaps (N, 15, H, W) of a heatmap model: raw for the hourglass, the soft-argmax
+        probabilities (in the faces' labelling convention) for keypointnet."""
+        if self.codec.name not in ("heatmap", "integral"):
             raise FacekeypointsError(f"model {self.name} predicts coordinates, not heatmaps")
-        return self.module(faces_to_tensor(images, self.device)).float().cpu().numpy()
+        output = self.module(faces_to_tensor(images, self.device)).float()
+        if self.codec.name == "integral":
+            n, k, h, w = output.shape
+            prob = torch.softmax(output.reshape(n, k, h * w), dim=-1).reshape(n, k, h, w)
+            four = None if four_point is None else torch.as_tensor(four_point)
+            output = self.codec.select(prob, four)
+        return output.cpu().numpy()
 
     @property
     def can_flip(self) -> bool:
@@ -97,6 +120,10 @@ class KeypointModel:
         return out
 
     def _decode(self, batch: torch.Tensor, four_point: torch.Tensor | None, flip: bool) -> torch.Tensor:
+        with torch.autocast(batch.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            return self._decode_as_is(batch, four_point, flip)
+
+    def _decode_as_is(self, batch: torch.Tensor, four_point: torch.Tensor | None, flip: bool) -> torch.Tensor:
         if not hasattr(self.codec, "select"):
             return self.codec.decode(self.module(batch))
         points = self.codec.points(self.module(batch))

@@ -12,6 +12,8 @@ import copy
 import csv
 import io
 import math
+import signal
+import threading
 import json
 import time
 from dataclasses import asdict, dataclass, fields
@@ -239,6 +241,7 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
                         meta={**meta, "codec": codec.config(), **(extra or {})}, train_state=train_state)
 
     report = None
+    previous_handler = _stop_on_sigterm()
     try:
         while epoch < config.epochs:
             batches = _batches(len(train_set), config.batch_size, config.seed, epoch)
@@ -268,7 +271,8 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
             epoch, step = epoch + 1, 0
             if report is None or report.rmse < best:
                 best = report.rmse if report else float("nan")
-                save(out / "best.pt", with_state=False, extra={"val_rmse": best, "epoch": epoch})
+                save(out / "best.pt", with_state=False, extra={"val_rmse": best, "epoch": epoch,
+                                                               "train_seconds": sum(r["seconds"] for r in log)})
             save(last_path, with_state=True)
             _write_log(out, log)
             if not quiet:
@@ -278,11 +282,26 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
         save(last_path, with_state=True)
         raise FacekeypointsError(f"interrupted: saved {last_path} (epoch {epoch + 1}, step {step}); "
                                  f"continue with: facekeypoints train --resume --out {out}") from None
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
     best_payload = load_checkpoint(out / "best.pt")
     if len(val_set):
         scored.load_state_dict(best_payload["state_dict"])
         report = keypoint_rmse(predict(scored, codec, val_set), val_set.keypoints, val_set.mask)
     return report
+
+
+def _stop_on_sigterm():
+    """Treat SIGTERM (`kill`, a job scheduler's stop) like Ctrl-C: save last.pt and exit. Background jobs
+    started from a script ignore Ctrl-C's SIGINT, so this is how they are stopped cleanly."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 def _write_log(out: Path, log: list[dict[str, Any]]) -> None:

@@ -1,0 +1,96 @@
+"""The top-level API: keypoints of the faces in a photo.
+
+    >>> from facekeypoints import FaceKeypoints
+    >>> fk = FaceKeypoints()                      # the shipped default model, OpenCV's face detector
+    >>> faces = fk("photo.jpg")                   # or an RGB/grey numpy array, or a PIL image
+    >>> faces[0].box, faces[0].keypoints["nose_tip"]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .detect import MIN_CROP, Crop, FaceDetector, HaarDetector, read_image, to_grey
+from .keypoints import KEYPOINT_NAMES
+from .predictor import KeypointModel
+from .shipped import DEFAULT_MODEL
+
+
+@dataclass
+class Face:
+    """One face found in an image, in that image's pixel coordinates."""
+
+    box: tuple[int, int, int, int]  # the detector's box: x, y, width, height
+    keypoints: dict[str, tuple[float, float]] | None  # name -> (x, y); None for a face too small to trust
+    crop: Crop = field(repr=False)
+
+    @property
+    def too_small(self) -> bool:
+        return self.keypoints is None
+
+    def as_array(self) -> np.ndarray:
+        """The 15 keypoints as float (15, 2) x, y in Kaggle's order (NaN for a face too small)."""
+        if self.keypoints is None:
+            return np.full((len(KEYPOINT_NAMES), 2), np.nan)
+        return np.array([self.keypoints[name] for name in KEYPOINT_NAMES], np.float64)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: {"box": [x, y, w, h], "keypoints": {name: [x, y]} or null, "too_small": bool}."""
+        points = None if self.keypoints is None else {k: [round(x, 2), round(y, 2)] for k, (x, y) in
+                                                        self.keypoints.items()}
+        return {"box": [int(v) for v in self.box], "keypoints": points, "too_small": self.too_small}
+
+
+class FaceKeypoints:
+    """Find faces in images and their 15 keypoints.
+
+    model: a shipped model's name (default: the best shipped model) or a checkpoint file from
+    `facekeypoints train`, or a loaded `KeypointModel`. detector: any callable from a grey uint8 image to
+    boxes (x, y, w, h); default OpenCV's Haar cascade. min_crop: faces whose crop would be smaller than
+    this many pixels are returned without keypoints (`Face.too_small`).
+    """
+
+    def __init__(self, model: str | Path | KeypointModel = DEFAULT_MODEL, detector: FaceDetector | None = None,
+                 min_crop: int = MIN_CROP):
+        self.model = model if isinstance(model, KeypointModel) else KeypointModel.load(model)
+        self.detector = detector or HaarDetector()
+        self.min_crop = min_crop
+
+    def __call__(self, image, channels: str = "rgb") -> list[Face]:
+        return self.detect(image, channels)
+
+    def detect(self, image, channels: str = "rgb") -> list[Face]:
+        """The faces in `image`, largest first.
+
+        image: a file path; a numpy array, grey (H, W) or colour (H, W, 3|4) in `channels` order ("rgb",
+        as PIL, matplotlib and scikit-image give; "bgr" for OpenCV's cv2.imread); or a PIL image.
+        """
+        grey = read_image(image) if isinstance(image, (str, Path)) else to_grey(image, channels)
+        return self.detect_grey(grey)
+
+    def detect_grey(self, grey: np.ndarray) -> list[Face]:
+        """As `detect`, for a uint8 grey image (H, W)."""
+        crops = [(tuple(int(v) for v in box), Crop.from_box(box)) for box in self.detector(grey)]
+        usable = [i for i, (_, crop) in enumerate(crops) if crop.side >= self.min_crop]
+        points = {}
+        if usable:
+            predicted = self.predict_crops(np.stack([crops[i][1].cut(grey) for i in usable]))
+            points = {i: crops[i][1].to_photo(p) for i, p in zip(usable, predicted)}
+        faces = []
+        for i, (box, crop) in enumerate(crops):
+            named = None
+            if i in points:
+                named = {name: (float(x), float(y)) for name, (x, y) in zip(KEYPOINT_NAMES, points[i])}
+            faces.append(Face(box, named, crop))
+        return faces
+
+    def predict_crops(self, faces: np.ndarray, four_point: np.ndarray | None = None) -> np.ndarray:
+        """Keypoints (N, 15, 2) of ready 96x96 uint8 grey face crops (N, 96, 96), as `submit` predicts them.
+
+        four_point: bool (N,), crops to answer in the Kaggle data's 4-keypoint labelling convention.
+        """
+        return self.model.predict(np.asarray(faces, np.uint8), four_point=four_point)

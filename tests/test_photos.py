@@ -1,0 +1,140 @@
+"""Faces in the wild: decoding, detection, framing, the FaceKeypoints API and `predict` / `demo`.
+
+Uses the sample photo shipped with the package (no data folder needed) and small generated files.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import cv2
+import numpy as np
+import pytest
+
+from facekeypoints import FaceKeypoints
+from facekeypoints.cli import main
+from facekeypoints.detect import Crop, ImageError, read_image, to_grey
+from facekeypoints.keypoints import KEYPOINT_NAMES
+from facekeypoints.shipped import sample_image
+
+
+@pytest.fixture(scope="module")
+def fk():
+    return FaceKeypoints()
+
+
+def test_to_grey_accepts_common_layouts():
+    rgb = np.zeros((4, 5, 3), np.uint8)
+    rgb[..., 0] = 255  # pure red
+    assert to_grey(rgb).shape == (4, 5)
+    assert to_grey(rgb, "rgb")[0, 0] == 76 and to_grey(rgb, "bgr")[0, 0] == 29  # red vs blue weight
+    rgba = np.dstack([rgb, np.full((4, 5), 7, np.uint8)])
+    assert np.array_equal(to_grey(rgba), to_grey(rgb))  # alpha is dropped
+    assert to_grey(np.full((2, 2), 65535, np.uint16)).max() == 255  # 16-bit
+    assert to_grey(np.full((2, 2, 1), 0.5)).max() == 128  # float in [0, 1]
+    with pytest.raises(ValueError, match="channels"):
+        to_grey(np.zeros((2, 2, 5), np.uint8))
+
+
+def _with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:
+    """Insert an EXIF block with just the Orientation tag after the JPEG's SOI marker."""
+    tiff = b"MM\x00*" + struct.pack(">I", 8) + struct.pack(">H", 1)
+    tiff += struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(">I", 0)
+    payload = b"Exif\x00\x00" + tiff
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+def test_read_image_honours_exif_orientation_and_16_bit(tmp_path):
+    tall = np.zeros((60, 30), np.uint8)
+    tall[:10] = 255  # bright at the top
+    ok, jpeg = cv2.imencode(".jpg", tall)
+    (tmp_path / "rotated.jpg").write_bytes(_with_exif_orientation(jpeg.tobytes(), 6))  # "rotate 90 clockwise"
+    rotated = read_image(tmp_path / "rotated.jpg")
+    assert rotated.shape == (30, 60) and rotated[:, -5:].mean() > 200  # the top went to the right
+    deep = (np.arange(64 * 64).reshape(64, 64) * 16).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "deep.png"), deep)
+    assert read_image(tmp_path / "deep.png").dtype == np.uint8
+
+
+def test_unreadable_images_say_so(tmp_path):
+    (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(ImageError, match="broken.jpg: not an image"):
+        read_image(tmp_path / "broken.jpg")
+    with pytest.raises(ImageError, match="missing.png: cannot read"):
+        read_image(tmp_path / "missing.png")
+
+
+def test_crop_maps_points_back_to_the_photo():
+    photo = np.zeros((300, 400), np.uint8)
+    cv2.circle(photo, (250, 140), 3, 255, -1)
+    crop = Crop.from_box((180, 60, 150, 150))
+    face = crop.cut(photo).astype(float)
+    ys, xs = np.mgrid[:96, :96]
+    centroid = np.array([(face * xs).sum(), (face * ys).sum()]) / face.sum()
+    assert np.allclose(crop.to_photo(centroid), (250, 140), atol=0.3)
+
+
+def test_face_keypoints_on_the_sample_photo(fk):
+    faces = fk(sample_image())
+    assert len(faces) == 1
+    face = faces[0]
+    x, y, w, h = face.box
+    points = face.as_array()
+    assert points.shape == (15, 2) and list(face.keypoints) == list(KEYPOINT_NAMES)
+    assert ((points >= [x, y]) & (points <= [x + w, y + h])).all()  # on the face
+    named = face.keypoints
+    assert named["left_eye_center"][0] > named["right_eye_center"][0]  # the subject's left: image right
+    assert named["left_eye_center"][1] < named["nose_tip"][1] < named["mouth_center_bottom_lip"][1]
+    # the same photo as an RGB array, and as OpenCV's BGR, gives the same face
+    bgr = cv2.imread(str(sample_image()))
+    again = fk(bgr, channels="bgr")[0].as_array()
+    assert np.allclose(again, points, atol=0.05)
+
+
+def test_small_faces_get_no_keypoints(fk):
+    small = cv2.resize(read_image(sample_image()), (160, 160), interpolation=cv2.INTER_AREA)
+    faces = FaceKeypoints(fk.model, min_crop=60).detect(small)
+    assert faces and all(f.too_small and np.isnan(f.as_array()).all() for f in faces)
+    assert faces[0].to_dict()["keypoints"] is None
+
+
+def _video(path, frames: int) -> None:
+    image = cv2.resize(cv2.imread(str(sample_image())), (256, 256))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (256, 256))
+    for i in range(frames):
+        writer.write(np.roll(image, 3 * i, axis=1))
+    writer.release()
+
+
+def test_predict_images_folders_and_videos(tmp_path, capsys):
+    inputs = tmp_path / "in"
+    (inputs / "sub").mkdir(parents=True)
+    (inputs / "sub" / "astronaut.png").write_bytes(sample_image().read_bytes())
+    (inputs / "broken.jpg").write_bytes(b"\xff\xd8 truncated")
+    _video(inputs / "clip.mp4", 5)
+    out = tmp_path / "faces.json"
+    code = main(["predict", str(inputs), "--json", str(out), "--save-dir", str(tmp_path / "drawn"), "--every", "2",
+                 "-q"])
+    assert code == 1  # the broken file failed; the rest went on
+    assert "broken.jpg" in capsys.readouterr().err
+    records = json.loads(out.read_text())
+    assert [(r["source"].rsplit("/", 1)[-1], r["frame"]) for r in records] == [
+        ("clip.mp4", 0), ("clip.mp4", 2), ("clip.mp4", 4), ("astronaut.png", None)]
+    still = records[-1]
+    assert (still["width"], still["height"]) == (512, 512) and len(still["faces"]) == 1
+    assert set(still["faces"][0]["keypoints"]) == set(KEYPOINT_NAMES)
+    assert all(len(r["faces"]) >= 1 for r in records)
+    assert {p.name for p in (tmp_path / "drawn").iterdir()} == {"astronaut.png", "clip.mp4"}
+    capture = cv2.VideoCapture(str(tmp_path / "drawn" / "clip.mp4"))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+    # outputs are not overwritten without --force
+    assert main(["predict", str(inputs / "sub"), "--json", str(out), "-q"]) == 1
+
+
+def test_demo_draws_the_sample_photo(tmp_path, capsys):
+    out = tmp_path / "demo.png"
+    assert main(["demo", "--out", str(out)]) == 0
+    assert cv2.imread(str(out)).shape == (512, 512, 3)
+    assert "nose_tip" in capsys.readouterr().out
+    assert main(["demo", "--out", str(out)]) == 1  # exists: needs --force
