@@ -99,6 +99,20 @@ def test_small_faces_get_no_keypoints(fk):
     assert faces[0].to_dict()["keypoints"] is None
 
 
+def test_any_detector_plugs_in_and_non_faces_are_dropped(fk):
+    grey = read_image(sample_image())
+    real = fk(grey)[0].box
+    background = (400, 380, 100, 100)  # the helmet on her arm: no face
+
+    def detector(image):
+        return [real, background]
+
+    faces = FaceKeypoints(fk.model, detector=detector).detect(grey)
+    assert [f.box for f in faces] == [real]  # the model's heatmaps see no face in the second box
+    assert faces[0].spread < 10
+    assert FaceKeypoints(fk.model, detector=detector, max_spread=1000).detect(grey)[1].box == background
+
+
 def _video(path, frames: int) -> None:
     image = cv2.resize(cv2.imread(str(sample_image())), (256, 256))
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (256, 256))

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .detect import MIN_CROP, Crop, FaceDetector, HaarDetector, read_image, to_grey
+from .detect import MAX_SPREAD, MIN_CROP, Crop, FaceDetector, HaarDetector, read_image, to_grey
 from .keypoints import KEYPOINT_NAMES
 from .predictor import KeypointModel
 from .shipped import DEFAULT_MODEL
@@ -27,6 +27,7 @@ class Face:
     box: tuple[int, int, int, int]  # the detector's box: x, y, width, height
     keypoints: dict[str, tuple[float, float]] | None  # name -> (x, y); None for a face too small to trust
     crop: Crop = field(repr=False)
+    spread: float = float("nan")  # the model's doubt: median heatmap spread in crop pixels (faces: about 7)
 
     @property
     def too_small(self) -> bool:
@@ -42,7 +43,9 @@ class Face:
         """JSON-ready: {"box": [x, y, w, h], "keypoints": {name: [x, y]} or null, "too_small": bool}."""
         points = None if self.keypoints is None else {k: [round(x, 2), round(y, 2)] for k, (x, y) in
                                                         self.keypoints.items()}
-        return {"box": [int(v) for v in self.box], "keypoints": points, "too_small": self.too_small}
+        spread = None if np.isnan(self.spread) else round(float(self.spread), 2)
+        return {"box": [int(v) for v in self.box], "keypoints": points, "too_small": self.too_small,
+                "spread": spread}
 
 
 class FaceKeypoints:
@@ -51,14 +54,15 @@ class FaceKeypoints:
     model: a shipped model's name (default: the best shipped model) or a checkpoint file from
     `facekeypoints train`, or a loaded `KeypointModel`. detector: any callable from a grey uint8 image to
     boxes (x, y, w, h); default OpenCV's Haar cascade. min_crop: faces whose crop would be smaller than
-    this many pixels are returned without keypoints (`Face.too_small`).
+    this many pixels are returned without keypoints (`Face.too_small`). max_spread: detections on which
+    the model's heatmaps spread wider than this (pixels of the 96-pixel crop) are dropped as not faces.
     """
 
     def __init__(self, model: str | Path | KeypointModel = DEFAULT_MODEL, detector: FaceDetector | None = None,
-                 min_crop: int = MIN_CROP):
+                 min_crop: int = MIN_CROP, max_spread: float = MAX_SPREAD):
         self.model = model if isinstance(model, KeypointModel) else KeypointModel.load(model)
         self.detector = detector or HaarDetector()
-        self.min_crop = min_crop
+        self.min_crop, self.max_spread = min_crop, max_spread
 
     def __call__(self, image, channels: str = "rgb") -> list[Face]:
         return self.detect(image, channels)
@@ -76,16 +80,20 @@ class FaceKeypoints:
         """As `detect`, for a uint8 grey image (H, W)."""
         crops = [(tuple(int(v) for v in box), Crop.from_box(box)) for box in self.detector(grey)]
         usable = [i for i, (_, crop) in enumerate(crops) if crop.side >= self.min_crop]
-        points = {}
+        found = {}
         if usable:
-            predicted = self.predict_crops(np.stack([crops[i][1].cut(grey) for i in usable]))
-            points = {i: crops[i][1].to_photo(p) for i, p in zip(usable, predicted)}
+            predicted, spread = self.model.predict_with_spread(np.stack([crops[i][1].cut(grey) for i in usable]))
+            found = {i: (crops[i][1].to_photo(p), s) for i, p, s in zip(usable, predicted, spread.tolist())}
         faces = []
         for i, (box, crop) in enumerate(crops):
-            named = None
-            if i in points:
-                named = {name: (float(x), float(y)) for name, (x, y) in zip(KEYPOINT_NAMES, points[i])}
-            faces.append(Face(box, named, crop))
+            if i not in found:
+                faces.append(Face(box, None, crop))
+                continue
+            points, spread = found[i]
+            if spread > self.max_spread:  # the model sees no face there: a false detection
+                continue
+            named = {name: (float(x), float(y)) for name, (x, y) in zip(KEYPOINT_NAMES, points)}
+            faces.append(Face(box, named, crop, spread))
         return faces
 
     def predict_crops(self, faces: np.ndarray, four_point: np.ndarray | None = None) -> np.ndarray:

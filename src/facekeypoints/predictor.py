@@ -107,27 +107,41 @@ class KeypointModel:
         a model that knows both; others ignore it). flip: also predict on the mirrored faces and average
         (default: whenever the model can).
         """
+        return self._predict(images, batch_size, show_progress, four_point, flip)[0]
+
+    @torch.inference_mode()
+    def predict_with_spread(self, images: np.ndarray, batch_size: int = 256, flip: bool | None = None):
+        """Keypoints as `predict`, and for each face the median spread of its 15 heatmaps (N,) in pixels:
+        a measure of doubt, low (about 7) on faces and high on things that are not faces. NaN for models
+        without heatmaps read by soft-argmax."""
+        return self._predict(images, batch_size, False, None, flip)
+
+    def _predict(self, images, batch_size, show_progress, four_point, flip):
         images = np.asarray(images)
         if images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
             raise ValueError(f"expected faces of shape (N, 96, 96), got {images.shape}")
         flip = self.can_flip if flip is None else flip and self.can_flip
         out = np.empty((len(images), NUM_KEYPOINTS, 2), np.float32)
+        doubt = np.full(len(images), np.nan, np.float32)
         starts = range(0, len(images), batch_size)
         for start in progress(starts, desc="predicting", unit="batch", disable=not show_progress):
             batch = faces_to_tensor(images[start : start + batch_size], self.device)
             four = None if four_point is None else torch.as_tensor(four_point[start : start + len(batch)])
-            out[start : start + len(batch)] = self._decode(batch, four, flip).float().cpu().numpy()
-        return out
+            with torch.autocast(batch.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                points, spread_ = self._decode(batch, four, flip)
+            out[start : start + len(batch)] = points.float().cpu().numpy()
+            if spread_ is not None:
+                doubt[start : start + len(batch)] = spread_.cpu().numpy()
+        return out, doubt
 
-    def _decode(self, batch: torch.Tensor, four_point: torch.Tensor | None, flip: bool) -> torch.Tensor:
-        with torch.autocast(batch.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            return self._decode_as_is(batch, four_point, flip)
-
-    def _decode_as_is(self, batch: torch.Tensor, four_point: torch.Tensor | None, flip: bool) -> torch.Tensor:
+    def _decode(self, batch: torch.Tensor, four_point: torch.Tensor | None, flip: bool):
+        """(keypoints (N, 15, 2), median heatmap spread (N,) or None) of a batch."""
         if not hasattr(self.codec, "select"):
-            return self.codec.decode(self.module(batch))
-        points = self.codec.points(self.module(batch))
+            return self.codec.decode(self.module(batch)), None
+        output = self.module(batch)
+        points = self.codec.points(output)
         if flip:
             mirrored = self.codec.points(self.module(batch.flip(-1)))
             points = (points + self.codec.unflip(mirrored, self.module.flip_offset)) / 2
-        return self.codec.select(points, four_point)
+        spread_ = self.codec.select(self.codec.spread(output).unsqueeze(-1), four_point)[..., 0].median(dim=1).values
+        return self.codec.select(points, four_point), spread_
