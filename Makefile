@@ -1,4 +1,5 @@
-# make demo   - a Kaggle submission with the shipped model on ../shared/data, scored against its solution
+# make demo   - keypoints on the shipped sample photo, and a Kaggle submission with the shipped model on
+#               ../shared/data, scored against its solution
 # make test   - the whole test suite (CI runs it with FKD_REQUIRE_DATA=1)
 # Both create .venv on first use. torch is pinned to the CPU build this machine ships (2.13.0): an
 # unpinned torch would pull gigabytes of CUDA packages.
@@ -21,6 +22,7 @@ install: $(BIN)/.installed
 
 demo: $(BIN)/.installed
 	mkdir -p out
+	$(BIN)/facekeypoints demo --out out/astronaut.png --force
 	$(BIN)/facekeypoints submit --data $(DATA) --out out/submission.csv --force
 	$(BIN)/facekeypoints score out/submission.csv $(DATA)/test_solution.csv
 	$(BIN)/facekeypoints show $(DATA) --set test --predictions out/submission.csv --truth $(DATA)/test_solution.csv --count 12 --out out/predictions.png --force

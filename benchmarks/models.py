@@ -27,9 +27,10 @@ from facekeypoints.shipped import SHIPPED
 from facekeypoints.submission import score_submission, submission_locations
 
 
-def public_test(model: KeypointModel, data: Path):
+def public_test(model: KeypointModel, data: Path, flip: bool | None = None, conventions: bool = True):
     test, lookup = load_test(data), load_lookup(data)
-    predicted = model.predict(test.images, four_point=four_point_faces(lookup.requested(test.image_ids)))
+    four_point = four_point_faces(lookup.requested(test.image_ids)) if conventions else None
+    predicted = model.predict(test.images, four_point=four_point, flip=flip)
     solution_ids, solution = read_submission(data / "test_solution.csv")
     return score_submission(lookup.row_ids, submission_locations(predicted, test, lookup), solution_ids, solution,
                             lookup)
@@ -44,22 +45,21 @@ def training_minutes(model: KeypointModel) -> float:
     return sum(float(row["seconds"]) for row in csv.DictReader(open(log))) / 60
 
 
-def speed(model: KeypointModel, images: np.ndarray) -> tuple[float, float]:
+def speed(model: KeypointModel, images: np.ndarray, flip: bool | None = None) -> tuple[float, float]:
     torch.set_num_threads(2)
     batch = images[:256]
-    model.predict(batch)  # warm-up
+    model.predict(batch, flip=flip)  # warm-up
     runs, start = 4, time.perf_counter()
     for _ in range(runs):
-        model.predict(batch)
+        model.predict(batch, flip=flip)
     per_second = runs * len(batch) / (time.perf_counter() - start)
     torch.set_num_threads(1)
-    one = images[:1]
     for _ in range(5):
-        model.predict(one)
+        model.predict(images[:1], flip=flip)
     times = []
     for i in range(30):
         start = time.perf_counter()
-        model.predict(images[i : i + 1])
+        model.predict(images[i : i + 1], flip=flip)
         times.append(time.perf_counter() - start)
     torch.set_num_threads(2)
     return per_second, 1000 * float(np.median(times))
@@ -77,14 +77,21 @@ def main() -> None:
     print(header)
     for name in args.models:
         model = KeypointModel.load(name)
-        report = public_test(model, data)
-        params = sum(p.numel() for p in model.module.parameters())
-        size = os.path.getsize(model.source) / 1e6
-        rate, latency = speed(model, images)
-        pattern = {k: v[0] for k, v in report.per_pattern.items()}
-        print(f"{name:<34}{report.rmse:>8.4f}{pattern.get('15 keypoints', np.nan):>8.4f}"
-              f"{pattern.get('4 keypoints', np.nan):>8.4f}{params / 1e6:>8.2f}M{size:>7.1f}"
-              f"{training_minutes(model):>10.1f}{rate:>9.0f}{latency:>9.2f}", flush=True)
+        # A model that can average with its mirror image is measured with (its default) and without,
+        # and one with two labelling conventions also with only the 15-keypoint one asked for.
+        variants = [(None, True)]
+        if model.can_flip:
+            variants += [(False, True), (None, False)]
+        for flip, conventions in variants:
+            report = public_test(model, data, flip, conventions)
+            params = sum(p.numel() for p in model.module.parameters())
+            size = os.path.getsize(model.source) / 1e6
+            rate, latency = speed(model, images, flip)
+            pattern = {k: v[0] for k, v in report.per_pattern.items()}
+            label = name + (", no flip" if flip is False else "") + ("" if conventions else ", 15-kp heads only")
+            print(f"{label:<34}{report.rmse:>8.4f}{pattern.get('15 keypoints', np.nan):>8.4f}"
+                  f"{pattern.get('4 keypoints', np.nan):>8.4f}{params / 1e6:>8.2f}M{size:>7.1f}"
+                  f"{training_minutes(model):>10.1f}{rate:>9.0f}{latency:>9.2f}", flush=True)
     print("(public test: test.zip + IdLookupTable.csv scored against test_solution.csv; faces/s: batch 256, "
           "2 threads; ms/face: batch 1, 1 thread, median of 30)")
 

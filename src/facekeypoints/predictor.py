@@ -42,7 +42,7 @@ class KeypointModel:
         several times faster (measured: `benchmarks/models.py`), else fp32."""
         if precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"precision must be auto, fp32 or bf16, not {precision!r}")
-        self.module = module.eval().to(memory_format=torch.channels_last)
+        self.module = module.eval()
         self.codec = codec or CoordinateCodec()
         self.meta = meta or {}
         self.source = source
@@ -69,7 +69,9 @@ class KeypointModel:
         payload = load_checkpoint(path)
         meta = payload.get("meta", {})
         codec = codec_from_config(meta.get("codec", {"name": "coordinates"}))
-        return cls(model_from_checkpoint(payload), codec, meta, str(path), precision)
+        # channels-last convolutions are faster on CPUs (only here: a model in training keeps its layout)
+        module = model_from_checkpoint(payload).to(memory_format=torch.channels_last)
+        return cls(module, codec, meta, str(path), precision)
 
     @property
     def name(self) -> str:

@@ -188,6 +188,7 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
         epochs = config.epochs
         config = TrainConfig(**{f.name: stored[f.name] for f in fields(TrainConfig) if f.name in stored})
         config.epochs = epochs or config.epochs
+        config = resolve_config(config)  # runs saved before an option existed get its old behaviour
         state = payload["train_state"]
     else:
         if last_path.exists() and not force:
