@@ -90,6 +90,9 @@ def test_face_keypoints_on_the_sample_photo(fk):
     bgr = cv2.imread(str(sample_image()))
     again = fk(bgr, channels="bgr")[0].as_array()
     assert np.allclose(again, points, atol=0.05)
+    from PIL import Image  # installed with matplotlib
+
+    assert np.allclose(fk(Image.open(sample_image()))[0].as_array(), points, atol=0.05)
 
 
 def test_small_faces_get_no_keypoints(fk):

@@ -510,6 +510,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.command}: give the data path (or set ${DATA_ENV})")
     try:
         return args.func(args)
+    except BrokenPipeError:  # the reader stopped early (`| head`): nothing went wrong here
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     except (FacekeypointsError, OSError) as exc:  # OSError: e.g. an output folder that cannot be written
         if args.debug:
             traceback.print_exc()

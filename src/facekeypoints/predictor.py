@@ -140,10 +140,12 @@ class KeypointModel:
         """(keypoints (N, 15, 2), median heatmap spread (N,) or None) of a batch."""
         if not hasattr(self.codec, "select"):
             return self.codec.decode(self.module(batch)), None
-        output = self.module(batch)
-        points = self.codec.points(output)
-        if flip:
-            mirrored = self.codec.points(self.module(batch.flip(-1)))
-            points = (points + self.codec.unflip(mirrored, self.module.flip_offset)) / 2
+        if flip:  # one forward pass over the faces and their mirror images: half the calls
+            both = self.module(torch.cat((batch, batch.flip(-1))))
+            output, mirrored = both[: len(batch)], self.codec.points(both[len(batch) :])
+            points = (self.codec.points(output) + self.codec.unflip(mirrored, self.module.flip_offset)) / 2
+        else:
+            output = self.module(batch)
+            points = self.codec.points(output)
         spread_ = self.codec.select(self.codec.spread(output).unsqueeze(-1), four_point)[..., 0].median(dim=1).values
         return self.codec.select(points, four_point), spread_
