@@ -34,7 +34,7 @@ def _cpu_has_amx() -> bool:
 
 
 class KeypointModel:
-    """A trained model ready to predict: `KeypointModel.load("mean").predict(images)`."""
+    """A trained model ready to predict: `KeypointModel.load().predict(images)` (the shipped default)."""
 
     def __init__(self, module: nn.Module, codec=None, meta: dict[str, Any] | None = None, source: str = "",
                  precision: str = "auto"):
