@@ -418,7 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "train", parents=[common], help="train a model on Kaggle's training data",
         description="Train a model. RUN_DIR gets best.pt (best validation RMSE), last.pt (everything needed to "
-        "resume), log.csv and curve.png. Ctrl-C saves last.pt; --resume continues exactly where it stopped.",
+        "resume), log.csv and curve.png. Ctrl-C (or kill) saves last.pt; --resume continues exactly where it "
+        "stopped.",
         epilog="Models: hourglass (stacked hourglass, Gaussian heatmaps, defaults: 4 epochs, batch 16, Adam 1e-3 "
         "halved at half time), resnet18 (ResNet-18 coordinate regression, defaults: 60 epochs, batch 256, "
         "Adam 1e-3), keypointnet (the project's own: stride-4 heatmaps read by soft-argmax, two labelling "

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from .keypoints import FLIP_PERMUTATION, IMAGE_SIZE, NUM_KEYPOINTS, PARTIAL_KEYPOINTS
+from .keypoints import FLIP_PERMUTATION, FOUR_POINT_PATTERN, IMAGE_SIZE, NUM_KEYPOINTS, PARTIAL_KEYPOINTS
 
 
 class CoordinateCodec:
@@ -65,13 +65,9 @@ class HeatmapCodec:
         return {"name": self.name, "sigma": self.sigma, "size": self.size, "stride": self.stride,
                 "decoder": self.decoder}
 
-    def _centres(self, device) -> torch.Tensor:
-        # Pixel coordinate of each heatmap cell's centre.
-        return torch.arange(self.cells, device=device, dtype=torch.float32) * self.stride + (self.stride - 1) / 2
-
     def encode(self, keypoints: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Target heatmaps (N, K, H, W) of keypoints (N, K, 2); unlabelled keypoints get all zeros."""
-        centres = self._centres(keypoints.device)
+        centres = cell_centres(self.cells, self.stride, keypoints.device)
         points = torch.nan_to_num(keypoints.float())
         gx = torch.exp(-((centres - points[..., 0:1]) ** 2) / (2 * self.sigma**2))  # (N, K, W)
         gy = torch.exp(-((centres - points[..., 1:2]) ** 2) / (2 * self.sigma**2))  # (N, K, H)
@@ -148,8 +144,6 @@ class IntegralCodec:
         extra = {k: NUM_KEYPOINTS + i for i, k in enumerate(partial)}
         self.flip_permutation = torch.tensor(
             list(FLIP_PERMUTATION) + [extra[FLIP_PERMUTATION[k]] for k in partial])
-        self._partial_pattern = torch.zeros(NUM_KEYPOINTS, dtype=torch.bool)
-        self._partial_pattern[partial] = True
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "size": self.size, "stride": self.stride, "sigma": self.sigma,
@@ -157,7 +151,7 @@ class IntegralCodec:
 
     def is_four_point(self, mask: torch.Tensor) -> torch.Tensor:
         """Which faces carry exactly the 4-keypoint convention's labels."""
-        return (mask.bool() == self._partial_pattern.to(mask.device)).all(dim=1)
+        return (mask.bool() == torch.tensor(FOUR_POINT_PATTERN, device=mask.device)).all(dim=1)
 
     def targets(self, keypoints: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, 15, 2) labels and (N, 15) mask -> per-head points (N, 19, 2) and mask (N, 19)."""
@@ -169,26 +163,30 @@ class IntegralCodec:
         head_mask = head_mask & (is_extra == four)
         return points, head_mask
 
+    def probabilities(self, output: torch.Tensor) -> torch.Tensor:
+        """Heatmap logits (N, K, H, W) -> each head's softmax over the cells, float32 (N, K, H, W)."""
+        n, k, h, w = output.shape
+        return torch.softmax(output.float().reshape(n, k, h * w), dim=-1).reshape(n, k, h, w)
+
+    def _moments(self, prob: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean position (N, K, 2) and spread, the root of the summed x and y variances (N, K), in pixels."""
+        n, k, h, w = prob.shape
+        centres = cell_centres(max(h, w), self.stride, prob.device)
+        means, variance = [], 0
+        for marginal, at in ((prob.sum(dim=2), centres[:w]), (prob.sum(dim=3), centres[:h])):  # x, then y
+            mean = (marginal * at).sum(-1, keepdim=True)
+            means.append(mean[..., 0])
+            variance = variance + (marginal * (at - mean) ** 2).sum(-1)
+        return torch.stack(means, dim=-1), variance.sqrt()
+
     def points(self, output: torch.Tensor) -> torch.Tensor:
         """Heatmap logits (N, 19, H, W) -> per-head points (N, 19, 2), float32."""
-        n, k, h, w = output.shape
-        prob = torch.softmax(output.float().reshape(n, k, h * w), dim=-1).reshape(n, k, h, w)
-        centres = torch.arange(w, device=output.device, dtype=torch.float32) * self.stride + (self.stride - 1) / 2
-        x = (prob.sum(dim=2) * centres).sum(dim=-1)
-        y = (prob.sum(dim=3) * centres[:h]).sum(dim=-1)
-        return torch.stack((x, y), dim=-1)
+        return self._moments(self.probabilities(output))[0]
 
-    def spread(self, output: torch.Tensor) -> torch.Tensor:
-        """How far each head's probability mass spreads around its mean (N, 19), in pixels: about 7 on a
-        face, three times that on a detector's false positive (measured in `FaceKeypoints`)."""
-        n, k, h, w = output.shape
-        prob = torch.softmax(output.float().reshape(n, k, h * w), dim=-1).reshape(n, k, h, w)
-        centres = torch.arange(w, device=output.device, dtype=torch.float32) * self.stride + (self.stride - 1) / 2
-        variance = 0
-        for marginal in (prob.sum(dim=2), prob.sum(dim=3)):
-            mean = (marginal * centres).sum(-1, keepdim=True)
-            variance = variance + (marginal * (centres - mean) ** 2).sum(-1)
-        return variance.sqrt()
+    def points_and_spread(self, output: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-head points (N, 19, 2) and how far each head's probability mass spreads around them (N, 19),
+        in pixels: about 7 on a face, three times that on a detector's false positive (see `detect`)."""
+        return self._moments(self.probabilities(output))
 
     def select(self, points: torch.Tensor, four_point: torch.Tensor | None = None) -> torch.Tensor:
         """Per-head points (N, 19, 2) -> the 15 keypoints, in the 4-keypoint convention where `four_point`.
@@ -221,14 +219,13 @@ class IntegralCodec:
         """
         n, k, h, w = output.shape
         log_prob = torch.log_softmax(output.float().reshape(n, k, h * w), dim=-1)
-        prob = log_prob.exp().reshape(n, k, h, w)
-        centres = torch.arange(w, device=output.device, dtype=torch.float32) * self.stride + (self.stride - 1) / 2
-        predicted = torch.stack(((prob.sum(dim=2) * centres).sum(-1), (prob.sum(dim=3) * centres[:h]).sum(-1)), -1)
+        predicted = self._moments(log_prob.exp().reshape(n, k, h, w))[0]
+        centres = cell_centres(max(h, w), self.stride, output.device)
         weight = mask.to(torch.float32)
         coordinate = ((predicted - points).abs().sum(-1) * weight).sum() / (2 * weight.sum()).clamp(min=1)
         # Gaussian target distribution over the cells (separable, normalised per axis).
         scale = 2 * (self.sigma * self.stride) ** 2
-        gx = torch.softmax(-((centres - points[..., 0:1]) ** 2) / scale, dim=-1)  # (N, K, W)
+        gx = torch.softmax(-((centres[:w] - points[..., 0:1]) ** 2) / scale, dim=-1)  # (N, K, W)
         gy = torch.softmax(-((centres[:h] - points[..., 1:2]) ** 2) / scale, dim=-1)  # (N, K, H)
         target = (gy.unsqueeze(-1) * gx.unsqueeze(-2)).reshape(n, k, h * w)
         cross_entropy = -(target * log_prob).sum(-1)
@@ -237,6 +234,11 @@ class IntegralCodec:
 
     def loss(self, output: torch.Tensor, keypoints: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.head_loss(output, *self.targets(keypoints, mask))
+
+
+def cell_centres(cells: int, stride: int, device=None) -> torch.Tensor:
+    """Pixel coordinate of the centre of each of `cells` heatmap cells of `stride` pixels (pixel j at j)."""
+    return torch.arange(cells, device=device, dtype=torch.float32) * stride + (stride - 1) / 2
 
 
 def codec_from_config(config: dict[str, Any]):

@@ -36,11 +36,8 @@ class ImageError(FacekeypointsError):
     """An image file that cannot be read or decoded."""
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """Decode an image file to uint8 grey (H, W), honouring EXIF orientation.
-
-    Colour, grey, 16-bit and images with alpha are all accepted (alpha is dropped, 16-bit scaled to 8).
-    """
+def decode_image(path: str | Path) -> np.ndarray:
+    """Decode an image file to BGR (H, W, 3), 8 or 16 bits as stored, EXIF orientation applied; alpha dropped."""
     path = Path(path)
     try:
         encoded = np.fromfile(path, np.uint8)  # works for any file name, unlike cv2.imread
@@ -50,7 +47,15 @@ def read_image(path: str | Path) -> np.ndarray:
     image = cv2.imdecode(encoded, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH) if len(encoded) else None
     if image is None:
         raise ImageError(f"{path}: not an image OpenCV can decode")
-    return to_grey(image, "bgr")
+    return image
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Decode an image file to uint8 grey (H, W), honouring EXIF orientation.
+
+    Colour, grey, 16-bit and images with alpha are all accepted (alpha is dropped, 16-bit scaled to 8).
+    """
+    return to_grey(decode_image(path), "bgr")
 
 
 def to_grey(image, channels: str = "rgb") -> np.ndarray:

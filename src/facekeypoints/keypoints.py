@@ -51,13 +51,15 @@ PARTIAL_KEYPOINTS: tuple[int, ...] = tuple(
 )
 
 
+# The mask (labelled or requested keypoints) of a face of the 4-keypoint collection.
+FOUR_POINT_PATTERN: tuple[bool, ...] = tuple(k in PARTIAL_KEYPOINTS for k in range(NUM_KEYPOINTS))
+
+
 def four_point_faces(mask):
     """bool (N,): which rows of a (N, 15) labelled/requested mask are exactly the 4-keypoint convention's."""
     import numpy as np
 
-    pattern = np.zeros(NUM_KEYPOINTS, bool)
-    pattern[list(PARTIAL_KEYPOINTS)] = True
-    return (np.asarray(mask, bool) == pattern).all(axis=1)
+    return (np.asarray(mask, bool) == np.array(FOUR_POINT_PATTERN)).all(axis=1)
 
 
 def pattern_name(count: int) -> str:

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from .api import Face
-from .detect import IMAGE_SUFFIXES, VIDEO_SUFFIXES, ImageError, to_grey
+from .detect import IMAGE_SUFFIXES, VIDEO_SUFFIXES, ImageError, decode_image, to_grey
 from .errors import FacekeypointsError
 
 
@@ -32,13 +32,7 @@ def is_video(path: Path) -> bool:
 
 def read_colour(path: Path) -> np.ndarray:
     """An image file as 8-bit BGR (H, W, 3) for drawing on, EXIF orientation applied."""
-    try:
-        encoded = np.fromfile(path, np.uint8)
-    except OSError as exc:
-        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    image = cv2.imdecode(encoded, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH) if len(encoded) else None
-    if image is None:
-        raise ImageError(f"{path}: not an image OpenCV can decode")
+    image = decode_image(path)
     if image.dtype != np.uint8:
         image = cv2.cvtColor(to_grey(image, "bgr"), cv2.COLOR_GRAY2BGR)
     return image

@@ -18,7 +18,6 @@ from .keypoints import IMAGE_SIZE, NUM_KEYPOINTS
 from .shipped import DEFAULT_MODEL, SHIPPED, shipped_weights
 
 
-
 def faces_to_tensor(images: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
     """uint8 faces (N, 96, 96) -> float (N, 1, 96, 96) in [0, 1]: the input every model takes."""
     return torch.from_numpy(np.ascontiguousarray(images)).to(device).float().div_(255.0).unsqueeze(1)
@@ -89,10 +88,8 @@ class KeypointModel:
             raise FacekeypointsError(f"model {self.name} predicts coordinates, not heatmaps")
         output = self.module(faces_to_tensor(images, self.device)).float()
         if self.codec.name == "integral":
-            n, k, h, w = output.shape
-            prob = torch.softmax(output.reshape(n, k, h * w), dim=-1).reshape(n, k, h, w)
             four = None if four_point is None else torch.as_tensor(four_point)
-            output = self.codec.select(prob, four)
+            output = self.codec.select(self.codec.probabilities(output), four)
         return output.cpu().numpy()
 
     @property
@@ -130,10 +127,10 @@ class KeypointModel:
             batch = faces_to_tensor(images[start : start + batch_size], self.device)
             four = None if four_point is None else torch.as_tensor(four_point[start : start + len(batch)])
             with torch.autocast(batch.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-                points, spread_ = self._decode(batch, four, flip)
+                points, spread = self._decode(batch, four, flip)
             out[start : start + len(batch)] = points.float().cpu().numpy()
-            if spread_ is not None:
-                doubt[start : start + len(batch)] = spread_.cpu().numpy()
+            if spread is not None:
+                doubt[start : start + len(batch)] = spread.cpu().numpy()
         return out, doubt
 
     def _decode(self, batch: torch.Tensor, four_point: torch.Tensor | None, flip: bool):
@@ -142,10 +139,10 @@ class KeypointModel:
             return self.codec.decode(self.module(batch)), None
         if flip:  # one forward pass over the faces and their mirror images: half the calls
             both = self.module(torch.cat((batch, batch.flip(-1))))
-            output, mirrored = both[: len(batch)], self.codec.points(both[len(batch) :])
-            points = (self.codec.points(output) + self.codec.unflip(mirrored, self.module.flip_offset)) / 2
+            points, spread = self.codec.points_and_spread(both[: len(batch)])
+            mirrored = self.codec.unflip(self.codec.points(both[len(batch) :]), self.module.flip_offset)
+            points = (points + mirrored) / 2
         else:
-            output = self.module(batch)
-            points = self.codec.points(output)
-        spread_ = self.codec.select(self.codec.spread(output).unsqueeze(-1), four_point)[..., 0].median(dim=1).values
-        return self.codec.select(points, four_point), spread_
+            points, spread = self.codec.points_and_spread(self.module(batch))
+        spread = self.codec.select(spread.unsqueeze(-1), four_point)[..., 0].median(dim=1).values
+        return self.codec.select(points, four_point), spread

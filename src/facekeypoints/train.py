@@ -119,8 +119,8 @@ def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
     if not config.weight_decay:
         return torch.optim.Adam(model.parameters(), lr=config.lr)
     # Decay the convolution and linear weights only: not norms, biases or the flip offset (a measurement).
-    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
-    rest = [p for n, p in model.named_parameters() if p.ndim <= 1]
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    rest = [p for p in model.parameters() if p.ndim <= 1]
     return torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                               {"params": rest, "weight_decay": 0.0}], lr=config.lr)
 
