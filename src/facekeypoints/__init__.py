@@ -3,15 +3,16 @@
     >>> from facekeypoints import FaceKeypoints
     >>> faces = FaceKeypoints()("photo.jpg")        # faces in a photo: .box, .keypoints, .as_array()
 
-    >>> from facekeypoints import KeypointModel, load_test
+    >>> from facekeypoints import load_model, load_test
     >>> crops = load_test("facial-keypoints-detection.zip")
-    >>> keypoints = KeypointModel.load().predict(crops.images)   # (N, 15, 2) pixel x, y of 96x96 crops
+    >>> keypoints = load_model().predict(crops.images)   # (N, 15, 2) pixel x, y of 96x96 crops
 """
 
 __version__ = "0.1.0"
 
 from .data import KeypointData, LookupTable, TestImages, load_lookup, load_test, load_training, train_val_split
 from .errors import DataError, FacekeypointsError
+from .inference import load_model
 from .keypoints import FLIP_PAIRS, KEYPOINT_NAMES
 from .metrics import RmseReport, keypoint_rmse
 
@@ -41,6 +42,7 @@ __all__ = [
     "RmseReport",
     "TestImages",
     "keypoint_rmse",
+    "load_model",
     "load_lookup",
     "load_test",
     "load_training",

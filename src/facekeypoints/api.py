@@ -16,7 +16,7 @@ import numpy as np
 
 from .detect import MAX_SPREAD, MIN_CROP, Crop, FaceDetector, HaarDetector, read_image, to_grey
 from .keypoints import KEYPOINT_NAMES
-from .predictor import KeypointModel
+from .inference import Predictor, load_model
 from .shipped import DEFAULT_MODEL
 
 
@@ -52,15 +52,16 @@ class FaceKeypoints:
     """Find faces in images and their 15 keypoints.
 
     model: a shipped model's name (default: the best shipped model) or a checkpoint file from
-    `facekeypoints train`, or a loaded `KeypointModel`. detector: any callable from a grey uint8 image to
+    `facekeypoints train` or an .onnx file from `facekeypoints export`, or a loaded model (`load_model`,
+    `KeypointModel`). backend: "auto", "onnx" or "torch", as `load_model` takes it. detector: any callable from a grey uint8 image to
     boxes (x, y, w, h); default OpenCV's Haar cascade. min_crop: faces whose crop would be smaller than
     this many pixels are returned without keypoints (`Face.too_small`). max_spread: detections on which
     the model's heatmaps spread wider than this (pixels of the 96-pixel crop) are dropped as not faces.
     """
 
-    def __init__(self, model: str | Path | KeypointModel = DEFAULT_MODEL, detector: FaceDetector | None = None,
-                 min_crop: int = MIN_CROP, max_spread: float = MAX_SPREAD):
-        self.model = model if isinstance(model, KeypointModel) else KeypointModel.load(model)
+    def __init__(self, model: str | Path | Predictor = DEFAULT_MODEL, detector: FaceDetector | None = None,
+                 min_crop: int = MIN_CROP, max_spread: float = MAX_SPREAD, backend: str = "auto"):
+        self.model = model if isinstance(model, Predictor) else load_model(model, backend)
         self.detector = detector or HaarDetector()
         self.min_crop, self.max_spread = min_crop, max_spread
 

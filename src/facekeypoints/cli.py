@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import _progress, __version__
 from .errors import FacekeypointsError
-from .shipped import DEFAULT_MODEL
+from .shipped import DEFAULT_MODEL, SHIPPED
 
 DATA_ENV = "FKD_DATA_DIR"
 
@@ -45,9 +45,9 @@ def cmd_submit(args) -> int:
         raise FacekeypointsError(f"{out} already exists (use --force to overwrite)")
     test = load_test(test_path)
     lookup = load_lookup(lookup_path)
-    from .predictor import KeypointModel  # torch loads only once the data is known to be good
+    from .inference import load_model  # the backend loads only once the data is known to be good
 
-    model = KeypointModel.load(args.model)
+    model = load_model(args.model, args.backend)
     # A face for which the table asks only the 4-keypoint convention's points is of that collection.
     four_point = four_point_faces(lookup.requested(test.image_ids))
     predicted = model.predict(test.images, batch_size=args.batch_size, show_progress=True, four_point=four_point)
@@ -249,15 +249,15 @@ def cmd_evaluate(args) -> int:
 
     from .data import load_training, train_val_split
     from .keypoints import four_point_faces
+    from .inference import load_model
     from .metrics import face_rmse, keypoint_rmse
-    from .predictor import KeypointModel
     from .viz import face_grid, save_figure
 
     data = load_training(args.data)
     if args.split != "all":
         train_index, val_index = train_val_split(data, args.val_fraction, args.seed)
         data = data.subset(val_index if args.split == "val" else train_index)
-    model = KeypointModel.load(args.model)
+    model = load_model(args.model, args.backend)
     # Each face is predicted in the labelling convention its labels follow.
     predicted = model.predict(data.images, batch_size=args.batch_size, show_progress=True,
                               four_point=four_point_faces(data.mask))
@@ -290,7 +290,7 @@ def cmd_predict(args) -> int:
     if args.json and Path(args.json).exists() and not args.force:
         raise FacekeypointsError(f"{args.json} already exists (use --force to overwrite)")
     save_dir = Path(args.save_dir) if args.save_dir else None
-    fk = FaceKeypoints(args.model, min_crop=args.min_face)
+    fk = FaceKeypoints(args.model, min_crop=args.min_face, backend=args.backend)
     records, failed, found = [], 0, 0
     total = sum(frame_count(p) // args.every if is_video(p) else 1 for p in inputs)
     bar = _progress.progress(total=total, desc="predicting", unit="frame")
@@ -337,7 +337,7 @@ def cmd_demo(args) -> int:
     from .media import annotate, read_colour, write_image
 
     image = read_colour(sample_image())
-    faces = FaceKeypoints(args.model).detect(image, channels="bgr")
+    faces = FaceKeypoints(args.model, backend=args.backend).detect(image, channels="bgr")
     write_image(Path(args.out), annotate(image, faces, labels=args.labels), force=args.force)
     for face in faces:
         points = ", ".join(f"{name} ({x:.0f}, {y:.0f})" for name, (x, y) in (face.keypoints or {}).items())
@@ -346,7 +346,30 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .export import export_onnx
+    from .predictor import KeypointModel
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise FacekeypointsError(f"{out} already exists (use --force to overwrite)")
+    model = KeypointModel.load(args.model, precision="fp32")
+    export_onnx(model, out, flip=args.flip, force=args.force)
+    flip = model.can_flip if args.flip is None else args.flip and model.can_flip
+    _say(args, f"wrote {out}: {model.name}, flip averaging {'on' if flip else 'off'}, "
+               f"{out.stat().st_size / 1e6:.1f} MB")
+    return 0
+
+
 # ------------------------------------------------------------------------------------------- parser
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help=f"a shipped model ({', '.join(SHIPPED)}), a checkpoint or an .onnx file (default: {DEFAULT_MODEL})")
+    p.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto",
+                   help="run the model on ONNX Runtime or PyTorch (default: auto: ONNX Runtime for shipped models "
+                   "and .onnx files when onnxruntime is installed, else PyTorch)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -371,8 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test", help="test.csv, test.zip, a folder or Kaggle's zip (overrides --data)")
     p.add_argument("--lookup", help="IdLookupTable.csv, a folder or Kaggle's zip (overrides --data)")
     p.add_argument("--out", required=True, help="the submission CSV to write")
-    p.add_argument("--model", default=DEFAULT_MODEL,
-                   help=f"a shipped model's name or a checkpoint path (default: {DEFAULT_MODEL})")
+    _model_options(p)
     p.add_argument("--batch-size", type=int, default=256, help="faces per forward pass (default: 256)")
     p.add_argument("-f", "--force", action="store_true", help="overwrite --out if it exists")
     p.set_defaults(func=cmd_submit)
@@ -461,8 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", parents=[common], help="RMSE of a model on labelled faces, and its worst cases",
                        description="Kaggle's RMSE overall, per label pattern and per keypoint, on the validation "
                        "split (as train makes it) or on all faces of DATA; optionally a picture of the worst faces.")
-    p.add_argument("--model", default=DEFAULT_MODEL,
-                   help=f"a shipped model's name or a checkpoint (default: {DEFAULT_MODEL})")
+    _model_options(p)
     p.add_argument("--data", default=_data_default(), help="labelled data: " + data_help)
     p.add_argument("--split", choices=("val", "train", "all"), default="val",
                    help="which faces: the validation split (default), the training split, or all")
@@ -485,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="OUT.json", help="write the faces found, per image and frame, here")
     p.add_argument("--save-dir", metavar="DIR", help="write annotated images (PNG) and videos (MP4) here")
     p.add_argument("--labels", action="store_true", help="write keypoint names on the annotated copies")
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"a shipped model or a checkpoint (default: {DEFAULT_MODEL})")
+    _model_options(p)
     p.add_argument("--every", type=int, default=1, metavar="N", help="videos: every N-th frame (default: 1)")
     p.add_argument("--min-face", type=int, default=40, metavar="PX",
                    help="faces whose crop is smaller than this many pixels get no keypoints (default: 40)")
@@ -497,9 +518,22 @@ def build_parser() -> argparse.ArgumentParser:
                        "shipped with the package), draw its keypoints and print them.")
     p.add_argument("--out", default="astronaut-keypoints.png", help="the picture to write (default: %(default)s)")
     p.add_argument("--labels", action="store_true", help="write keypoint names on the picture")
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"a shipped model or a checkpoint (default: {DEFAULT_MODEL})")
+    _model_options(p)
     p.add_argument("-f", "--force", action="store_true", help="overwrite --out if it exists")
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("export", parents=[common], help="write a model as ONNX, for ONNX Runtime or any ONNX runtime",
+                       description="Export a model with its decoding to ONNX: inputs faces (uint8, N x 96 x 96) and "
+                       "four_point (bool, N: answer in the 4-keypoint labelling convention), outputs keypoints "
+                       "(float, N x 15 x 2, pixel x, y) and spread (N x 15, heatmap spread in pixels). The batch "
+                       "axis is dynamic. Needs torch and onnx.")
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help=f"a shipped model ({', '.join(SHIPPED)}) or a checkpoint (default: {DEFAULT_MODEL})")
+    p.add_argument("--out", required=True, help="the .onnx file to write")
+    p.add_argument("--flip", action=argparse.BooleanOptionalAction,
+                   help="average with the mirrored faces inside the graph (twice the work; default: when the "
+                   "model can)")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite --out if it exists")
+    p.set_defaults(func=cmd_export)
     return parser
 
 

@@ -191,13 +191,17 @@ class IntegralCodec:
     def select(self, points: torch.Tensor, four_point: torch.Tensor | None = None) -> torch.Tensor:
         """Per-head points (N, 19, 2) -> the 15 keypoints, in the 4-keypoint convention where `four_point`.
 
-        Works on anything laid out per head, e.g. heatmaps (N, 19, H, W)."""
-        out = points[:, :NUM_KEYPOINTS].clone()
-        if four_point is not None:
-            four = torch.as_tensor(four_point, device=points.device).bool()
-            out[four.nonzero().squeeze(1)[:, None], torch.tensor(PARTIAL_KEYPOINTS, device=points.device)] = \
-                points[four][:, NUM_KEYPOINTS:]
-        return out
+        Works on anything laid out per head, e.g. heatmaps (N, 19, H, W). A gather and a `where` (no
+        boolean indexing), so that it exports to ONNX with a dynamic batch."""
+        base = points[:, :NUM_KEYPOINTS]
+        if four_point is None:
+            return base
+        heads = list(range(NUM_KEYPOINTS))
+        for i, k in enumerate(PARTIAL_KEYPOINTS):
+            heads[k] = NUM_KEYPOINTS + i
+        four = torch.as_tensor(four_point, device=points.device).bool()
+        four = four.reshape(-1, *([1] * (points.dim() - 1)))
+        return torch.where(four, points[:, heads], base)
 
     def unflip(self, points: torch.Tensor, flip_offset: torch.Tensor) -> torch.Tensor:
         """Per-head points predicted on mirrored faces -> points on the faces themselves."""

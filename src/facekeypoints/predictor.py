@@ -1,4 +1,4 @@
-"""Turn a trained model into keypoints: load by name or path, batch, normalise, decode."""
+"""The PyTorch backend: load a checkpoint, and the graph from uint8 faces to keypoints that both backends run."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._progress import progress
 from .checkpoint import load_checkpoint, model_from_checkpoint
 from .codecs import CoordinateCodec, codec_from_config
 from .errors import FacekeypointsError
-from .keypoints import IMAGE_SIZE, NUM_KEYPOINTS
+from .inference import Predictor
 from .shipped import DEFAULT_MODEL, SHIPPED, shipped_weights
 
 
@@ -32,8 +31,38 @@ def _cpu_has_amx() -> bool:
         return False
 
 
-class KeypointModel:
+class InferenceGraph(nn.Module):
+    """Network and decoding in one module: uint8 faces (N, 96, 96) and which of them are in the 4-keypoint
+    convention (N,) -> keypoints (N, 15, 2) and each keypoint's heatmap spread (N, 15) (NaN for models
+    without soft-argmax heatmaps). The torch backend runs it; `facekeypoints export` writes it to ONNX.
+
+    flip: also run the mirrored faces (in the same batch) and average, undoing the labels' learned offset.
+    """
+
+    def __init__(self, module: nn.Module, codec, flip: bool = False):
+        super().__init__()
+        self.module, self.codec, self.flip = module, codec, flip
+
+    def forward(self, faces: torch.Tensor, four_point: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        batch = faces.unsqueeze(1).float() / 255.0
+        if not hasattr(self.codec, "select"):
+            points = self.codec.decode(self.module(batch)).float()
+            return points, torch.full_like(points[..., 0], float("nan"))
+        if self.flip:
+            both = self.module(torch.cat((batch, batch.flip(-1))))
+            n = batch.shape[0]
+            points, spread = self.codec.points_and_spread(both[:n])
+            mirrored = self.codec.unflip(self.codec.points(both[n:]), self.module.flip_offset)
+            points = (points + mirrored) / 2
+        else:
+            points, spread = self.codec.points_and_spread(self.module(batch))
+        return self.codec.select(points, four_point), self.codec.select(spread.unsqueeze(-1), four_point)[..., 0]
+
+
+class KeypointModel(Predictor):
     """A trained model ready to predict: `KeypointModel.load().predict(images)` (the shipped default)."""
+
+    backend = "torch"
 
     def __init__(self, module: nn.Module, codec=None, meta: dict[str, Any] | None = None, source: str = "",
                  precision: str = "auto"):
@@ -80,6 +109,13 @@ class KeypointModel:
     def device(self) -> torch.device:
         return next(itertools.chain(self.module.parameters(), self.module.buffers())).device
 
+    @property
+    def can_flip(self) -> bool:
+        return hasattr(self.codec, "unflip") and hasattr(self.module, "flip_offset")
+
+    def graph(self, flip: bool | None = None) -> InferenceGraph:
+        return InferenceGraph(self.module, self.codec, self.can_flip if flip is None else flip and self.can_flip)
+
     @torch.inference_mode()
     def heatmaps(self, images: np.ndarray, four_point: np.ndarray | None = None) -> np.ndarray:
         """The heatmaps (N, 15, H, W) of a heatmap model: raw for the hourglass, the soft-argmax
@@ -92,57 +128,9 @@ class KeypointModel:
             output = self.codec.select(self.codec.probabilities(output), four)
         return output.cpu().numpy()
 
-    @property
-    def can_flip(self) -> bool:
-        """Whether the model can average its predictions with those on the mirrored faces."""
-        return hasattr(self.codec, "unflip") and hasattr(self.module, "flip_offset")
-
     @torch.inference_mode()
-    def predict(self, images: np.ndarray, batch_size: int = 256, show_progress: bool = False,
-                four_point: np.ndarray | None = None, flip: bool | None = None) -> np.ndarray:
-        """Keypoints, float32 (N, 15, 2) pixel (x, y), of uint8 grey faces (N, 96, 96).
-
-        four_point: bool (N,), faces to place in the Kaggle data's 4-keypoint labelling convention (for
-        a model that knows both; others ignore it). flip: also predict on the mirrored faces and average
-        (default: whenever the model can).
-        """
-        return self._predict(images, batch_size, show_progress, four_point, flip)[0]
-
-    @torch.inference_mode()
-    def predict_with_spread(self, images: np.ndarray, batch_size: int = 256, flip: bool | None = None):
-        """Keypoints as `predict`, and for each face the median spread of its 15 heatmaps (N,) in pixels:
-        a measure of doubt, low (about 7) on faces and high on things that are not faces. NaN for models
-        without heatmaps read by soft-argmax."""
-        return self._predict(images, batch_size, False, None, flip)
-
-    def _predict(self, images, batch_size, show_progress, four_point, flip):
-        images = np.asarray(images)
-        if images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
-            raise ValueError(f"expected faces of shape (N, 96, 96), got {images.shape}")
-        flip = self.can_flip if flip is None else flip and self.can_flip
-        out = np.empty((len(images), NUM_KEYPOINTS, 2), np.float32)
-        doubt = np.full(len(images), np.nan, np.float32)
-        starts = range(0, len(images), batch_size)
-        for start in progress(starts, desc="predicting", unit="batch", disable=not show_progress):
-            batch = faces_to_tensor(images[start : start + batch_size], self.device)
-            four = None if four_point is None else torch.as_tensor(four_point[start : start + len(batch)])
-            with torch.autocast(batch.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-                points, spread = self._decode(batch, four, flip)
-            out[start : start + len(batch)] = points.float().cpu().numpy()
-            if spread is not None:
-                doubt[start : start + len(batch)] = spread.cpu().numpy()
-        return out, doubt
-
-    def _decode(self, batch: torch.Tensor, four_point: torch.Tensor | None, flip: bool):
-        """(keypoints (N, 15, 2), median heatmap spread (N,) or None) of a batch."""
-        if not hasattr(self.codec, "select"):
-            return self.codec.decode(self.module(batch)), None
-        if flip:  # one forward pass over the faces and their mirror images: half the calls
-            both = self.module(torch.cat((batch, batch.flip(-1))))
-            points, spread = self.codec.points_and_spread(both[: len(batch)])
-            mirrored = self.codec.unflip(self.codec.points(both[len(batch) :]), self.module.flip_offset)
-            points = (points + mirrored) / 2
-        else:
-            points, spread = self.codec.points_and_spread(self.module(batch))
-        spread = self.codec.select(spread.unsqueeze(-1), four_point)[..., 0].median(dim=1).values
-        return self.codec.select(points, four_point), spread
+    def _run(self, faces, four_point, flip):
+        device = self.device
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            points, spread = self.graph(flip)(torch.from_numpy(faces).to(device), torch.from_numpy(four_point).to(device))
+        return points.float().cpu().numpy(), spread.float().cpu().numpy()

@@ -1,4 +1,5 @@
-"""What ships inside the package: trained weights (weights/<name>.pt) and a sample photo (samples/)."""
+"""What ships inside the package: trained weights (weights/<name>.pt, and weights/<name>.onnx for ONNX Runtime,
+exported from them by `facekeypoints export`) and a sample photo (samples/)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ DEFAULT_MODEL = "keypointnet"  # used wherever no model is named
 
 def shipped_weights(name: str) -> Path:
     return Path(str(resources.files("facekeypoints") / "weights" / f"{name}.pt"))
+
+
+def shipped_onnx(name: str) -> Path:
+    return Path(str(resources.files("facekeypoints") / "weights" / f"{name}.onnx"))
 
 
 def sample_image() -> Path:
