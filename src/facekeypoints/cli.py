@@ -545,6 +545,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.command}: give the data path (or set ${DATA_ENV})")
     try:
         return args.func(args)
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("torch", "onnx", "onnxruntime"):
+            raise
+        print(f"facekeypoints: error: {args.command} needs {exc.name}: "
+              f"pip install 'facekeypoints[train]' (torch, onnx) or onnxruntime", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # the reader stopped early (`| head`): nothing went wrong here
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 0

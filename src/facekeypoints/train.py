@@ -4,6 +4,11 @@ A run is resumable at any step: last.pt holds the weights, the optimiser, the le
 the random state and the position in the epoch, and each epoch's batch order follows from the seed
 alone, so a resumed run continues with exactly the batches (and dropout draws) it would have had.
 Ctrl-C saves last.pt and exits cleanly.
+
+Under `torchrun --nproc_per_node N` the same command trains with DistributedDataParallel (gloo on CPUs,
+nccl on GPUs): each step's batch is the single-process batch, split into one shard per rank; gradients
+are averaged across ranks, so N ranks equal one process accumulating the N shards' gradients (BatchNorm
+sees a shard at a time). Only rank 0 validates and writes files. Resume is exact for single-process runs.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import math
 import signal
 import threading
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -22,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from .augment import Augmentation
@@ -75,6 +82,8 @@ COMMON = {"augment": False, "ema": 0.0, "weight_decay": 0.0, "schedule": "step",
 
 def resolve_config(config: TrainConfig) -> TrainConfig:
     """Fill what the user left unset (None) from the model's defaults."""
+    if config.bf16 is None and config.device == "cuda":
+        config.bf16 = True  # mixed precision on GPUs for every model
     for key, value in {**COMMON, **DEFAULTS.get(config.model, {})}.items():
         if getattr(config, key) is None:
             setattr(config, key, value)
@@ -125,16 +134,19 @@ def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
                               {"params": rest, "weight_decay": 0.0}], lr=config.lr)
 
 
-def train_step(model, codec, optimizer, images, keypoints, mask, augment=None, bf16: bool = False) -> float:
+def train_step(model, codec, optimizer, images, keypoints, mask, augment=None, bf16: bool = False,
+               forward: nn.Module | None = None) -> float:
+    """One optimiser step. forward: what runs the batch, when not `model` itself (its DDP wrapper)."""
+    forward = forward or model
     optimizer.zero_grad(set_to_none=True)
     with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=bf16):
         if augment is None:
-            loss = codec.loss(model(images), keypoints, mask)
+            loss = codec.loss(forward(images), keypoints, mask)
         else:
             points, head_mask = codec.targets(keypoints, mask)
             images, points, head_mask = augment(images, points, head_mask, codec.flip_permutation.to(images.device),
                                                 model.flip_offset)
-            loss = codec.head_loss(model(images), points, head_mask)
+            loss = codec.head_loss(forward(images), points, head_mask)
     loss.backward()
     optimizer.step()
     return float(loss.detach())
@@ -198,6 +210,9 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
         raise FacekeypointsError("--device cuda: no CUDA GPU is available here")
     if config.threads:
         torch.set_num_threads(config.threads)
+    rank, world = _start_distributed(config)
+    device = f"cuda:{torch.cuda.current_device()}" if config.device == "cuda" else config.device
+    main_rank = rank == 0
     torch.manual_seed(config.seed)
 
     data = load_training(config.data)
@@ -211,7 +226,7 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
         raise FacekeypointsError("no training faces left (check --limit, --val-fraction, --complete-only)")
 
     model, codec, model_kwargs = build(config)
-    model.to(config.device).train()
+    model.to(device).train()
     optimizer = _optimizer(model, config)
     ema = EMA(model, config.ema) if config.ema else None
     augment = Augmentation() if config.augment else None
@@ -227,9 +242,18 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
             ema.model.load_state_dict(state["ema"])
             ema.updates = state["ema_updates"]
     scored = ema.model if ema is not None else model  # the weights that are validated and kept as best.pt
+    forward = None
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        # Without augmentation keypointnet's flip offset gets no gradient: DDP must be told to expect that.
+        unused = augment is None and hasattr(model, "flip_offset")
+        forward = DistributedDataParallel(model, find_unused_parameters=unused)
+        torch.manual_seed(config.seed + rank)  # each rank its own augmentation and dropout draws
     meta = {"train_config": asdict(config), "data": data.source, "train_images": len(train_set),
             "val_images": len(val_set)}
-    out.mkdir(parents=True, exist_ok=True)
+    if main_rank:
+        out.mkdir(parents=True, exist_ok=True)
 
     def save(path: Path, with_state: bool, extra: dict | None = None) -> None:
         train_state = None
@@ -248,20 +272,29 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
             batches = _batches(len(train_set), config.batch_size, config.seed, epoch)
             started, losses, faces = time.perf_counter(), [], 0
             bar = progress(batches[step:], desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch",
-                           disable=quiet, initial=step, total=len(batches))
+                           disable=quiet or not main_rank, initial=step, total=len(batches))
             for batch in bar:
                 for group in optimizer.param_groups:
                     group["lr"] = _lr_at(config, epoch + step / len(batches))
-                loss = train_step(model, codec, optimizer, faces_to_tensor(train_set.images[batch], config.device),
-                                  torch.from_numpy(train_set.keypoints[batch]).to(config.device),
-                                  torch.from_numpy(train_set.mask[batch]).to(config.device), augment, config.bf16)
+                if len(batch) < world:  # a tail too short to give every rank a face: skipped by all ranks
+                    step += 1
+                    continue
+                batch = batch[rank::world]  # this rank's shard
+                loss = train_step(model, codec, optimizer, faces_to_tensor(train_set.images[batch], device),
+                                  torch.from_numpy(train_set.keypoints[batch]).to(device),
+                                  torch.from_numpy(train_set.mask[batch]).to(device), augment, config.bf16, forward)
                 if ema is not None:
                     ema.update(model)
                 losses.append(loss)
-                faces += len(batch)
+                faces += len(batch) * world
                 step += 1
                 bar.set_postfix(loss=f"{loss:.4g}")
             seconds = time.perf_counter() - started
+            if world > 1:
+                meta["rank_checksums"] = _check_ranks_agree(model)
+            if not main_rank:
+                epoch, step = epoch + 1, 0
+                continue
             report = None
             if len(val_set):
                 report = keypoint_rmse(predict(scored, codec, val_set), val_set.keypoints, val_set.mask)
@@ -280,17 +313,51 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
                 print(f"epoch {epoch}: loss {row['train_loss']:.5g}, val RMSE {row['val_rmse']:.4f} px, "
                       f"{seconds:.0f} s")
     except KeyboardInterrupt:
+        if not main_rank:
+            raise FacekeypointsError(f"rank {rank} interrupted") from None
         save(last_path, with_state=True)
         raise FacekeypointsError(f"interrupted: saved {last_path} (epoch {epoch + 1}, step {step}); "
                                  f"continue with: facekeypoints train --resume --out {out}") from None
     finally:
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+        if not main_rank:
+            return None
     best_payload = load_checkpoint(out / "best.pt")
     if len(val_set):
         scored.load_state_dict(best_payload["state_dict"])
         report = keypoint_rmse(predict(scored, codec, val_set), val_set.keypoints, val_set.mask)
     return report
+
+
+def _start_distributed(config: TrainConfig) -> tuple[int, int]:
+    """(rank, world size): (0, 1) alone; under torchrun, join its process group."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    if config.device == "cuda":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if config.device == "cuda" else "gloo")
+    if config.batch_size < world:
+        raise FacekeypointsError(f"batch size {config.batch_size} is smaller than the {world} ranks sharing it")
+    return dist.get_rank(), world
+
+
+def _check_ranks_agree(model: nn.Module) -> list[float]:
+    """After an epoch every rank must hold the same weights; rank 0's norm statistics are given to all
+    (each rank's running statistics saw only its shards)."""
+    for buffer in model.buffers():
+        dist.broadcast(buffer, src=0)
+    total = torch.stack([p.detach().double().sum() for p in model.parameters()]).sum().reshape(1)
+    gathered = [torch.zeros_like(total) for _ in range(dist.get_world_size())]
+    dist.all_gather(gathered, total)
+    if any(not torch.equal(g, total) for g in gathered):
+        raise FacekeypointsError(f"ranks hold different weights after an epoch: {[float(g) for g in gathered]}")
+    return [float(g) for g in gathered]
 
 
 def _stop_on_sigterm():
