@@ -355,7 +355,7 @@ def cmd_export(args) -> int:
         raise FacekeypointsError(f"{out} already exists (use --force to overwrite)")
     model = KeypointModel.load(args.model, precision="fp32")
     export_onnx(model, out, flip=args.flip, force=args.force)
-    flip = model.can_flip if args.flip is None else args.flip and model.can_flip
+    flip = model.flips_by_default if args.flip is None else args.flip and model.can_flip
     _say(args, f"wrote {out}: {model.name}, flip averaging {'on' if flip else 'off'}, "
                f"{out.stat().st_size / 1e6:.1f} MB")
     return 0
@@ -530,8 +530,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"a shipped model ({', '.join(SHIPPED)}) or a checkpoint (default: {DEFAULT_MODEL})")
     p.add_argument("--out", required=True, help="the .onnx file to write")
     p.add_argument("--flip", action=argparse.BooleanOptionalAction,
-                   help="average with the mirrored faces inside the graph (twice the work; default: when the "
-                   "model can)")
+                   help="average with the mirrored faces inside the graph (twice the work; default: the model's own "
+                   "choice)")
     p.add_argument("-f", "--force", action="store_true", help="overwrite --out if it exists")
     p.set_defaults(func=cmd_export)
     return parser

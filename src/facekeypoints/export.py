@@ -18,7 +18,7 @@ OPSET = 17
 
 
 def onnx_bytes(model: KeypointModel, flip: bool | None = None) -> bytes:
-    """The model as a serialised ONNX graph, with flip averaging baked in when `flip` (default: when it can)."""
+    """The model as a serialised ONNX graph, with flip averaging baked in when `flip` (default: the model's)."""
     import onnx
 
     graph = model.graph(flip).eval()
@@ -33,8 +33,8 @@ def onnx_bytes(model: KeypointModel, flip: bool | None = None) -> bytes:
                           input_names=["faces", "four_point"], output_names=["keypoints", "spread"],
                           dynamic_axes={name: {0: "batch"} for name in ("faces", "four_point", "keypoints", "spread")})
     proto = onnx.load_from_string(buffer.getvalue())
-    meta = {"model": model.name, "flip": graph.flip, "codec": model.codec.config(),
-            **{k: v for k, v in model.meta.items() if isinstance(v, (int, float, str))}}
+    meta = {**{k: v for k, v in model.meta.items() if isinstance(v, (int, float, str))},
+            "model": model.name, "flip": graph.flip, "codec": model.codec.config()}
     entry = proto.metadata_props.add()
     entry.key, entry.value = "facekeypoints", json.dumps(meta)
     proto.producer_name = "facekeypoints"

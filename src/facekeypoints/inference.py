@@ -34,13 +34,19 @@ class Predictor:
         """Whether the model can average its predictions with those on the mirrored faces."""
         return False
 
+    @property
+    def flips_by_default(self) -> bool:
+        """Whether `predict` averages with the mirrored faces unless told (a model's "flip" metadata;
+        the fast model says no: it is shipped for speed)."""
+        return self.can_flip and bool(self.meta.get("flip", True))
+
     def predict(self, images: np.ndarray, batch_size: int = 256, show_progress: bool = False,
                 four_point: np.ndarray | None = None, flip: bool | None = None) -> np.ndarray:
         """Keypoints, float32 (N, 15, 2) pixel (x, y), of uint8 grey faces (N, 96, 96).
 
         four_point: bool (N,), faces to place in the Kaggle data's 4-keypoint labelling convention (for
         a model that knows both; others ignore it). flip: also predict on the mirrored faces and average
-        (default: whenever the model can).
+        (default: whenever the model can, unless its metadata says otherwise).
         """
         return self._predict(images, batch_size, show_progress, four_point, flip)[0]
 
@@ -56,7 +62,7 @@ class Predictor:
             raise ValueError(f"expected faces of shape (N, 96, 96), got {images.shape}")
         if images.dtype != np.uint8:
             raise ValueError(f"expected uint8 grey levels, got {images.dtype}")
-        flip = self.can_flip if flip is None else bool(flip) and self.can_flip
+        flip = self.flips_by_default if flip is None else bool(flip) and self.can_flip
         four_point = np.zeros(len(images), bool) if four_point is None else np.asarray(four_point, bool)
         out = np.empty((len(images), NUM_KEYPOINTS, 2), np.float32)
         doubt = np.full(len(images), np.nan, np.float32)
@@ -140,7 +146,7 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL, backend: str = "auto", 
         if backend == "onnx" or (backend == "auto" and onnx_file.exists() and onnx_runtime_available()):
             if not onnx_file.exists():
                 raise FacekeypointsError(f"model {text!r} ships no ONNX file; use --backend torch")
-            return OnnxKeypointModel(onnx_file, threads, source=text)
+            return OnnxKeypointModel(onnx_file, threads)
         return _torch_model(shipped_weights(text), precision)
     path = Path(text)
     if not path.exists():

@@ -114,7 +114,7 @@ class KeypointModel(Predictor):
         return hasattr(self.codec, "unflip") and hasattr(self.module, "flip_offset")
 
     def graph(self, flip: bool | None = None) -> InferenceGraph:
-        return InferenceGraph(self.module, self.codec, self.can_flip if flip is None else flip and self.can_flip)
+        return InferenceGraph(self.module, self.codec, self.flips_by_default if flip is None else flip and self.can_flip)
 
     @torch.inference_mode()
     def heatmaps(self, images: np.ndarray, four_point: np.ndarray | None = None) -> np.ndarray:
