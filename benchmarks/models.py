@@ -35,7 +35,7 @@ from facekeypoints.keypoints import KEYPOINT_NAMES, four_point_faces
 from facekeypoints.shipped import SHIPPED
 from facekeypoints.submission import score_submission, submission_locations
 
-from agreement import DLIB_68  # dlib's 68 points for each of our 15 (this folder's other script)
+from dlib68 import DLIB_68
 
 CLASSIC_RUNS = ["runs/resnet18-masked/best.pt", "runs/resnet18-dropna/best.pt", "runs/hourglass/best.pt"]
 
