@@ -88,7 +88,7 @@ def measure_model(spec: str, data: Path) -> dict:
         minutes = model.meta["train_seconds"] / 60
     elif source.with_name("log.csv").exists():
         minutes = sum(float(r["seconds"]) for r in csv.DictReader(open(source.with_name("log.csv")))) / 60
-    flips = model.can_flip and flip is None
+    flips = model.flips_by_default and flip is None
     label = f"{name if name in SHIPPED else str(Path(name).parent.name or name)} ({model.backend}" + \
         (", flip)" if flips else ")")
     return {"model": name, "label": label, **row, "params": params, "mb": source.stat().st_size / 1e6 if source.exists() else None,
