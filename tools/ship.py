@@ -11,10 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from facekeypoints.checkpoint import load_checkpoint
+from facekeypoints.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from facekeypoints.export import export_onnx
 from facekeypoints.predictor import KeypointModel
-from facekeypoints._fs import atomic_output
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "facekeypoints" / "weights"
 
@@ -25,12 +24,9 @@ def main() -> None:
     parser.add_argument("run_dir")
     parser.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
-    import torch
-
     payload = load_checkpoint(Path(args.run_dir) / "best.pt")
-    payload["meta"]["flip"] = args.flip
-    with atomic_output(WEIGHTS / f"{args.name}.pt", force=True) as tmp:
-        torch.save(payload, tmp)
+    save_checkpoint(WEIGHTS / f"{args.name}.pt", model_from_checkpoint(payload), payload["config"],
+                    meta={**payload["meta"], "flip": args.flip})
     model = KeypointModel.load(WEIGHTS / f"{args.name}.pt", precision="fp32")
     export_onnx(model, WEIGHTS / f"{args.name}.onnx", flip=None, force=True)
     print(f"shipped {args.name}: {WEIGHTS / args.name}.pt and .onnx (flip averaging {'on' if args.flip else 'off'})")

@@ -355,8 +355,7 @@ def cmd_export(args) -> int:
         raise FacekeypointsError(f"{out} already exists (use --force to overwrite)")
     model = KeypointModel.load(args.model, precision="fp32")
     export_onnx(model, out, flip=args.flip, force=args.force)
-    flip = model.flips_by_default if args.flip is None else args.flip and model.can_flip
-    _say(args, f"wrote {out}: {model.name}, flip averaging {'on' if flip else 'off'}, "
+    _say(args, f"wrote {out}: {model.name}, flip averaging {'on' if model.resolve_flip(args.flip) else 'off'}, "
                f"{out.stat().st_size / 1e6:.1f} MB")
     return 0
 
@@ -521,6 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
     _model_options(p)
     p.add_argument("-f", "--force", action="store_true", help="overwrite --out if it exists")
     p.set_defaults(func=cmd_demo)
+
     p = sub.add_parser("export", parents=[common], help="write a model as ONNX, for ONNX Runtime or any ONNX runtime",
                        description="Export a model with its decoding to ONNX: inputs faces (uint8, N x 96 x 96) and "
                        "four_point (bool, N: answer in the 4-keypoint labelling convention), outputs keypoints "

@@ -40,6 +40,10 @@ class Predictor:
         the fast model says no: it is shipped for speed)."""
         return self.can_flip and bool(self.meta.get("flip", True))
 
+    def resolve_flip(self, flip: bool | None) -> bool:
+        """Whether a call asking `flip` (None: the default) averages with the mirrored faces."""
+        return self.flips_by_default if flip is None else bool(flip) and self.can_flip
+
     def predict(self, images: np.ndarray, batch_size: int = 256, show_progress: bool = False,
                 four_point: np.ndarray | None = None, flip: bool | None = None) -> np.ndarray:
         """Keypoints, float32 (N, 15, 2) pixel (x, y), of uint8 grey faces (N, 96, 96).
@@ -62,7 +66,7 @@ class Predictor:
             raise ValueError(f"expected faces of shape (N, 96, 96), got {images.shape}")
         if images.dtype != np.uint8:
             raise ValueError(f"expected uint8 grey levels, got {images.dtype}")
-        flip = self.flips_by_default if flip is None else bool(flip) and self.can_flip
+        flip = self.resolve_flip(flip)
         four_point = np.zeros(len(images), bool) if four_point is None else np.asarray(four_point, bool)
         out = np.empty((len(images), NUM_KEYPOINTS, 2), np.float32)
         doubt = np.full(len(images), np.nan, np.float32)

@@ -17,9 +17,14 @@ from .inference import Predictor
 from .shipped import DEFAULT_MODEL, SHIPPED, shipped_weights
 
 
-def faces_to_tensor(images: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
+def normalise(faces: torch.Tensor) -> torch.Tensor:
     """uint8 faces (N, 96, 96) -> float (N, 1, 96, 96) in [0, 1]: the input every model takes."""
-    return torch.from_numpy(np.ascontiguousarray(images)).to(device).float().div_(255.0).unsqueeze(1)
+    return faces.unsqueeze(1).float() / 255.0
+
+
+def faces_to_tensor(images: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
+    """`normalise` for a numpy batch, on `device`."""
+    return normalise(torch.from_numpy(np.ascontiguousarray(images)).to(device))
 
 
 def _cpu_has_amx() -> bool:
@@ -44,7 +49,7 @@ class InferenceGraph(nn.Module):
         self.module, self.codec, self.flip = module, codec, flip
 
     def forward(self, faces: torch.Tensor, four_point: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        batch = faces.unsqueeze(1).float() / 255.0
+        batch = normalise(faces)
         if not hasattr(self.codec, "select"):
             points = self.codec.decode(self.module(batch)).float()
             return points, torch.full_like(points[..., 0], float("nan"))
@@ -114,7 +119,7 @@ class KeypointModel(Predictor):
         return hasattr(self.codec, "unflip") and hasattr(self.module, "flip_offset")
 
     def graph(self, flip: bool | None = None) -> InferenceGraph:
-        return InferenceGraph(self.module, self.codec, self.flips_by_default if flip is None else flip and self.can_flip)
+        return InferenceGraph(self.module, self.codec, self.resolve_flip(flip))
 
     @torch.inference_mode()
     def heatmaps(self, images: np.ndarray, four_point: np.ndarray | None = None) -> np.ndarray:
