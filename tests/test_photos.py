@@ -155,3 +155,54 @@ def test_demo_draws_the_sample_photo(tmp_path, capsys):
     assert cv2.imread(str(out)).shape == (512, 512, 3)
     assert "nose_tip" in capsys.readouterr().out
     assert main(["demo", "--out", str(out)]) == 1  # exists: needs --force
+
+
+def _folder_of_faces(folder, count: int) -> list:
+    """`count` variants of the sample photo (shifted, scaled) in a folder, as sorted paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    image = cv2.imread(str(sample_image()))
+    paths = []
+    for i in range(count):
+        size = 256 + 32 * (i % 4)
+        variant = np.roll(cv2.resize(image, (size, size)), 5 * i, axis=1)
+        paths.append(folder / f"face{i:02d}.png")
+        cv2.imwrite(str(paths[-1]), variant)
+    return paths
+
+
+def test_detect_files_streams_in_order_with_workers_or_without(tmp_path, fk):
+    _folder_of_faces(tmp_path / "in", 6)
+    (tmp_path / "in" / "face02b.jpg").write_bytes(b"not an image")  # sorts among the good ones
+    _video(tmp_path / "in" / "clip.mp4", 3)
+    inline = list(fk.detect_files([tmp_path / "in"], workers=0))
+    pooled = list(fk.detect_files([tmp_path / "in"], workers=2, batch_size=4))
+    names = [(r.source.name, r.frame) for r in inline]
+    assert names == [("clip.mp4", 0), ("clip.mp4", 1), ("clip.mp4", 2)] + [
+        (f"face{i:02d}.png", None) for i in range(3)] + [("face02b.jpg", None)] + [
+        (f"face{i:02d}.png", None) for i in range(3, 6)]
+    assert [(r.source.name, r.frame) for r in pooled] == names
+    broken = [r for r in pooled if r.error]
+    assert len(broken) == 1 and "face02b.jpg" in broken[0].error and not broken[0].faces
+    for a, b in zip(inline, pooled):
+        assert len(a.faces) == len(b.faces) and (a.width, a.height) == (b.width, b.height)
+        for fa, fb in zip(a.faces, b.faces):
+            np.testing.assert_allclose(fa.as_array(), fb.as_array(), atol=1e-3)
+    assert all(len(r.faces) == 1 for r in inline if not r.error)
+    # the same face as the one-image API finds
+    one = fk(str(tmp_path / "in" / "face00.png"))[0].as_array()
+    np.testing.assert_allclose(inline[3].faces[0].as_array(), one, atol=1e-3)
+
+
+def test_detect_files_streams_lazily(tmp_path, fk):
+    paths = _folder_of_faces(tmp_path / "in", 30)
+    calls = []
+
+    def counting_detector(grey):
+        calls.append(1)
+        return fk.detector(grey)
+
+    stream = FaceKeypoints(fk.model, detector=counting_detector).detect_files(paths, workers=0)
+    first = next(stream)
+    assert first.source == paths[0] and len(first.faces) == 1
+    assert len(calls) <= 9  # a few images ahead, not all 30: memory does not grow with the input
+    assert len(list(stream)) == 29 and len(calls) == 30

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .detect import MAX_SPREAD, MIN_CROP, Crop, FaceDetector, HaarDetector, read_image, to_grey
+from .detect import MAX_SPREAD, MIN_CROP, Crop, FaceDetector, Found, HaarDetector, find_faces, read_image, to_grey
 from .keypoints import KEYPOINT_NAMES
 from .inference import Predictor, load_model
 from .shipped import DEFAULT_MODEL
@@ -79,23 +79,39 @@ class FaceKeypoints:
 
     def detect_grey(self, grey: np.ndarray) -> list[Face]:
         """As `detect`, for a uint8 grey image (H, W)."""
-        crops = [(tuple(int(v) for v in box), Crop.from_box(box)) for box in self.detector(grey)]
-        usable = [i for i, (_, crop) in enumerate(crops) if crop.side >= self.min_crop]
-        found = {}
-        if usable:
-            predicted, spread = self.model.predict_with_spread(np.stack([crops[i][1].cut(grey) for i in usable]))
-            found = {i: (crops[i][1].to_photo(p), s) for i, p, s in zip(usable, predicted, spread.tolist())}
+        found = find_faces(grey, self.detector, self.min_crop)
+        return self.faces(found, *self.model.predict_with_spread(found.faces))
+
+    def faces(self, found: Found, keypoints: np.ndarray, spread: np.ndarray) -> list[Face]:
+        """The `Face`s of one image from its detections and the model's answers for their usable crops
+        (keypoints (K, 15, 2) and spread (K,) in crop pixels): mapped back, false detections dropped."""
+        answers = dict(zip(found.usable, zip(keypoints, spread.tolist())))
         faces = []
-        for i, (box, crop) in enumerate(crops):
-            if i not in found:
+        for i, (box, crop) in enumerate(zip(found.boxes, found.crops)):
+            if i not in answers:
                 faces.append(Face(box, None, crop))
                 continue
-            points, spread = found[i]
-            if spread > self.max_spread:  # the model sees no face there: a false detection
+            points, doubt = answers[i]
+            if doubt > self.max_spread:  # the model sees no face there: a false detection
                 continue
-            named = {name: (float(x), float(y)) for name, (x, y) in zip(KEYPOINT_NAMES, points)}
-            faces.append(Face(box, named, crop, spread))
+            named = {name: (float(x), float(y)) for name, (x, y) in zip(KEYPOINT_NAMES, crop.to_photo(points))}
+            faces.append(Face(box, named, crop, doubt))
         return faces
+
+    def detect_files(self, inputs, every: int = 1, workers: int | None = None, batch_size: int = 64,
+                     keep_images: bool = False):
+        """Faces in many image and video files, streamed: yields one `stream.FileResult` per image and per
+        video frame (every `every`-th), in input order, with bounded memory.
+
+        inputs: files and folders (searched recursively for images and videos). workers: processes that
+        decode images and detect faces (default: one per CPU; 0: all in this process); the model runs here,
+        on batches of up to `batch_size` faces gathered across images. keep_images: also yield each decoded
+        image (BGR), for drawing. A file that cannot be read yields a result with `.error` set; the stream goes on.
+        """
+        from .stream import detect_files
+
+        return detect_files(self, inputs, every=every, workers=workers, batch_size=batch_size,
+                            keep_images=keep_images)
 
     def predict_crops(self, faces: np.ndarray, four_point: np.ndarray | None = None) -> np.ndarray:
         """Keypoints (N, 15, 2) of ready 96x96 uint8 grey face crops (N, 96, 96), as `submit` predicts them.

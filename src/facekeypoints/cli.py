@@ -7,9 +7,11 @@ command line); `--debug` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -231,7 +233,7 @@ def cmd_train(args) -> int:
         lr=args.lr, stacks=args.stacks, sigma=args.sigma, decoder=args.decoder, in_channels=args.in_channels,
         complete_only=args.complete_only, val_fraction=args.val_fraction, seed=args.seed, device=args.device,
         threads=args.threads, limit=args.limit, width=args.width, augment=args.augment, ema=args.ema,
-        weight_decay=args.weight_decay, bf16=args.bf16,
+        weight_decay=args.weight_decay, bf16=args.bf16, channels_last=args.channels_last,
     )
     if args.model == "mean" and not args.resume:
         report = fit_mean(config, force=args.force)
@@ -278,55 +280,70 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from ._fs import write_bytes_atomic
+    from ._fs import atomic_output
     from .api import FaceKeypoints
     from .shipped import sample_image
-    from .media import VideoOutput, annotate, expand_inputs, frame_count, frames, is_video, record, write_image
-    from .detect import to_grey
+    from .media import VideoOutput, annotate, expand_inputs, frame_count, is_video, write_image
 
     inputs = expand_inputs(args.inputs) if args.inputs else [sample_image()]
     if not inputs:
         raise FacekeypointsError("no images or videos found in the inputs given")
-    if args.json and Path(args.json).exists() and not args.force:
-        raise FacekeypointsError(f"{args.json} already exists (use --force to overwrite)")
+    if args.every < 1:
+        raise FacekeypointsError("--every must be 1 or more")
     save_dir = Path(args.save_dir) if args.save_dir else None
     fk = FaceKeypoints(args.model, min_crop=args.min_face, backend=args.backend)
-    records, failed, found = [], 0, 0
     total = sum(frame_count(p) // args.every if is_video(p) else 1 for p in inputs)
     bar = _progress.progress(total=total, desc="predicting", unit="frame")
-    for path in inputs:
-        video = None
+    counts = {"records": 0, "faces": 0, "failed": 0}
+    started = time.perf_counter()
+
+    def run(out) -> None:  # records are written as they come: memory does not grow with the inputs
+        videos: dict[Path, VideoOutput] = {}
+        out.write("[")
         try:
-            for frame in frames(path, args.every):
-                faces = fk.detect_grey(to_grey(frame.image, "bgr"))
-                found += len(faces)
-                records.append(record(path, frame, faces))
+            for result in fk.detect_files(inputs, every=args.every, workers=args.workers, keep_images=bool(save_dir)):
+                if result.error is not None:  # one bad file does not stop the batch
+                    counts["failed"] += 1
+                    bar.write(f"facekeypoints: skipped {result.error}", file=sys.stderr)
+                    if result.source in videos:
+                        videos.pop(result.source).close(keep=False)
+                    continue
+                out.write(("," if counts["records"] else "") + "\n" + json.dumps(result.to_dict(), indent=1))
+                counts["records"] += 1
+                counts["faces"] += len(result.faces)
                 if save_dir is not None:
-                    drawn = annotate(frame.image, faces, labels=args.labels)
-                    if frame.index is None:
-                        write_image(save_dir / (path.stem + ".png"), drawn, force=args.force)
+                    drawn = annotate(result.image, result.faces, labels=args.labels)
+                    if result.frame is None:
+                        write_image(save_dir / (result.source.stem + ".png"), drawn, force=args.force)
                     else:
-                        if video is None:
-                            fps = frame.fps / args.every
-                            video = VideoOutput(save_dir / (path.stem + ".mp4"), fps, drawn.shape[1::-1], args.force)
-                        video.write(drawn)
+                        if result.source not in videos:
+                            for done in [p for p in videos if p != result.source]:  # inputs come in order
+                                videos.pop(done).close()
+                            videos[result.source] = VideoOutput(save_dir / (result.source.stem + ".mp4"),
+                                                                result.fps / args.every, drawn.shape[1::-1], args.force)
+                        videos[result.source].write(drawn)
                 bar.update(1)
-            if video is not None:
+            for video in videos.values():
                 video.close()
-                video = None
-        except FacekeypointsError as exc:  # one bad file does not stop the batch
-            failed += 1
-            bar.write(f"facekeypoints: skipped {exc}", file=sys.stderr)
+            videos.clear()
         finally:
-            if video is not None:
+            for video in videos.values():  # interrupted: no half-written video is left
                 video.close(keep=False)
-    bar.close()
+        out.write("\n]\n")
+
     if args.json:
-        write_bytes_atomic(args.json, (json.dumps(records, indent=1) + "\n").encode(), force=args.force)
-    elif not save_dir:  # nowhere else to say it: the records go to stdout
-        print(json.dumps(records, indent=1))
-    _say(args, f"{len(records)} image(s)/frame(s), {found} face(s) found"
+        with atomic_output(args.json, force=args.force) as tmp, open(tmp, "w", encoding="utf-8") as out:
+            run(out)
+    elif save_dir:
+        run(io.StringIO())  # the pictures are the output; records are not kept
+    else:  # nowhere else to say it: the records go to stdout
+        run(sys.stdout)
+    bar.close()
+    seconds = time.perf_counter() - started
+    n, faces, failed = counts["records"], counts["faces"], counts["failed"]
+    _say(args, f"{n} image(s)/frame(s), {faces} face(s) found"
          + (f", {failed} input(s) failed" if failed else "")
+         + f" in {seconds:.1f} s ({n / max(seconds, 1e-9):.1f} images/s, {faces / max(seconds, 1e-9):.1f} faces/s)"
          + (f"; records in {args.json}" if args.json else "") + (f"; pictures in {save_dir}" if save_dir else ""))
     return 1 if failed else 0
 
@@ -466,7 +483,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: 0.998 for keypointnet, else 0)")
     p.add_argument("--weight-decay", type=float, help="use AdamW with this decay (default: 1e-4 for keypointnet)")
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction,
-                   help="bfloat16 autocast: fast on CPUs with AMX or AVX512-BF16 (default: keypointnet only)")
+                   help="bfloat16 autocast with float32 weights (default: on GPUs and on CPUs with AMX)")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction,
+                   help="NHWC memory layout, faster convolutions on CPUs (default: hourglass and resnet18)")
     p.add_argument("--complete-only", action="store_true",
                    help="train only on faces with all 15 keypoints (the tutorial's dropna)")
     p.add_argument("--val-fraction", type=float, default=0.1,
@@ -509,6 +528,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--every", type=int, default=1, metavar="N", help="videos: every N-th frame (default: 1)")
     p.add_argument("--min-face", type=int, default=40, metavar="PX",
                    help="faces whose crop is smaller than this many pixels get no keypoints (default: 40)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="processes that decode images and find faces while the model runs here "
+                   "(default: one per CPU, at most 8; 0: none)")
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=cmd_predict)
 

@@ -99,6 +99,13 @@ class HaarDetector:
             raise FacekeypointsError(f"cannot load OpenCV's face cascade {path}")
         self.min_size, self.scale_factor, self.min_neighbors = min_size, scale_factor, min_neighbors
 
+    # Worker processes get a copy by pickling: OpenCV's classifier cannot be pickled, so it is built again.
+    def __getstate__(self) -> dict:
+        return {"min_size": self.min_size, "scale_factor": self.scale_factor, "min_neighbors": self.min_neighbors}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
+
     def __call__(self, grey: np.ndarray) -> list[tuple[int, int, int, int]]:
         found = self.cascade.detectMultiScale(cv2.equalizeHist(grey), scaleFactor=self.scale_factor,
                                               minNeighbors=self.min_neighbors,
@@ -136,3 +143,22 @@ class Crop:
     def to_photo(self, points: np.ndarray) -> np.ndarray:
         """Crop pixel coordinates (..., 2) -> photo pixel coordinates."""
         return (np.asarray(points, np.float64) + 0.5) / self.scale - 0.5 + np.asarray(self.origin)
+
+
+@dataclass
+class Found:
+    """The faces a detector found in one image, cut into crops for the model (no keypoints yet)."""
+
+    boxes: list[tuple[int, int, int, int]]
+    crops: list[Crop]
+    usable: list[int]  # indices of the boxes whose crop is large enough for keypoints
+    faces: np.ndarray  # uint8 (len(usable), 96, 96): the usable crops, ready for the model
+
+
+def find_faces(grey: np.ndarray, detector: FaceDetector, min_crop: int = MIN_CROP) -> Found:
+    """Detect the faces in a uint8 grey image and cut the 96x96 crop of each one large enough."""
+    boxes = [tuple(int(v) for v in box) for box in detector(grey)]
+    crops = [Crop.from_box(box) for box in boxes]
+    usable = [i for i, crop in enumerate(crops) if crop.side >= min_crop]
+    faces = np.stack([crops[i].cut(grey) for i in usable]) if usable else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+    return Found(boxes, crops, usable, faces)

@@ -27,7 +27,7 @@ def faces_to_tensor(images: np.ndarray, device: str | torch.device = "cpu") -> t
     return normalise(torch.from_numpy(np.ascontiguousarray(images)).to(device))
 
 
-def _cpu_has_amx() -> bool:
+def cpu_has_amx() -> bool:
     # torch.cpu's feature probes are private; without them, assume no AMX (fp32 is always correct).
     probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
     try:
@@ -84,7 +84,7 @@ class KeypointModel(Predictor):
     @property
     def bf16(self) -> bool:
         if self.precision == "auto":
-            return self.device.type == "cpu" and _cpu_has_amx()
+            return self.device.type == "cpu" and cpu_has_amx()
         return self.precision == "bf16"
 
     @classmethod

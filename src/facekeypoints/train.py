@@ -41,7 +41,7 @@ from .errors import FacekeypointsError
 from .keypoints import four_point_faces
 from .metrics import RmseReport, keypoint_rmse
 from .models import create_model
-from .predictor import KeypointModel, faces_to_tensor
+from .predictor import KeypointModel, cpu_has_amx, faces_to_tensor
 
 
 @dataclass
@@ -67,7 +67,8 @@ class TrainConfig:
     ema: float | None = None  # decay of an exponential moving average of the weights (0: none)
     weight_decay: float | None = None  # > 0: AdamW with this decay, else Adam
     schedule: str | None = None  # "step": the classic models' schedules; "cosine": warm-up then cosine decay
-    bf16: bool | None = None  # bfloat16 autocast (fast on CPUs with AMX / AVX512-BF16, slow elsewhere)
+    bf16: bool | None = None  # bfloat16 autocast (default: on GPUs and on CPUs with AMX; slow on other CPUs)
+    channels_last: bool | None = None  # NHWC layout: 1.7x (resnet18) to 3.8x (hourglass) faster steps with bf16
 
 
 # Per-model defaults, from the projects each model reproduces.
@@ -75,15 +76,15 @@ DEFAULTS = {
     "hourglass": {"epochs": 4, "batch_size": 16, "lr": 1e-3},  # Adam 1e-3, later 5e-4 (original project)
     "resnet18": {"epochs": 60, "batch_size": 256, "lr": 1e-3},  # Adam 1e-3, batch 256, 60 epochs (tutorial)
     "keypointnet": {"epochs": 60, "batch_size": 64, "lr": 2e-3, "width": 32, "augment": True, "ema": 0.998,
-                    "weight_decay": 1e-4, "schedule": "cosine", "bf16": True},
+                    "weight_decay": 1e-4, "schedule": "cosine", "channels_last": False},
 }
-COMMON = {"augment": False, "ema": 0.0, "weight_decay": 0.0, "schedule": "step", "bf16": False}
+COMMON = {"augment": False, "ema": 0.0, "weight_decay": 0.0, "schedule": "step", "channels_last": True}
 
 
 def resolve_config(config: TrainConfig) -> TrainConfig:
     """Fill what the user left unset (None) from the model's defaults."""
-    if config.bf16 is None and config.device == "cuda":
-        config.bf16 = True  # mixed precision on GPUs for every model
+    if config.bf16 is None:  # mixed precision where the hardware does bfloat16 fast, for every model
+        config.bf16 = config.device == "cuda" or cpu_has_amx()
     for key, value in {**COMMON, **DEFAULTS.get(config.model, {})}.items():
         if getattr(config, key) is None:
             setattr(config, key, value)
@@ -227,6 +228,8 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
 
     model, codec, model_kwargs = build(config)
     model.to(device).train()
+    if config.channels_last:
+        model.to(memory_format=torch.channels_last)
     optimizer = _optimizer(model, config)
     ema = EMA(model, config.ema) if config.ema else None
     augment = Augmentation() if config.augment else None

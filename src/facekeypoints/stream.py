@@ -1,0 +1,188 @@
+"""Keypoints for many files at once, streamed: worker processes decode images and detect faces while this
+process runs the model on batches of faces gathered across images.
+
+Memory stays bounded whatever the number of files: at most a few images per worker are in flight, and
+results are yielded (in input order) as soon as their faces have keypoints. Face detection costs far more
+than the keypoint model (tens of milliseconds against a fraction of one per face), so it is what the
+workers take.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+import numpy as np
+
+from .detect import FaceDetector, Found, find_faces, to_grey
+from .errors import FacekeypointsError
+from .media import expand_inputs, frames, is_video, read_colour
+
+if TYPE_CHECKING:
+    from .api import Face, FaceKeypoints
+
+
+@dataclass
+class FileResult:
+    """The faces of one image, or of one frame of a video."""
+
+    source: Path
+    frame: int | None  # the frame's number in a video; None for a still image
+    width: int = 0
+    height: int = 0
+    faces: list[Face] = field(default_factory=list)
+    image: np.ndarray | None = field(default=None, repr=False)  # BGR uint8, when asked for (keep_images)
+    fps: float = 0.0  # a video's frame rate
+    error: str | None = None  # why the file (or the rest of a video) could not be read; no faces then
+
+    def to_dict(self) -> dict:
+        """The JSON record `facekeypoints predict --json` writes for it."""
+        return {"source": str(self.source), "frame": self.frame, "width": self.width, "height": self.height,
+                "faces": [face.to_dict() for face in self.faces]}
+
+
+# ----------------------------------------------------------------------------------------- workers
+
+_worker: dict = {}
+
+
+def _start_worker(detector: FaceDetector, min_crop: int) -> None:
+    import cv2
+
+    cv2.setNumThreads(1)  # the processes are the parallelism; OpenCV's own threads would only compete
+    _worker.update(detector=detector, min_crop=min_crop)
+
+
+def _find(task: tuple) -> tuple[Found | None, tuple[int, int], np.ndarray | None, str | None]:
+    """A worker's job: an image file ("path", path, keep_image) or a decoded frame ("grey", grey) ->
+    (detections, (width, height), the colour image if asked, error)."""
+    colour = None
+    if task[0] == "path":
+        try:
+            colour = read_colour(Path(task[1]))
+        except FacekeypointsError as exc:
+            return None, (0, 0), None, str(exc)
+        grey = to_grey(colour, "bgr")
+        colour = colour if task[2] else None
+    else:
+        grey = task[1]
+    found = find_faces(grey, _worker["detector"], _worker["min_crop"])
+    return found, (grey.shape[1], grey.shape[0]), colour, None
+
+
+class _Done:
+    """A finished job, for work done in this process (the Future interface the loop uses)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def done(self) -> bool:
+        return True
+
+    def result(self):
+        return self.value
+
+
+# ------------------------------------------------------------------------------------------ stream
+
+
+def _jobs(paths: list[Path], every: int, keep_images: bool) -> Iterator[tuple[FileResult, tuple | None]]:
+    """(what is known of each image or frame so far, the worker's task for it); task None: an error."""
+    for path in paths:
+        if not is_video(path):
+            yield FileResult(path, None), ("path", str(path), keep_images)
+            continue
+        try:  # a video is decoded here, in order; its frames' faces are found by the workers
+            for frame in frames(path, every):
+                height, width = frame.image.shape[:2]
+                result = FileResult(path, frame.index, width, height, fps=frame.fps,
+                                    image=frame.image if keep_images else None)
+                yield result, ("grey", to_grey(frame.image, "bgr"))
+        except FacekeypointsError as exc:
+            yield FileResult(path, None, error=str(exc)), None
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def detect_files(fk: FaceKeypoints, inputs: Iterable[str | Path], every: int = 1, workers: int | None = None,
+                 batch_size: int = 64, keep_images: bool = False) -> Iterator[FileResult]:
+    """See `FaceKeypoints.detect_files`."""
+    paths = expand_inputs(list(inputs))
+    if every < 1:
+        raise ValueError("every must be 1 or more")
+    workers = default_workers() if workers is None else workers
+    if workers and len(paths) == 1 and not is_video(paths[0]):
+        workers = 0  # one image: starting processes would cost more than it saves
+    if workers:
+        try:
+            pickle.dumps(fk.detector)
+        except Exception:  # a detector that cannot be sent to another process runs in this one
+            workers = 0
+    pool = None
+    if workers:
+        # spawn, not fork: this process may hold threads (ONNX Runtime's, torch's) that fork would copy badly
+        pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
+                                   initargs=(fk.detector, fk.min_crop))
+    else:
+        _start_worker(fk.detector, fk.min_crop)
+    ahead = 4 * max(workers, 1)  # images in flight: enough to keep every worker busy, few enough to bound memory
+    jobs = _jobs(paths, every, keep_images)
+    window: deque[tuple[FileResult, Future | _Done | None]] = deque()
+    pending: list[tuple[FileResult, Found]] = []  # detected, waiting for the model's batch
+
+    def refill() -> None:
+        for result, task in jobs:
+            window.append((result, None if task is None else pool.submit(_find, task) if pool else _Done(_find(task))))
+            if len(window) >= ahead:
+                return
+
+    def flush() -> Iterator[FileResult]:
+        if not pending:
+            return
+        crops = np.concatenate([found.faces for _, found in pending])
+        keypoints, spread = fk.model.predict_with_spread(crops)
+        start = 0
+        for result, found in pending:
+            end = start + len(found.faces)
+            result.faces = fk.faces(found, keypoints[start:end], spread[start:end])
+            start = end
+            yield result
+        pending.clear()
+
+    try:
+        refill()
+        while window:
+            result, job = window.popleft()
+            if job is None:
+                yield from flush()  # keep the order: what came before the error first
+                yield result
+            else:
+                found, (width, height), colour, error = job.result()
+                if error is not None:
+                    yield from flush()
+                    result.error = error
+                    yield result
+                else:
+                    result.width, result.height = width, height
+                    if colour is not None:
+                        result.image = colour
+                    pending.append((result, found))
+            refill()
+            waiting = sum(len(found.faces) for _, found in pending)
+            # Run the model when the batch is full, when images pile up (faceless ones add no faces but hold
+            # memory), or when the next image is not ready (do not sit on finished results).
+            if (waiting >= batch_size or len(pending) >= ahead or not window or not window[0][1]
+                    or not window[0][1].done()):
+                yield from flush()
+        yield from flush()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
