@@ -7,7 +7,6 @@ command line); `--debug` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import sys
@@ -335,7 +334,8 @@ def cmd_predict(args) -> int:
         with atomic_output(args.json, force=args.force) as tmp, open(tmp, "w", encoding="utf-8") as out:
             run(out)
     elif save_dir:
-        run(io.StringIO())  # the pictures are the output; records are not kept
+        with open(os.devnull, "w") as out:  # the pictures are the output; records are not kept
+            run(out)
     else:  # nowhere else to say it: the records go to stdout
         run(sys.stdout)
     bar.close()

@@ -80,13 +80,6 @@ def frame_count(path: Path) -> int:
     return max(count, 0)
 
 
-def record(path: Path, frame: Frame, faces: list[Face]) -> dict:
-    """One entry of the JSON output."""
-    height, width = frame.image.shape[:2]
-    return {"source": str(path), "frame": frame.index, "width": width, "height": height,
-            "faces": [face.to_dict() for face in faces]}
-
-
 def annotate(image: np.ndarray, faces: list[Face], labels: bool = False) -> np.ndarray:
     """A copy of a BGR image with each face's box (yellow; red when too small) and keypoints drawn."""
     out = image.copy()
