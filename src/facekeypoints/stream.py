@@ -49,7 +49,7 @@ class FileResult:
 
 # ----------------------------------------------------------------------------------------- workers
 
-_worker: dict = {}
+_worker: dict = {}  # a worker process's detector and min_crop, set once when it starts
 
 
 def _start_worker(detector: FaceDetector, min_crop: int) -> None:
@@ -59,8 +59,13 @@ def _start_worker(detector: FaceDetector, min_crop: int) -> None:
     _worker.update(detector=detector, min_crop=min_crop)
 
 
-def _find(task: tuple) -> tuple[Found | None, tuple[int, int], np.ndarray | None, str | None]:
-    """A worker's job: an image file ("path", path, keep_image) or a decoded frame ("grey", grey) ->
+def _find_in_worker(task: tuple):
+    return _find(task, _worker["detector"], _worker["min_crop"])
+
+
+def _find(task: tuple, detector: FaceDetector, min_crop: int
+          ) -> tuple[Found | None, tuple[int, int], np.ndarray | None, str | None]:
+    """One job: an image file ("path", path, keep_image) or a decoded frame ("grey", grey) ->
     (detections, (width, height), the colour image if asked, error)."""
     colour = None
     if task[0] == "path":
@@ -72,7 +77,7 @@ def _find(task: tuple) -> tuple[Found | None, tuple[int, int], np.ndarray | None
         colour = colour if task[2] else None
     else:
         grey = task[1]
-    found = find_faces(grey, _worker["detector"], _worker["min_crop"])
+    found = find_faces(grey, detector, min_crop)
     return found, (grey.shape[1], grey.shape[0]), colour, None
 
 
@@ -131,8 +136,6 @@ def detect_files(fk: FaceKeypoints, inputs: Iterable[str | Path], every: int = 1
         # spawn, not fork: this process may hold threads (ONNX Runtime's, torch's) that fork would copy badly
         pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
                                    initargs=(fk.detector, fk.min_crop))
-    else:
-        _start_worker(fk.detector, fk.min_crop)
     ahead = 4 * max(workers, 1)  # images in flight: enough to keep every worker busy, few enough to bound memory
     jobs = _jobs(paths, every, keep_images)
     window: deque[tuple[FileResult, Future | _Done | None]] = deque()
@@ -140,7 +143,13 @@ def detect_files(fk: FaceKeypoints, inputs: Iterable[str | Path], every: int = 1
 
     def refill() -> None:
         for result, task in jobs:
-            window.append((result, None if task is None else pool.submit(_find, task) if pool else _Done(_find(task))))
+            if task is None:
+                job = None
+            elif pool is not None:
+                job = pool.submit(_find_in_worker, task)
+            else:  # in this process, with OpenCV's own threads
+                job = _Done(_find(task, fk.detector, fk.min_crop))
+            window.append((result, job))
             if len(window) >= ahead:
                 return
 
