@@ -1,6 +1,6 @@
 """Training throughput of each model on this machine: faces per second and minutes per epoch.
 
-    python benchmarks/train_speed.py [--threads 2] [--steps 3]
+    python benchmarks/train_speed.py [--threads 2] [--steps 3] [--no-bf16] [--no-channels-last]
 
 Times a few Adam steps on random faces at each model's default batch size (after one warm-up step), with
 the defaults `facekeypoints train` uses (bfloat16 autocast on CPUs with AMX, channels-last memory), and
@@ -23,11 +23,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, help="(default: as training)")
+    parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="(default: as training)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"{'model':<22}{'params':>10}{'batch':>7}{'faces/s':>10}{'min/epoch':>11}")
     for name, extra in (("hourglass", {"stacks": 1}), ("hourglass", {"stacks": 2}), ("resnet18", {})):
-        config = resolve_config(TrainConfig(model=name, **extra))
+        config = resolve_config(TrainConfig(model=name, bf16=args.bf16, channels_last=args.channels_last, **extra))
         model, codec, _ = build(config)
         model.train()
         if config.channels_last:
@@ -44,7 +46,7 @@ def main() -> None:
         label = name + (f" ({extra['stacks']} stack{'s' * (extra['stacks'] > 1)})" if extra else "")
         params = sum(p.numel() for p in model.parameters())
         print(f"{label:<22}{params / 1e6:>9.2f}M{batch:>7}{rate:>10.1f}{TRAIN_FACES / rate / 60:>11.1f}")
-    print(f"(threads {args.threads}; bf16 {config.bf16}, channels-last for hourglass and resnet18; defaults: {DEFAULTS})")
+    print(f"(threads {args.threads}; bf16 {config.bf16}, channels-last {config.channels_last}; defaults: {DEFAULTS})")
 
 
 if __name__ == "__main__":
