@@ -104,7 +104,8 @@ class FaceKeypoints:
         video frame (every `every`-th), in input order, with bounded memory.
 
         inputs: files and folders (searched recursively for images and videos). workers: processes that
-        decode images and detect faces (default: one per CPU; 0: all in this process); the model runs here,
+        decode images and detect faces (default: one per CPU, at most 8, or none on 2 CPUs or fewer;
+        0: all in this process); the model runs here,
         on batches of up to `batch_size` faces gathered across images. keep_images: also yield each decoded
         image (BGR), for drawing. A file that cannot be read yields a result with `.error` set; the stream goes on.
         """

@@ -530,7 +530,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="faces whose crop is smaller than this many pixels get no keypoints (default: 40)")
     p.add_argument("--workers", type=int, metavar="N",
                    help="processes that decode images and find faces while the model runs here "
-                   "(default: one per CPU, at most 8; 0: none)")
+                   "(default: one per CPU, at most 8, none on 2 CPUs or fewer; 0: none)")
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=cmd_predict)
 
