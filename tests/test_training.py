@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import os
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +21,7 @@ from facekeypoints.codecs import HeatmapCodec, IntegralCodec, RegressionCodec
 from facekeypoints.errors import FacekeypointsError
 from facekeypoints.models import create_model
 from facekeypoints.train import TrainConfig, run
+from facekeypoints.viz import compare_runs
 
 
 def test_hourglass_is_fully_convolutional_at_full_resolution():
@@ -185,6 +189,10 @@ def test_resume_reaches_the_same_weights(kaggle_dir, tmp_path, monkeypatch, mode
     best_a = load_checkpoint(tmp_path / "a" / "run" / "best.pt")["state_dict"]
     best_b = load_checkpoint(tmp_path / "b" / "run" / "best.pt")["state_dict"]
     assert all(torch.equal(best_a[key], best_b[key]) for key in best_a)
+    # the interrupted epoch's log row covers its batches before the interruption too
+    losses_a, losses_b = ([row["train_loss"] for row in csv.DictReader(open(tmp_path / x / "run" / "log.csv"))]
+                          for x in "ab")
+    assert losses_a == losses_b
 
 
 def test_training_run_outputs(kaggle_dir, tmp_path, capsys):
@@ -217,6 +225,16 @@ def test_training_run_outputs(kaggle_dir, tmp_path, capsys):
     assert main(["show", str(kaggle_dir), "--model", str(out / "best.pt"), "--heatmaps", "--out",
                  str(tmp_path / "hm.png"), "-q"]) == 0
     assert (tmp_path / "hm.png").stat().st_size > 1000
+
+    # the run's log drawn beside itself by tools/compare_runs.py, against epochs and cumulative minutes
+    picture = tmp_path / "runs.png"
+    subprocess.run([sys.executable, "tools/compare_runs.py", f"a={out}", f"b={out}", "--out", str(picture)],
+                   check=True, capture_output=True, cwd=Path(__file__).resolve().parents[1])
+    assert picture.stat().st_size > 1000
+    fig = compare_runs({"a": rows})
+    by_epoch, by_time = (ax.lines[0] for ax in fig.axes)
+    assert list(by_epoch.get_ydata()) == [float(r["val_rmse"]) for r in rows]
+    assert np.allclose(by_time.get_xdata(), np.cumsum([float(r["seconds"]) for r in rows]) / 60)
 
 
 def test_complete_only_trains_on_complete_faces(kaggle_dir, tmp_path):

@@ -235,12 +235,16 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
     augment = Augmentation() if config.augment else None
     log: list[dict[str, Any]] = []
     epoch, step, best = 0, 0, float("inf")
+    # the current epoch's losses, faces and seconds so far: kept across a resume so its log row covers it all
+    losses, faces, seconds_before = [], 0, 0.0
     if state is not None:
         model.load_state_dict(payload["state_dict"])
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["rng"])
         epoch, step, best = state["epoch"], state["step"], state["best"]
         log = json.loads(state["log"])
+        so_far = json.loads(state.get("epoch_so_far", "{}"))  # absent in runs saved before it was kept
+        losses, faces, seconds_before = so_far.get("losses", []), so_far.get("faces", 0), so_far.get("seconds", 0.0)
         if ema is not None:
             ema.model.load_state_dict(state["ema"])
             ema.updates = state["ema_updates"]
@@ -261,19 +265,22 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
     def save(path: Path, with_state: bool, extra: dict | None = None) -> None:
         train_state = None
         if with_state:
+            so_far = {"losses": losses, "faces": faces,
+                      "seconds": seconds_before + (time.perf_counter() - started if step else 0.0)}
             train_state = {"optimizer": optimizer.state_dict(), "rng": torch.get_rng_state(), "epoch": epoch,
-                           "step": step, "best": best, "log": json.dumps(log)}
+                           "step": step, "best": best, "log": json.dumps(log), "epoch_so_far": json.dumps(so_far)}
             if ema is not None:
                 train_state.update(ema=ema.model.state_dict(), ema_updates=ema.updates)
         save_checkpoint(path, model if with_state else scored, model_kwargs,
                         meta={**meta, "codec": codec.config(), **(extra or {})}, train_state=train_state)
 
     report = None
+    started = time.perf_counter()
     previous_handler = _stop_on_sigterm()
     try:
         while epoch < config.epochs:
             batches = _batches(len(train_set), config.batch_size, config.seed, epoch)
-            started, losses, faces = time.perf_counter(), [], 0
+            started = time.perf_counter()
             bar = progress(batches[step:], desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch",
                            disable=quiet or not main_rank, initial=step, total=len(batches))
             for batch in bar:
@@ -292,11 +299,11 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
                 faces += len(batch) * world
                 step += 1
                 bar.set_postfix(loss=f"{loss:.4g}")
-            seconds = time.perf_counter() - started
+            seconds = seconds_before + time.perf_counter() - started
             if world > 1:
                 meta["rank_checksums"] = _check_ranks_agree(model)
             if not main_rank:
-                epoch, step = epoch + 1, 0
+                epoch, step, losses, faces, seconds_before = epoch + 1, 0, [], 0, 0.0
                 continue
             report = None
             if len(val_set):
@@ -305,7 +312,7 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
                    "val_rmse": report.rmse if report else float("nan"), "lr": optimizer.param_groups[0]["lr"],
                    "seconds": round(seconds, 1), "faces_per_s": round(faces / seconds, 1)}
             log.append(row)
-            epoch, step = epoch + 1, 0
+            epoch, step, losses, faces, seconds_before = epoch + 1, 0, [], 0, 0.0
             if report is None or report.rmse < best:
                 best = report.rmse if report else float("nan")
                 save(out / "best.pt", with_state=False, extra={"val_rmse": best, "epoch": epoch,

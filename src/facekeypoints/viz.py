@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from ._fs import atomic_output
 
@@ -87,6 +88,28 @@ def training_curve(log: list[dict]) -> Figure:
     ax_rmse.set(xlabel="epoch", ylabel="RMSE (px)", title="validation RMSE")
     for ax in (ax_loss, ax_rmse):
         ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def compare_runs(runs: dict[str, list[dict]]) -> Figure:
+    """Validation RMSE of several runs, against epochs and against minutes of training steps (what an
+    epoch costs differs tenfold between models). runs: a label -> that run's log rows."""
+    fig = Figure(figsize=(8, 3.4), dpi=110)
+    ax_epoch, ax_time = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    for label, log in runs.items():
+        rmse = [float(row["val_rmse"]) for row in log]
+        minutes = np.cumsum([float(row["seconds"]) for row in log]) / 60
+        ax_epoch.plot([int(row["epoch"]) for row in log], rmse, marker=".", label=label)
+        ax_time.plot(minutes, rmse, marker=".", label=label)
+    ax_epoch.set(xlabel="epoch", ylabel="validation RMSE (px)", yscale="log")
+    ax_time.set(xlabel="minutes of training steps", yscale="log")
+    for ax in (ax_epoch, ax_time):
+        ax.yaxis.set_major_formatter(ScalarFormatter())  # "3", not "3×10⁰"
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_yticks([t for t in (1, 1.5, 2, 3, 5, 10, 20, 50) if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]])
+        ax.grid(alpha=0.3, which="both")
+    ax_time.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
