@@ -28,7 +28,6 @@ from facekeypoints.shipped import sample_image
 from dlib68 import DLIB_68
 
 
-
 def dlib_points(grey: np.ndarray) -> np.ndarray | None:
     import importlib.util
 

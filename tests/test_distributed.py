@@ -10,6 +10,7 @@ import torch
 
 from facekeypoints.checkpoint import load_checkpoint
 from facekeypoints.data import load_training, train_val_split
+from facekeypoints.predictor import faces_to_tensor
 from facekeypoints.train import TrainConfig, _batches, _lr_at, _optimizer, build, resolve_config
 
 
@@ -45,7 +46,7 @@ def test_two_ranks_match_one_process_accumulating_their_shards(kaggle_dir, tmp_p
             optimizer.zero_grad(set_to_none=True)
             for rank in range(2):
                 shard = batch[rank::2]
-                images = torch.from_numpy(train_set.images[shard]).float().div(255).unsqueeze(1)
+                images = faces_to_tensor(train_set.images[shard])
                 loss = codec.loss(model(images), torch.from_numpy(train_set.keypoints[shard]),
                                   torch.from_numpy(train_set.mask[shard]))
                 (loss / 2).backward()

@@ -53,10 +53,11 @@ class FaceKeypoints:
 
     model: a shipped model's name (default: the best shipped model) or a checkpoint file from
     `facekeypoints train` or an .onnx file from `facekeypoints export`, or a loaded model (`load_model`,
-    `KeypointModel`). backend: "auto", "onnx" or "torch", as `load_model` takes it. detector: any callable from a grey uint8 image to
-    boxes (x, y, w, h); default OpenCV's Haar cascade. min_crop: faces whose crop would be smaller than
-    this many pixels are returned without keypoints (`Face.too_small`). max_spread: detections on which
-    the model's heatmaps spread wider than this (pixels of the 96-pixel crop) are dropped as not faces.
+    `KeypointModel`). backend: "auto", "onnx" or "torch", as `load_model` takes it. detector: any callable
+    from a grey uint8 image to boxes (x, y, w, h); default OpenCV's Haar cascade. min_crop: faces whose
+    crop would be smaller than this many pixels are returned without keypoints (`Face.too_small`).
+    max_spread: detections on which the model's heatmaps spread wider than this (pixels of the 96-pixel
+    crop) are dropped as not faces.
     """
 
     def __init__(self, model: str | Path | Predictor = DEFAULT_MODEL, detector: FaceDetector | None = None,
@@ -104,10 +105,10 @@ class FaceKeypoints:
         video frame (every `every`-th), in input order, with bounded memory.
 
         inputs: files and folders (searched recursively for images and videos). workers: processes that
-        decode images and detect faces (default: one per CPU, at most 8, or none on 2 CPUs or fewer;
-        0: all in this process); the model runs here,
-        on batches of up to `batch_size` faces gathered across images. keep_images: also yield each decoded
-        image (BGR), for drawing. A file that cannot be read yields a result with `.error` set; the stream goes on.
+        decode images and detect faces (default: one per CPU, at most 8, or none on 2 CPUs or fewer; 0: all
+        in this process); the model runs here, on batches of up to `batch_size` faces gathered across images.
+        keep_images: also yield each decoded image (BGR), for drawing. A file that cannot be read yields a
+        result with `.error` set; the stream goes on.
         """
         from .stream import detect_files
 
