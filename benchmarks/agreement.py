@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from facekeypoints import FaceKeypoints
-from facekeypoints.detect import read_image
 from facekeypoints.keypoints import KEYPOINT_NAMES
+from facekeypoints.photos import read_image
 from facekeypoints.shipped import sample_image
 
 from dlib68 import DLIB_68

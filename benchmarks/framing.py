@@ -1,4 +1,4 @@
-"""Measure how OpenCV's Haar face box relates to the Kaggle crops' framing (`facekeypoints.detect.FRAMING`).
+"""Measure how OpenCV's Haar face box relates to the Kaggle crops' framing (`HaarDetector.framing`).
 
     python benchmarks/framing.py [--data DIR] [--count 800]
 
@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from facekeypoints.data import load_training
-from facekeypoints.detect import HaarDetector
+from facekeypoints.photos import Framing, HaarDetector
 
 
 def main() -> None:
@@ -37,7 +37,9 @@ def main() -> None:
     x, y, w, h = np.median(np.array(boxes), axis=0)
     print(f"one face found in {len(boxes)} of {len(faces)} training crops")
     print(f"median Haar box in the 96-pixel crop: x {x:.2f}, y {y:.2f}, width {w:.2f}, height {h:.2f}")
-    print(f"FRAMING = ({-x / w:.4f}, {-y / w:.4f}, {96 / w:.4f})  # crop left, top and side, in box widths")
+    measured = Framing(*(round(float(v), 4) for v in (-x / w, -y / w, 96 / w)))  # the crop, in box widths
+    print(f"measured: {measured}; it belongs in HaarDetector.framing (facekeypoints/photos/detectors.py), "
+          f"which is now {HaarDetector.framing}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""Throughput and memory of batch inference over a folder: `FaceKeypoints.detect_files` (what
-`facekeypoints predict FOLDER` runs) with 0, 1 and 2 worker processes.
+"""Throughput and memory of batch inference over a folder: `FaceKeypoints.detect_files` (over
+`facekeypoints.photos.stream.detect_files`; what `facekeypoints predict FOLDER` runs) with 0, 1 and 2 worker
+processes.
 
     python benchmarks/stream.py [--images 200] [--workers 0 1 2]
 

@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from facekeypoints.train import DEFAULTS, TrainConfig, build, resolve_config, train_step
+from facekeypoints.training import TrainConfig, build, resolve_config, train_step
 
 TRAIN_FACES = 4904  # training.csv's 5,449 faces less the 10 % validation split
 
@@ -29,7 +29,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"{'model':<22}{'params':>10}{'batch':>7}{'faces/s':>10}{'min/epoch':>11}")
     for name, extra in (("hourglass", {"stacks": 1}), ("hourglass", {"stacks": 2}), ("resnet18", {})):
-        config = resolve_config(TrainConfig(model=name, bf16=args.bf16, channels_last=args.channels_last, **extra))
+        config = resolve_config(TrainConfig(model=name, bf16=args.bf16, channels_last=args.channels_last, options=extra))
         model, codec, _ = build(config)
         model.train()
         if config.channels_last:
@@ -46,7 +46,8 @@ def main() -> None:
         label = name + (f" ({extra['stacks']} stack{'s' * (extra['stacks'] > 1)})" if extra else "")
         params = sum(p.numel() for p in model.parameters())
         print(f"{label:<22}{params / 1e6:>9.2f}M{batch:>7}{rate:>10.1f}{TRAIN_FACES / rate / 60:>11.1f}")
-    print(f"(threads {args.threads}; bf16 {config.bf16}, channels-last {config.channels_last}; defaults: {DEFAULTS})")
+    print(f"(threads {args.threads}; bf16 {config.bf16}, channels-last {config.channels_last}; each model's "
+          "defaults from its @register_model)")
 
 
 if __name__ == "__main__":

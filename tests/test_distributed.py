@@ -10,8 +10,9 @@ import torch
 
 from facekeypoints.checkpoint import load_checkpoint
 from facekeypoints.data import load_training, train_val_split
-from facekeypoints.predictor import faces_to_tensor
-from facekeypoints.train import TrainConfig, _batches, _lr_at, _optimizer, build, resolve_config
+from facekeypoints.models import faces_to_tensor
+from facekeypoints.training import TrainConfig, build, resolve_config
+from facekeypoints.training.loop import _batches, _lr_at, _optimizer
 
 
 def test_two_ranks_match_one_process_accumulating_their_shards(kaggle_dir, tmp_path):
@@ -28,7 +29,7 @@ def test_two_ranks_match_one_process_accumulating_their_shards(kaggle_dir, tmp_p
     assert len(checksums) == 2 and checksums[0] == checksums[1]  # both ranks hold the same weights
 
     # The same run in one process: each step's batch split into the two ranks' shards, gradients averaged.
-    config = resolve_config(TrainConfig(model="keypointnet", width=8, augment=False, bf16=False, epochs=2,
+    config = resolve_config(TrainConfig(model="keypointnet", options={"width": 8}, augment=False, bf16=False, epochs=2,
                                         batch_size=5, val_fraction=0.25, data=str(kaggle_dir / "training.csv")))
     torch.set_num_threads(1)
     torch.manual_seed(config.seed)
@@ -47,8 +48,9 @@ def test_two_ranks_match_one_process_accumulating_their_shards(kaggle_dir, tmp_p
             for rank in range(2):
                 shard = batch[rank::2]
                 images = faces_to_tensor(train_set.images[shard])
-                loss = codec.loss(model(images), torch.from_numpy(train_set.keypoints[shard]),
-                                  torch.from_numpy(train_set.mask[shard]))
+                heads = codec.to_heads(torch.from_numpy(train_set.keypoints[shard]),
+                                       torch.from_numpy(train_set.mask[shard]))
+                loss = codec.loss(model(images), *codec.encode(*heads))
                 (loss / 2).backward()
             optimizer.step()
     trained = payload["state_dict"]

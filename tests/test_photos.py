@@ -1,12 +1,14 @@
-"""Faces in the wild: decoding, detection, framing, the FaceKeypoints API and `predict` / `demo`.
+"""Faces in the wild: decoding, detection, framing, the FaceKeypoints API, the writers and `predict` / `demo`.
 
 Uses the sample photo shipped with the package (no data folder needed) and small generated files.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import struct
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,8 +16,15 @@ import pytest
 
 from facekeypoints import FaceKeypoints
 from facekeypoints.cli import main
-from facekeypoints.detect import Crop, ImageError, read_image, to_grey
+from facekeypoints.errors import FacekeypointsError, OutputExistsError
 from facekeypoints.keypoints import KEYPOINT_NAMES
+from facekeypoints.photos import write_results
+from facekeypoints.photos.crops import Crop, find_faces
+from facekeypoints.photos.detectors import DETECTORS, Framing, HaarDetector, create_detector, framing_of
+from facekeypoints.photos.io import ImageError, read_colour, read_image, to_grey
+from facekeypoints.photos.results import FileResult
+from facekeypoints.photos.stream import detect_files
+from facekeypoints.photos.writers import AnnotationsWriter, RecordsWriter
 from facekeypoints.shipped import sample_image
 
 
@@ -68,7 +77,7 @@ def test_unreadable_images_say_so(tmp_path):
 def test_crop_maps_points_back_to_the_photo():
     photo = np.zeros((300, 400), np.uint8)
     cv2.circle(photo, (250, 140), 3, 255, -1)
-    crop = Crop.from_box((180, 60, 150, 150))
+    crop = Crop.from_box((180, 60, 150, 150), HaarDetector.framing)
     face = crop.cut(photo).astype(float)
     ys, xs = np.mgrid[:96, :96]
     centroid = np.array([(face * xs).sum(), (face * ys).sum()]) / face.sum()
@@ -206,3 +215,137 @@ def test_detect_files_streams_lazily(tmp_path, fk):
     assert first.source == paths[0] and len(first.faces) == 1
     assert len(calls) <= 9  # a few images ahead, not all 30: memory does not grow with the input
     assert len(list(stream)) == 29 and len(calls) == 30
+
+
+# ------------------------------------------------------------------------- detectors and their framing
+
+
+def test_detectors_by_name():
+    assert set(DETECTORS) == {"haar"}
+    assert isinstance(create_detector("haar"), HaarDetector)
+    assert create_detector("haar", min_size=60).min_size == 60  # options go to the detector
+    with pytest.raises(FacekeypointsError, match="unknown face detector 'dlib'.*haar"):
+        create_detector("dlib")
+
+
+def test_face_keypoints_takes_a_detector_name(fk):
+    assert isinstance(fk.detector, HaarDetector)  # the default
+    assert isinstance(FaceKeypoints(fk.model, detector="haar").detector, HaarDetector)
+    with pytest.raises(FacekeypointsError, match="choose from haar"):
+        FaceKeypoints(fk.model, detector="nope")
+
+
+def test_each_detector_carries_its_framing():
+    grey = read_image(sample_image())
+    haar = HaarDetector()
+    assert framing_of(haar) == HaarDetector.framing == Framing(0.0052, 0.0052, 0.9897)
+    found = find_faces(grey, haar)
+    (x, y, w, _), crop = found.boxes[0], found.crops[0]
+    assert np.allclose(crop.origin, (x + 0.0052 * w, y + 0.0052 * w)) and np.isclose(crop.side, 0.9897 * w)
+
+    box = (100, 80, 200, 200)
+
+    def plain(image):
+        return [box]
+
+    assert framing_of(plain) == Framing(0, 0, 1)  # a plain callable: its box is the crop
+    crop = find_faces(grey, plain).crops[0]
+    assert crop.origin == (100, 80) and crop.side == 200
+
+    class Framed:
+        framing = Framing(-0.1, -0.2, 1.5)
+
+        def __call__(self, image):
+            return [box]
+
+    crop = find_faces(grey, Framed()).crops[0]
+    assert np.allclose(crop.origin, (80, 40)) and np.isclose(crop.side, 300)
+    with pytest.raises(ValueError, match="positive"):
+        Framing(0, 0, 0)
+
+
+def test_detect_files_without_face_keypoints(fk):
+    """The stream takes a model and a detector; FaceKeypoints is only a convenience over it."""
+    [result] = detect_files([sample_image()], fk.model, HaarDetector(), workers=0)
+    np.testing.assert_allclose(result.faces[0].as_array(), fk(sample_image())[0].as_array(), atol=1e-6)
+
+
+# ------------------------------------------------------------------------------------------ writers
+
+
+def _results(fk, tmp_path, frames: int = 3) -> list[FileResult]:
+    """A still image and the frames of a (pretend) video, with their images, as detect_files would give."""
+    image = read_colour(sample_image())
+    faces = fk(image, channels="bgr")
+    still = FileResult(tmp_path / "photo.jpg", None, 512, 512, faces, image=image)
+    video = [FileResult(tmp_path / "clip.mp4", i, 512, 512, faces, image=image, fps=10.0) for i in range(frames)]
+    return [still] + video
+
+
+def test_write_results_from_python(fk, tmp_path):
+    results = _results(fk, tmp_path)
+    out, drawn = tmp_path / "out" / "faces.json", tmp_path / "drawn"
+    seen = []
+    counts = write_results(results, out, drawn, labels=True, on_result=seen.append)
+    assert (counts.records, counts.faces, counts.failed) == (4, 4, 0) and seen == results
+    assert json.loads(out.read_text()) == [r.to_dict() for r in results]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["faces.json"]  # no temporary file left
+    assert sorted(p.name for p in drawn.iterdir()) == ["clip.mp4", "photo.png"]
+    assert int(cv2.VideoCapture(str(drawn / "clip.mp4")).get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+    assert not np.array_equal(cv2.imread(str(drawn / "photo.png")), results[0].image)  # drawn on
+    assert np.array_equal(results[0].image, read_colour(sample_image()))  # drawn on copies, not on the image
+    # an existing file is refused before anything is written, and left as it was
+    def never():
+        pytest.fail("a result was read before the records file was checked")
+        yield
+
+    before = out.read_text()
+    with pytest.raises(OutputExistsError):
+        write_results(never(), out)
+    assert out.read_text() == before
+    write_results(results[:1], out, force=True)
+    assert len(json.loads(out.read_text())) == 1
+    with pytest.raises(ValueError, match="keep_images"):
+        FileResult(tmp_path / "x.png", None).annotated()
+
+
+def test_records_to_a_stream():
+    stream = io.StringIO()
+    with RecordsWriter(stream) as records:
+        records.write(FileResult(Path("a.png"), None, 4, 3))
+        records.write(FileResult(Path("b.mp4"), 7))
+    assert [r["source"] for r in json.loads(stream.getvalue())] == ["a.png", "b.mp4"] and not stream.closed
+    stream = io.StringIO()
+    with RecordsWriter(stream):
+        pass
+    assert json.loads(stream.getvalue()) == []
+
+
+def test_writers_leave_no_half_written_files(fk, tmp_path):
+    results = _results(fk, tmp_path, frames=4)
+    out, drawn = tmp_path / "faces.json", tmp_path / "drawn"
+
+    def failing():
+        yield from results[:3]  # the still image and two frames of the video
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        write_results(failing(), out, drawn)
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["drawn"]
+    assert sorted(p.name for p in drawn.iterdir()) == ["photo.png"]  # the half video is gone, .part included
+
+    # a video that fails part-way is deleted; the batch goes on
+    broken = FileResult(results[1].source, None, error="clip.mp4: no frame could be decoded")
+    errors = []
+    counts = write_results(results[1:3] + [broken, results[0]], pictures=drawn, force=True, on_error=errors.append)
+    assert (counts.records, counts.failed) == (3, 1) and errors == [broken]
+    assert sorted(p.name for p in drawn.iterdir()) == ["photo.png"]
+
+    # the writers on their own, as context managers
+    with pytest.raises(RuntimeError):
+        with RecordsWriter(out) as records, AnnotationsWriter(drawn, force=True) as pictures:
+            for result in results[1:3]:
+                records.write(result)
+                pictures.write(result)
+            raise RuntimeError("interrupted")
+    assert not out.exists() and sorted(p.name for p in drawn.iterdir()) == ["photo.png"]

@@ -12,8 +12,8 @@ import argparse
 from pathlib import Path
 
 from facekeypoints.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
-from facekeypoints.export import export_onnx
-from facekeypoints.predictor import KeypointModel
+from facekeypoints.inference.export import export_onnx
+from facekeypoints.inference.torch_backend import KeypointModel
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "facekeypoints" / "weights"
 

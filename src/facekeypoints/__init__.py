@@ -20,7 +20,7 @@ from .metrics import RmseReport, keypoint_rmse
 def __getattr__(name: str):
     # Imported on first use: torch takes a second to load, and `facekeypoints score` needs none of it.
     if name == "KeypointModel":
-        from .predictor import KeypointModel
+        from .inference.torch_backend import KeypointModel
 
         return KeypointModel
     if name in ("FaceKeypoints", "Face"):

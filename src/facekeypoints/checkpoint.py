@@ -45,6 +45,11 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 def model_from_checkpoint(payload: dict[str, Any]) -> nn.Module:
+    """The network a checkpoint holds, rebuilt from the model registry, in eval mode."""
     model = create_model(payload["model"], **payload.get("config", {}))
-    model.load_state_dict(payload["state_dict"])
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except (RuntimeError, TypeError, AttributeError) as error:  # missing, extra or mis-shaped weights
+        first = str(error).strip().splitlines()[0]
+        raise FacekeypointsError(f"checkpoint weights do not fit model {payload['model']!r}: {first}") from None
     return model.eval()

@@ -7,10 +7,19 @@ from pathlib import Path
 import numpy as np
 
 from ._fs import atomic_output
-from .data import LookupTable, TestImages
+from .data import LookupTable, TestImages, load_lookup, read_submission
 from .errors import DataError
-from .keypoints import IMAGE_SIZE
+from .keypoints import IMAGE_SIZE, NUM_KEYPOINTS, four_point_faces
 from .metrics import RmseReport
+
+
+def predict_test(model, test: TestImages, lookup: LookupTable, batch_size: int = 256,
+                 show_progress: bool = False) -> np.ndarray:
+    """A model's Location for every lookup row. A face for which the table asks only the 4-keypoint
+    convention's points is of that collection, and is answered in its convention."""
+    four_point = four_point_faces(lookup.requested(test.image_ids))
+    predicted = model.predict(test.images, batch_size=batch_size, show_progress=show_progress, four_point=four_point)
+    return submission_locations(predicted, test, lookup)
 
 
 def submission_locations(predicted: np.ndarray, test: TestImages, lookup: LookupTable) -> np.ndarray:
@@ -33,6 +42,15 @@ def write_submission(path: str | Path, row_ids: np.ndarray, locations: np.ndarra
     text = "RowId,Location\n" + "".join(f"{r},{v:.6f}\n" for r, v in zip(row_ids.tolist(), locations.tolist()))
     with atomic_output(path, force=force) as tmp:
         tmp.write_text(text)
+
+
+def score_files(submission: str | Path, solution: str | Path, lookup: str | Path | None = None) -> RmseReport:
+    """`score_submission` of two RowId,Location files; the breakdown uses `lookup`, by default the
+    IdLookupTable.csv beside the solution when there is one."""
+    if lookup is None and (Path(solution).parent / "IdLookupTable.csv").is_file():
+        lookup = Path(solution).parent / "IdLookupTable.csv"
+    return score_submission(*read_submission(submission), *read_submission(solution),
+                            load_lookup(lookup) if lookup else None, names=(str(submission), str(solution)))
 
 
 def score_submission(
@@ -63,3 +81,16 @@ def score_submission(
     ids, counts = np.unique(lookup.image_ids, return_counts=True)
     pattern = dict(zip(ids.tolist(), (counts // 2).tolist()))
     return RmseReport.from_errors(squared, lookup.keypoint[index], image, pattern)
+
+
+def points_from_rows(row_ids: np.ndarray, locations: np.ndarray, lookup: LookupTable,
+                     image_ids: np.ndarray) -> np.ndarray:
+    """A RowId,Location file's values as points (N, 15, 2) of the faces `image_ids`, NaN where absent."""
+    given = dict(zip(row_ids.tolist(), locations.tolist()))
+    position = {int(i): n for n, i in enumerate(image_ids)}
+    points = np.full((len(image_ids), NUM_KEYPOINTS, 2), np.nan, np.float32)
+    for row_id, image_id, k, a in zip(lookup.row_ids.tolist(), lookup.image_ids.tolist(),
+                                      lookup.keypoint.tolist(), lookup.axis.tolist()):
+        if row_id in given and image_id in position:
+            points[position[image_id], k, a] = given[row_id]
+    return points

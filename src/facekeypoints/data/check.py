@@ -42,6 +42,14 @@ class CheckResult:
     def warnings(self) -> int:
         return sum(p.severity == "warning" for p in self.problems)
 
+    def problem_lines(self, errors_only: bool = False) -> list[str]:
+        """One line per problem, as `data check` prints them: "FILE: line N: error: MESSAGE"."""
+        return [f"{self.source}: {f'line {p.line}' if p.line is not None else 'file'}: {p.severity}: {p.message}"
+                for p in self.problems if p.severity == "error" or not errors_only]
+
+    def summary(self) -> str:
+        return f"{self.source}: {self.kind} file, {self.rows} good rows, {self.errors} errors, {self.warnings} warnings"
+
 
 def check_path(path: str | Path) -> list[CheckResult]:
     """Check one CSV, or every Kaggle file found in a folder or zip. Unreadable files raise DataError."""

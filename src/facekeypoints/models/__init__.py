@@ -1,30 +1,35 @@
 """Keypoint networks, one plain `nn.Module` per file, created by name from a registry (as timm does).
 
-A model maps a batch of faces, float (N, 1, 96, 96) in [0, 1], to its raw output; turning that output
-into pixel coordinates is the job of the model's codec (see `facekeypoints.predictor`).
+Each file declares, beside its network, the codec that reads its output, its options and its training
+defaults (`@register_model(...)`); every module in this folder is imported here, so a new file is all a
+new model needs. A model maps a batch of faces, float (N, 1, 96, 96) in [0, 1] (`normalise`), to its raw
+output; turning that output into pixel coordinates is the job of its codec (`facekeypoints.codecs`).
 """
 
 from __future__ import annotations
 
-from torch import nn
+import importlib
+import pkgutil
 
-_REGISTRY: dict[str, type[nn.Module]] = {}
+import numpy as np
+import torch
 
-
-def register_model(cls: type[nn.Module]) -> type[nn.Module]:
-    """Class decorator: make `cls` creatable as `create_model(cls.name, **config)`."""
-    _REGISTRY[cls.name] = cls
-    return cls
+from ._registry import ModelSpec, Option, create_model, list_models, model_spec, register_model
 
 
-def create_model(name: str, **config) -> nn.Module:
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown model {name!r}; known: {', '.join(list_models())}")
-    return _REGISTRY[name](**config)
+def normalise(faces: torch.Tensor) -> torch.Tensor:
+    """uint8 faces (N, 96, 96) -> float (N, 1, 96, 96) in [0, 1]: the input every model takes."""
+    return faces.unsqueeze(1).float() / 255.0
 
 
-def list_models() -> list[str]:
-    return sorted(_REGISTRY)
+def faces_to_tensor(images: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
+    """`normalise` for a numpy batch, on `device`."""
+    return normalise(torch.from_numpy(np.ascontiguousarray(images)).to(device))
 
 
-from . import hourglass, keypointnet, mean_shape, resnet  # noqa: E402,F401  (registers)
+for _module in pkgutil.iter_modules(__path__):
+    if not _module.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{_module.name}")  # each registers its model
+
+__all__ = ["ModelSpec", "Option", "create_model", "faces_to_tensor", "list_models", "model_spec", "normalise",
+           "register_model"]

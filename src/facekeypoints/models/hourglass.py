@@ -10,7 +10,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..keypoints import NUM_KEYPOINTS
-from . import register_model
+from ..codecs import HeatmapCodec
+from ._registry import Option, register_model
 
 
 class Residual(nn.Module):
@@ -46,7 +47,16 @@ class HourglassBlock(nn.Module):
         return self.up(x) + F.interpolate(low, scale_factor=2, mode="nearest")
 
 
-@register_model
+@register_model(
+    codec=HeatmapCodec,
+    summary="stacked hourglass: full-resolution Gaussian heatmaps read at the peak (the original project)",
+    options={"stacks": Option(1, "hourglasses stacked"),
+             "sigma": Option(2.0, "Gaussian std of the target heatmaps, pixels", codec=True),
+             "decoder": Option("argmax", "heatmap decoding (argmax, as the original, or subpixel)",
+                               choices=("argmax", "subpixel"), codec=True)},
+    # Adam 1e-3, later 5e-4 (the original project): halved at half time
+    train={"epochs": 4, "batch_size": 16, "lr": 1e-3, "schedule": "halve"},
+)
 class StackedHourglass(nn.Module):
     """`stacks` hourglasses in a row; each predicts heatmaps, which are mapped back into the features
     for the next (intermediate supervision). In training mode forward returns every stack's heatmaps,

@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..keypoints import NUM_KEYPOINTS, PARTIAL_KEYPOINTS
-from . import register_model
+from ..codecs import IntegralCodec
+from ._registry import Option, register_model
 
 HEADS = NUM_KEYPOINTS + len(PARTIAL_KEYPOINTS)
 
@@ -55,7 +56,14 @@ class Up(nn.Module):
         return self.mix(skip + F.interpolate(self.project(coarse), scale_factor=2.0, mode="nearest"))
 
 
-@register_model
+@register_model(
+    codec=IntegralCodec,
+    summary="the project's own: stride-4 heatmaps read by soft-argmax, two labelling conventions, "
+    "learned flip offset",
+    options={"width": Option(32, "channels at the finest level")},
+    train={"epochs": 60, "batch_size": 64, "lr": 2e-3, "augment": True, "ema": 0.998, "weight_decay": 1e-4,
+           "schedule": "cosine", "channels_last": False},
+)
 class KeypointNet(nn.Module):
     name = "keypointnet"
 

@@ -7,10 +7,12 @@ import torch
 from torch import nn
 
 from ..keypoints import IMAGE_SIZE, NUM_KEYPOINTS
-from . import register_model
+from ..codecs import CoordinateCodec
+from ._registry import register_model
 
 
-@register_model
+@register_model(codec=CoordinateCodec, summary="Kaggle's mean-shape benchmark, fitted in closed form",
+                closed_form=True)
 class MeanShape(nn.Module):
     """Predicts the same (15, 2) shape for every face. Fitted in closed form, not by gradient descent."""
 

@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from ..keypoints import NUM_KEYPOINTS
-from . import register_model
+from ..codecs import RegressionCodec
+from ._registry import Option, register_model
 
 
 class BasicBlock(nn.Module):
@@ -33,7 +34,12 @@ class BasicBlock(nn.Module):
         return self.relu(self.bn2(self.conv2(out)) + identity)
 
 
-@register_model
+@register_model(
+    codec=RegressionCodec,
+    summary="ResNet-18 regressing the 30 coordinates, MSE on normalised coordinates (the Paddle tutorial)",
+    options={"in_channels": Option(3, "grey face replicated to 3 channels, or 1", choices=(1, 3))},
+    train={"epochs": 60, "batch_size": 256, "lr": 1e-3},  # Adam 1e-3, batch 256, 60 epochs (the tutorial)
+)
 class ResNet18Regressor(nn.Module):
     """ResNet-18 -> Linear 512->1000 -> Linear 1000->512 -> ReLU -> Dropout -> Linear 512->30.
 

@@ -16,13 +16,12 @@ from __future__ import annotations
 import copy
 import csv
 import io
-import math
 import signal
 import threading
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -31,80 +30,18 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from .._fs import write_bytes_atomic
+from .._progress import progress
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..data import load_training, train_val_split
+from ..errors import FacekeypointsError
+from ..inference.torch_backend import KeypointModel
+from ..keypoints import four_point_faces
+from ..metrics import RmseReport, keypoint_rmse
+from ..models import faces_to_tensor, model_spec
 from .augment import Augmentation
-from ._fs import write_bytes_atomic
-from ._progress import progress
-from .checkpoint import load_checkpoint, save_checkpoint
-from .codecs import CoordinateCodec, HeatmapCodec, IntegralCodec, RegressionCodec
-from .data import load_training, train_val_split
-from .errors import FacekeypointsError
-from .keypoints import four_point_faces
-from .metrics import RmseReport, keypoint_rmse
-from .models import create_model
-from .predictor import KeypointModel, cpu_has_amx, faces_to_tensor
-
-
-@dataclass
-class TrainConfig:
-    model: str = "hourglass"
-    data: str = ""
-    out: str = ""
-    epochs: int | None = None  # None: the model's default
-    batch_size: int | None = None
-    lr: float | None = None
-    stacks: int = 1
-    sigma: float = 2.0
-    decoder: str = "argmax"
-    in_channels: int = 3
-    complete_only: bool = False  # train only on faces with all 15 keypoints (the tutorial's dropna)
-    val_fraction: float = 0.1
-    seed: int = 0
-    device: str = "cpu"
-    threads: int | None = None
-    limit: int | None = None  # use only the first N training faces (quick experiments, tests)
-    width: int | None = None  # keypointnet: channels at the finest level
-    augment: bool | None = None  # flip/rotate/scale/shift/brightness/contrast (augment.Augmentation)
-    ema: float | None = None  # decay of an exponential moving average of the weights (0: none)
-    weight_decay: float | None = None  # > 0: AdamW with this decay, else Adam
-    schedule: str | None = None  # "step": the classic models' schedules; "cosine": warm-up then cosine decay
-    bf16: bool | None = None  # bfloat16 autocast (default: on GPUs and on CPUs with AMX; slow on other CPUs)
-    channels_last: bool | None = None  # NHWC layout: with bf16, 1.35x (resnet18) to 3.3x (hourglass) faster steps
-
-
-# Per-model defaults, from the projects each model reproduces.
-DEFAULTS = {
-    "hourglass": {"epochs": 4, "batch_size": 16, "lr": 1e-3},  # Adam 1e-3, later 5e-4 (original project)
-    "resnet18": {"epochs": 60, "batch_size": 256, "lr": 1e-3},  # Adam 1e-3, batch 256, 60 epochs (tutorial)
-    "keypointnet": {"epochs": 60, "batch_size": 64, "lr": 2e-3, "width": 32, "augment": True, "ema": 0.998,
-                    "weight_decay": 1e-4, "schedule": "cosine", "channels_last": False},
-}
-COMMON = {"augment": False, "ema": 0.0, "weight_decay": 0.0, "schedule": "step", "channels_last": True}
-
-
-def resolve_config(config: TrainConfig) -> TrainConfig:
-    """Fill what the user left unset (None) from the model's defaults."""
-    if config.bf16 is None:  # mixed precision where the hardware does bfloat16 fast, for every model
-        config.bf16 = config.device == "cuda" or cpu_has_amx()
-    for key, value in {**COMMON, **DEFAULTS.get(config.model, {})}.items():
-        if getattr(config, key) is None:
-            setattr(config, key, value)
-    return config
-
-
-def build(config: TrainConfig):
-    """The model and codec a config describes: (model, codec, model kwargs)."""
-    if config.model == "hourglass":
-        kwargs = {"stacks": config.stacks}
-        codec = HeatmapCodec(sigma=config.sigma, decoder=config.decoder)
-    elif config.model == "resnet18":
-        kwargs = {"in_channels": config.in_channels}
-        codec = RegressionCodec()
-    elif config.model == "keypointnet":
-        kwargs = {"width": config.width}
-        codec = IntegralCodec()
-    else:
-        raise FacekeypointsError(f"unknown model {config.model!r} for training")
-    return create_model(config.model, **kwargs), codec, kwargs
+from .config import TrainConfig, build, config_from_dict, resolve_config
+from .schedule import lr_at
 
 
 def _batches(n: int, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
@@ -114,15 +51,7 @@ def _batches(n: int, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]
 
 
 def _lr_at(config: TrainConfig, epoch: float) -> float:
-    """The learning rate at a (fractional) epoch."""
-    if config.schedule == "cosine":  # one epoch of linear warm-up, then a cosine down to zero
-        if epoch < 1:
-            return config.lr * max(epoch, 0.01)
-        return config.lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / max(config.epochs - 1, 1)))
-    # The hourglass project lowered Adam's rate from 1e-3 to 5e-4 part way; we halve it at half time.
-    if config.model == "hourglass" and epoch >= max(1, config.epochs // 2):
-        return config.lr / 2
-    return config.lr
+    return lr_at(config.schedule, config.lr, config.epochs, epoch)
 
 
 def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
@@ -141,13 +70,11 @@ def train_step(model, codec, optimizer, images, keypoints, mask, augment=None, b
     forward = forward or model
     optimizer.zero_grad(set_to_none=True)
     with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=bf16):
-        if augment is None:
-            loss = codec.loss(forward(images), keypoints, mask)
-        else:
-            points, head_mask = codec.targets(keypoints, mask)
+        points, head_mask = codec.to_heads(keypoints, mask)
+        if augment is not None:  # on the heads' points in pixels, before encoding: works for every codec
             images, points, head_mask = augment(images, points, head_mask, codec.flip_permutation.to(images.device),
-                                                model.flip_offset)
-            loss = codec.head_loss(forward(images), points, head_mask)
+                                                getattr(model, "flip_offset", None))
+        loss = codec.loss(forward(images), *codec.encode(points, head_mask))
     loss.backward()
     optimizer.step()
     return float(loss.detach())
@@ -189,24 +116,26 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
     """Train (or resume) a run; return the best validation report (None without a validation split).
 
     On resume the run's own config is used; a `config.epochs` given with it extends (or shortens) the run.
+    A model fitted in closed form (the mean shape) is fitted instead.
     """
     out = Path(config.out)
+    if model_spec(config.model).closed_form and not resume:
+        return fit_closed_form(config, force)
     last_path = out / "last.pt"
     state: dict[str, Any] | None = None
     if resume:
         if not last_path.exists():
             raise FacekeypointsError(f"nothing to resume: {last_path} does not exist")
         payload = load_checkpoint(last_path)
-        stored = payload["meta"]["train_config"]
         epochs = config.epochs
-        config = TrainConfig(**{f.name: stored[f.name] for f in fields(TrainConfig) if f.name in stored})
+        config = config_from_dict(payload["meta"]["train_config"])
         config.epochs = epochs or config.epochs
         config = resolve_config(config)  # runs saved before an option existed get its old behaviour
         state = payload["train_state"]
     else:
-        if last_path.exists() and not force:
-            raise FacekeypointsError(f"{out} already holds a run (use --resume to continue it, --force to restart)")
         config = resolve_config(config)
+        if (last_path.exists() or (out / "best.pt").exists()) and not force:
+            raise FacekeypointsError(f"{out} already holds a run (use --resume to continue it, --force to restart)")
     if config.device == "cuda" and not torch.cuda.is_available():
         raise FacekeypointsError("--device cuda: no CUDA GPU is available here")
     if config.threads:
@@ -388,20 +317,21 @@ def _write_log(out: Path, log: list[dict[str, Any]]) -> None:
     writer.writeheader()
     writer.writerows(log)
     write_bytes_atomic(out / "log.csv", buf.getvalue().encode(), force=True)
-    from .viz import training_curve, save_figure
+    from ..viz import save_figure, training_curve
 
     save_figure(training_curve(log), out / "curve.png", force=True)
 
 
-def fit_mean(config: TrainConfig, force: bool = False) -> RmseReport | None:
-    """The mean shape: a closed-form fit, no gradient steps."""
+def fit_closed_form(config: TrainConfig, force: bool = False) -> RmseReport | None:
+    """A model fitted in closed form (`ModelSpec.closed_form`: `fit(keypoints, mask)`), no gradient steps."""
     out = Path(config.out)
     if (out / "best.pt").exists() and not force:
         raise FacekeypointsError(f"{out} already holds a trained model (use --force to overwrite)")
+    config = resolve_config(config)
     data = load_training(config.data)
     train_index, val_index = train_val_split(data, config.val_fraction, config.seed)
-    model = create_model("mean").fit(data.keypoints[train_index], data.mask[train_index])
-    codec = CoordinateCodec()
+    model, codec, model_kwargs = build(config)
+    model.fit(data.keypoints[train_index], data.mask[train_index])
     meta = {"train_config": asdict(config), "data": data.source, "train_images": len(train_index),
             "val_images": len(val_index), "codec": codec.config()}
     report = None
@@ -410,5 +340,5 @@ def fit_mean(config: TrainConfig, force: bool = False) -> RmseReport | None:
         report = keypoint_rmse(predict(model, codec, val), val.keypoints, val.mask)
         meta["val_rmse"] = report.rmse
     out.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(out / "best.pt", model, config={}, meta=meta)
+    save_checkpoint(out / "best.pt", model, config=model_kwargs, meta=meta)
     return report

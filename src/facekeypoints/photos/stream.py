@@ -13,38 +13,24 @@ import os
 import pickle
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import Iterable, Iterator, Protocol
 
 import numpy as np
 
-from .detect import FaceDetector, Found, find_faces, to_grey
-from .errors import FacekeypointsError
-from .media import expand_inputs, frames, is_video, read_colour
+from ..errors import FacekeypointsError
+from .crops import MIN_CROP, Found, find_faces
+from .detectors import FaceDetector
+from .io import expand_inputs, frames, is_video, read_colour, to_grey
+from .results import MAX_SPREAD, FileResult, faces_from
 
-if TYPE_CHECKING:
-    from .api import Face, FaceKeypoints
 
+class SpreadModel(Protocol):
+    """What the stream needs of a model (a loaded `Predictor` has it): keypoints (N, 15, 2) and their
+    heatmaps' median spread (N,) for uint8 crops (N, 96, 96)."""
 
-@dataclass
-class FileResult:
-    """The faces of one image, or of one frame of a video."""
-
-    source: Path
-    frame: int | None  # the frame's number in a video; None for a still image
-    width: int = 0
-    height: int = 0
-    faces: list[Face] = field(default_factory=list)
-    image: np.ndarray | None = field(default=None, repr=False)  # BGR uint8, when asked for (keep_images)
-    fps: float = 0.0  # a video's frame rate
-    error: str | None = None  # why the file (or the rest of a video) could not be read; no faces then
-
-    def to_dict(self) -> dict:
-        """The JSON record `facekeypoints predict --json` writes for it."""
-        return {"source": str(self.source), "frame": self.frame, "width": self.width, "height": self.height,
-                "faces": [face.to_dict() for face in self.faces]}
+    def predict_with_spread(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 # ----------------------------------------------------------------------------------------- workers
@@ -120,9 +106,20 @@ def default_workers() -> int:
     return 0 if cpus <= 2 else min(cpus, 8)
 
 
-def detect_files(fk: FaceKeypoints, inputs: Iterable[str | Path], every: int = 1, workers: int | None = None,
-                 batch_size: int = 64, keep_images: bool = False) -> Iterator[FileResult]:
-    """See `FaceKeypoints.detect_files`."""
+def detect_files(inputs: Iterable[str | Path], model: SpreadModel, detector: FaceDetector,
+                 min_crop: int = MIN_CROP, max_spread: float = MAX_SPREAD, every: int = 1,
+                 workers: int | None = None, batch_size: int = 64, keep_images: bool = False
+                 ) -> Iterator[FileResult]:
+    """Faces in many image and video files, streamed: one `FileResult` per image and per video frame (every
+    `every`-th), in input order, with bounded memory. Folders are searched recursively.
+
+    model: anything with `predict_with_spread(crops)`; it runs in this process, on batches of up to
+    `batch_size` faces gathered across images. detector: finds the faces (`find_faces`), in `workers`
+    processes (default `default_workers()`; 0: in this process; a detector that cannot be pickled always
+    runs here). min_crop, max_spread: as `find_faces` and `faces_from` take them. keep_images: also keep each
+    decoded image (BGR) on its result, for drawing. A file that cannot be read yields a result with `.error`
+    set; the stream goes on.
+    """
     paths = expand_inputs(list(inputs))
     if every < 1:
         raise ValueError("every must be 1 or more")
@@ -131,14 +128,14 @@ def detect_files(fk: FaceKeypoints, inputs: Iterable[str | Path], every: int = 1
         workers = 0  # one image: starting processes would cost more than it saves
     if workers:
         try:
-            pickle.dumps(fk.detector)
+            pickle.dumps(detector)
         except Exception:  # a detector that cannot be sent to another process runs in this one
             workers = 0
     pool = None
     if workers:
         # spawn, not fork: this process may hold threads (ONNX Runtime's, torch's) that fork would copy badly
         pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
-                                   initargs=(fk.detector, fk.min_crop))
+                                   initargs=(detector, min_crop))
     ahead = 4 * max(workers, 1)  # images in flight: enough to keep every worker busy, few enough to bound memory
     jobs = _jobs(paths, every, keep_images)
     window: deque[tuple[FileResult, Future | _Done | None]] = deque()
@@ -151,7 +148,7 @@ def detect_files(fk: FaceKeypoints, inputs: Iterable[str | Path], every: int = 1
             elif pool is not None:
                 job = pool.submit(_find_in_worker, task)
             else:  # in this process, with OpenCV's own threads
-                job = _Done(_find(task, fk.detector, fk.min_crop))
+                job = _Done(_find(task, detector, min_crop))
             window.append((result, job))
             if len(window) >= ahead:
                 return
@@ -160,11 +157,11 @@ def detect_files(fk: FaceKeypoints, inputs: Iterable[str | Path], every: int = 1
         if not pending:
             return
         crops = np.concatenate([found.faces for _, found in pending])
-        keypoints, spread = fk.model.predict_with_spread(crops)
+        keypoints, spread = model.predict_with_spread(crops)
         start = 0
         for result, found in pending:
             end = start + len(found.faces)
-            result.faces = fk.faces(found, keypoints[start:end], spread[start:end])
+            result.faces = faces_from(found, keypoints[start:end], spread[start:end], max_spread)
             start = end
             yield result
         pending.clear()

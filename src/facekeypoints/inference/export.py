@@ -11,8 +11,8 @@ from pathlib import Path
 
 import torch
 
-from ._fs import write_bytes_atomic
-from .predictor import KeypointModel
+from .._fs import write_bytes_atomic
+from .torch_backend import KeypointModel
 
 OPSET = 17
 

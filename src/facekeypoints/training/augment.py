@@ -24,8 +24,11 @@ class Augmentation:
     contrast: float = 0.3  # factor around the face's mean, log-uniform in [1/(1+c), 1+c]
 
     def __call__(self, images: torch.Tensor, points: torch.Tensor, mask: torch.Tensor,
-                 flip_permutation: torch.Tensor, flip_offset: torch.Tensor):
+                 flip_permutation: torch.Tensor, flip_offset: torch.Tensor | None = None):
         """Faces (N, 1, S, S) in [0, 1], points (N, K, 2), mask (N, K) -> the same, augmented.
+
+        flip_permutation (K,): the point that point k becomes on the mirrored face; flip_offset (K,): how far
+        right of the mirror image the labels sit, learned by the model (None: labels mirror exactly).
 
         Random draws use torch's global generator, so a resumed run repeats them exactly.
         """
@@ -35,7 +38,8 @@ class Augmentation:
             flip = torch.rand(n, device=device) < self.flip
             images = torch.where(flip[:, None, None, None], images.flip(-1), images)
             mirrored = points[:, flip_permutation]
-            mirrored = torch.stack(((size - 1) - mirrored[..., 0] + flip_offset, mirrored[..., 1]), dim=-1)
+            x = (size - 1) - mirrored[..., 0]
+            mirrored = torch.stack((x if flip_offset is None else x + flip_offset, mirrored[..., 1]), dim=-1)
             points = torch.where(flip[:, None, None], mirrored, points)
             mask = torch.where(flip[:, None], mask[:, flip_permutation], mask)
 

@@ -1,0 +1,60 @@
+"""The ONNX Runtime backend: runs a graph written by `facekeypoints export`, with no torch at all."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import FacekeypointsError
+from .predictor import Predictor
+
+
+def onnx_runtime_available() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class OnnxKeypointModel(Predictor):
+    """A model exported by `facekeypoints export`, run by ONNX Runtime on the CPU.
+
+    threads: intra-op threads (default: ONNX Runtime's, one per core). Flip averaging is fixed when the
+    graph is exported (its "flip" metadata).
+    """
+
+    backend = "onnx"
+
+    def __init__(self, model: str | Path | bytes, threads: int | None = None, source: str = ""):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = int(threads)
+            options.inter_op_num_threads = 1
+        data = model if isinstance(model, bytes) else str(model)
+        try:
+            self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises its own exception types
+            raise FacekeypointsError(f"cannot load ONNX model {source or model}: {error}") from None
+        props = self.session.get_modelmeta().custom_metadata_map
+        self.meta = json.loads(props.get("facekeypoints", "{}"))
+        self.name = self.meta.get("model", "onnx")
+        self.flips = bool(self.meta.get("flip", False))
+        self.source = source or str(model)
+        self.inputs = {i.name for i in self.session.get_inputs()}
+
+    @property
+    def flips_by_default(self) -> bool:
+        return self.flips
+
+    def _run(self, faces, four_point, flip):
+        if flip != self.flips:
+            raise FacekeypointsError(
+                f"{self.source} was exported {'with' if self.flips else 'without'} flip averaging; export it "
+                f"again with {'--no-flip' if self.flips else '--flip'} to predict {'without' if self.flips else 'with'}")
+        feed = {"faces": faces, "four_point": four_point}
+        points, spread = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})
+        return points, spread

@@ -1,0 +1,66 @@
+"""What every loaded model offers, whatever runs it: `predict(images)` -> keypoints (N, 15, 2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._progress import progress
+from ..keypoints import IMAGE_SIZE, NUM_KEYPOINTS
+
+
+class Predictor:
+    """Base of the backends: checks input and batches; a subclass runs one batch (`_run`)."""
+
+    backend = ""
+    name = ""
+    meta: dict[str, Any] = {}
+    source = ""
+
+    @property
+    def flips_by_default(self) -> bool:
+        """Whether `predict` averages with the mirrored faces unless told."""
+        return False
+
+    def resolve_flip(self, flip: bool | None) -> bool:
+        """Whether a call asking `flip` (None: the default) averages with the mirrored faces."""
+        return self.flips_by_default if flip is None else bool(flip)
+
+    def predict(self, images: np.ndarray, batch_size: int = 256, show_progress: bool = False,
+                four_point: np.ndarray | None = None, flip: bool | None = None) -> np.ndarray:
+        """Keypoints, float32 (N, 15, 2) pixel (x, y), of uint8 grey faces (N, 96, 96).
+
+        four_point: bool (N,), faces to place in the Kaggle data's 4-keypoint labelling convention (for
+        a model that knows both; others ignore it). flip: also predict on the mirrored faces and average
+        (default: the model's own choice, see `flips_by_default`).
+        """
+        return self._predict(images, batch_size, show_progress, four_point, flip)[0]
+
+    def predict_with_spread(self, images: np.ndarray, batch_size: int = 256, flip: bool | None = None):
+        """Keypoints as `predict`, and for each face the median spread of its 15 heatmaps (N,) in pixels:
+        a measure of doubt, low (about 7) on faces and high on things that are not faces. NaN for models
+        without heatmaps read by soft-argmax."""
+        return self._predict(images, batch_size, False, None, flip)
+
+    def _predict(self, images, batch_size, show_progress, four_point, flip):
+        images = np.asarray(images)
+        if images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+            raise ValueError(f"expected faces of shape (N, 96, 96), got {images.shape}")
+        if images.dtype != np.uint8:
+            raise ValueError(f"expected uint8 grey levels, got {images.dtype}")
+        flip = self.resolve_flip(flip)
+        four_point = np.zeros(len(images), bool) if four_point is None else np.asarray(four_point, bool)
+        out = np.empty((len(images), NUM_KEYPOINTS, 2), np.float32)
+        doubt = np.full(len(images), np.nan, np.float32)
+        starts = range(0, len(images), batch_size)
+        for start in progress(starts, desc="predicting", unit="batch", disable=not show_progress):
+            end = start + batch_size
+            points, spread = self._run(np.ascontiguousarray(images[start:end]), four_point[start:end], flip)
+            out[start:end] = points
+            doubt[start:end] = np.median(spread, axis=1)
+        return out, doubt
+
+    def _run(self, faces: np.ndarray, four_point: np.ndarray, flip: bool) -> tuple[np.ndarray, np.ndarray]:
+        """One batch: keypoints (n, 15, 2) and per-keypoint heatmap spread (n, 15), both float32."""
+        raise NotImplementedError

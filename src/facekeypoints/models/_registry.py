@@ -1,0 +1,86 @@
+"""The model registry: the one place that knows every model, its codec, its options and its training defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from torch import nn
+
+from ..codecs import Codec
+from ..errors import FacekeypointsError
+
+
+@dataclass(frozen=True)
+class Option:
+    """A setting of a model that `facekeypoints train` offers as `--NAME` (underscores become dashes).
+
+    codec: the setting belongs to the model's codec (e.g. a heatmap's sigma), not to the network."""
+
+    default: Any
+    help: str
+    choices: tuple | None = None
+    codec: bool = False
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the registry knows of a model; declared beside the network with `@register_model(...)`."""
+
+    name: str
+    cls: type[nn.Module]
+    codec: type[Codec]
+    summary: str  # one line for `train --help`
+    options: Mapping[str, Option] = field(default_factory=dict)
+    train: Mapping[str, Any] = field(default_factory=dict)  # training defaults (`TrainConfig` fields)
+    closed_form: bool = False  # fitted by `cls().fit(keypoints, mask)`, not by gradient steps
+
+    def split_options(self, options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(network kwargs, codec kwargs) from option values, the declared defaults filling the rest."""
+        unknown = set(options) - set(self.options)
+        if unknown:
+            raise FacekeypointsError(f"model {self.name} has no option {', '.join(sorted(unknown))} "
+                                     f"(its options: {', '.join(self.options) or 'none'})")
+        values = {name: options.get(name, option.default) for name, option in self.options.items()}
+        network = {k: v for k, v in values.items() if not self.options[k].codec}
+        codec = {k: v for k, v in values.items() if self.options[k].codec}
+        return network, codec
+
+    def build(self, options: Mapping[str, Any] | None = None) -> tuple[nn.Module, Codec, dict[str, Any]]:
+        """A fresh network and its codec: (model, codec, the network's kwargs, as checkpoints store them)."""
+        network, codec = self.split_options(options or {})
+        return self.cls(**network), self.codec(**codec), network
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register_model(*, codec: type[Codec], summary: str, options: Mapping[str, Option] | None = None,
+                   train: Mapping[str, Any] | None = None, closed_form: bool = False) -> Callable:
+    """Class decorator: make a network known by its `name` attribute, with its codec, options and training
+    defaults. Adding a model is one new file in `models/` with one decorated `nn.Module`."""
+
+    def decorate(cls: type[nn.Module]) -> type[nn.Module]:
+        _REGISTRY[cls.name] = ModelSpec(cls.name, cls, codec, summary, dict(options or {}), dict(train or {}),
+                                        closed_form)
+        return cls
+
+    return decorate
+
+
+def model_spec(name: str) -> ModelSpec:
+    if name not in _REGISTRY:
+        raise FacekeypointsError(f"unknown model {name!r}; known: {', '.join(list_models())}")
+    return _REGISTRY[name]
+
+
+def create_model(name: str, **config) -> nn.Module:
+    """The network `name` with constructor kwargs `config` (as a checkpoint stores them)."""
+    try:
+        return model_spec(name).cls(**config)
+    except TypeError as error:
+        raise FacekeypointsError(f"bad settings for model {name!r}: {error}") from None
+
+
+def list_models() -> list[str]:
+    return sorted(_REGISTRY)

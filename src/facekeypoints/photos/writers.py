@@ -1,0 +1,218 @@
+"""The outputs of a batch, written as the results come (memory does not grow with the inputs) and so that
+an error or an interrupt leaves no half-written file: JSON records (`RecordsWriter`), annotated pictures and
+videos (`AnnotationsWriter`), and `write_results`, the whole loop that `facekeypoints predict` runs.
+
+    >>> results = fk.detect_files(["holiday/"], keep_images=True)
+    >>> counts = write_results(results, records="faces.json", pictures="annotated/")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, TextIO
+
+import cv2
+import numpy as np
+
+from .._fs import atomic_output, write_bytes_atomic
+from ..errors import FacekeypointsError, OutputExistsError
+from .results import FileResult
+
+
+def write_image(path: str | Path, image: np.ndarray, force: bool = False) -> None:
+    """Write atomically, in the format the suffix names (PNG without one); refuse to replace an existing file
+    unless `force`."""
+    path = Path(path)
+    ok, encoded = cv2.imencode(path.suffix or ".png", image)
+    if not ok:
+        raise FacekeypointsError(f"{path}: OpenCV cannot encode this image format")
+    write_bytes_atomic(path, encoded.tobytes(), force=force)
+
+
+class VideoOutput:
+    """A video (MP4), written beside as NAME.part.mp4 and renamed when complete.
+
+    close() puts it in place, close(keep=False) deletes it; as a context manager it is kept only when the
+    block ends without an error.
+    """
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int], force: bool = False):
+        if path.exists() and not force:
+            raise OutputExistsError(f"{path} already exists (use --force to overwrite)")
+        self.path, self.partial = path, path.with_name(path.stem + ".part" + path.suffix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.writer = cv2.VideoWriter(str(self.partial), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+        if not self.writer.isOpened():
+            raise FacekeypointsError(f"{path}: OpenCV cannot write this video")
+        self.closed = False
+
+    def write(self, image: np.ndarray) -> None:
+        self.writer.write(image)
+
+    def close(self, keep: bool = True) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.writer.release()
+        if keep:
+            self.partial.replace(self.path)
+        else:
+            self.partial.unlink(missing_ok=True)
+
+    def __enter__(self) -> VideoOutput:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(keep=exc_type is None)
+
+
+class RecordsWriter:
+    """A JSON list of records streamed as they come: `[`, each result's `to_dict()`, `]`.
+
+    target: a path, written atomically (to a temporary file beside it, renamed when the writer closes without
+    an error; an existing file is an error, raised on entering, unless `force`), or an open text stream such
+    as sys.stdout (written to and left open). Use it as a context manager: the list is closed on leaving
+    without an error; on an error the temporary file is removed (a stream keeps what was written).
+    """
+
+    def __init__(self, target: str | os.PathLike | TextIO, force: bool = False):
+        self.target, self.force = target, force
+        self.count = 0  # records written
+        self._context: contextlib.AbstractContextManager | None = None
+        self._out: TextIO | None = None
+
+    @contextlib.contextmanager
+    def _opened(self) -> Iterator[TextIO]:
+        with contextlib.ExitStack() as stack:
+            if isinstance(self.target, (str, os.PathLike)):
+                tmp = stack.enter_context(atomic_output(self.target, force=self.force))
+                out = stack.enter_context(open(tmp, "w", encoding="utf-8"))
+            else:
+                out = self.target
+            out.write("[")
+            yield out
+            out.write("\n]\n")  # not reached on an error: atomic_output then drops the temporary file
+
+    def __enter__(self) -> RecordsWriter:
+        self._context = self._opened()
+        self._out = self._context.__enter__()
+        return self
+
+    def write(self, result: FileResult) -> None:
+        if self._out is None:
+            raise RuntimeError("RecordsWriter.write outside its `with` block")
+        self._out.write(("," if self.count else "") + "\n" + json.dumps(result.to_dict(), indent=1))
+        self.count += 1
+
+    def __exit__(self, exc_type, exc, tb) -> bool | None:
+        context, self._context, self._out = self._context, None, None
+        return context.__exit__(exc_type, exc, tb)
+
+
+class AnnotationsWriter:
+    """Annotated copies of the results (`FileResult.annotated`; they need their images: `keep_images=True`)
+    in a folder: FOLDER/NAME.png per still image, FOLDER/NAME.mp4 per video (one frame per result, at the
+    source's frame rate divided by `every`, the step the frames were taken with).
+
+    Results come in input order, so a video is complete (closed and put in place) when the next video begins
+    or the writer closes. A result with an error deletes its video in progress (the rest of it could not be
+    read). Use it as a context manager: on leaving with an error the video in progress is deleted, so no
+    half-written video is left; still images already written stay.
+    """
+
+    def __init__(self, folder: str | Path, labels: bool = False, every: int = 1, force: bool = False):
+        self.folder, self.labels, self.every, self.force = Path(folder), labels, every, force
+        self._video: VideoOutput | None = None
+        self._source: Path | None = None  # the video being written
+
+    def write(self, result: FileResult) -> None:
+        if result.error is not None:
+            if result.source == self._source:
+                self._close(keep=False)
+            return
+        drawn = result.annotated(self.labels)
+        if result.frame is None:
+            write_image(self.folder / (result.source.stem + ".png"), drawn, force=self.force)
+            return
+        if result.source != self._source:
+            self._close()  # inputs come in order: the previous video is complete
+            self._video = VideoOutput(self.folder / (result.source.stem + ".mp4"), result.fps / self.every,
+                                      drawn.shape[1::-1], self.force)
+            self._source = result.source
+        self._video.write(drawn)
+
+    def _close(self, keep: bool = True) -> None:
+        if self._video is not None:
+            self._video.close(keep)
+        self._video = self._source = None
+
+    def close(self) -> None:
+        """Finish the video in progress."""
+        self._close()
+
+    def __enter__(self) -> AnnotationsWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._close(keep=exc_type is None)
+
+
+@dataclass
+class Counts:
+    """What `write_results` wrote."""
+
+    records: int = 0  # images and video frames
+    faces: int = 0
+    failed: int = 0  # results with an error: inputs (or the rest of videos) that could not be read
+    seconds: float = 0.0  # from the first result asked for to the last written
+
+    def summary(self) -> str:
+        """One line: what was found, how fast."""
+        rate = 1 / max(self.seconds, 1e-9)
+        return (f"{self.records} image(s)/frame(s), {self.faces} face(s) found"
+                + (f", {self.failed} input(s) failed" if self.failed else "")
+                + f" in {self.seconds:.1f} s ({self.records * rate:.1f} images/s, {self.faces * rate:.1f} faces/s)")
+
+
+def write_results(results: Iterable[FileResult], records: str | os.PathLike | TextIO | None = None,
+                  pictures: str | Path | None = None, *, labels: bool = False, every: int = 1,
+                  force: bool = False, on_error: Callable[[FileResult], object] | None = None,
+                  on_result: Callable[[FileResult], object] | None = None) -> Counts:
+    """Write a stream of results (from `detect_files`) as it comes; returns the counts.
+
+    records: the JSON records' path or open text stream (`RecordsWriter`); None: no records. pictures: the
+    folder for annotated copies (`AnnotationsWriter`: the results need their images, keep_images=True);
+    None: no pictures. labels, every, force: as those writers take them. A result with an error is counted,
+    given to `on_error` and skipped: one bad file does not stop the batch. `on_result` is called after each
+    other result is written (e.g. to move a progress bar). On an exception or an interrupt the records file
+    is left as it was and no half-written video is left.
+    """
+    counts, started = Counts(), time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        # The records first: an existing file without `force` is refused before any work is done.
+        writer = stack.enter_context(RecordsWriter(records, force)) if records is not None else None
+        drawer = (stack.enter_context(AnnotationsWriter(pictures, labels, every, force)) if pictures is not None
+                  else None)
+        for result in results:
+            if result.error is not None:
+                counts.failed += 1
+                if on_error is not None:
+                    on_error(result)
+                if drawer is not None:
+                    drawer.write(result)  # deletes the video that failed
+                continue
+            if writer is not None:
+                writer.write(result)
+            counts.records += 1
+            counts.faces += len(result.faces)
+            if drawer is not None:
+                drawer.write(result)
+            if on_result is not None:
+                on_result(result)
+    counts.seconds = time.perf_counter() - started
+    return counts
