@@ -29,3 +29,84 @@ def test_keypointnet_shape_and_size():
     assert model(torch.rand(2, 1, 96, 96)).shape == (2, 19, 24, 24)  # 15 + 4 heads at stride 4
     default = create_model("keypointnet")
     assert sum(p.numel() for p in default.parameters()) * 4 < 10_000_000  # float32 weights under 10 MB
+
+
+TOY_MODEL = '''
+from torch import nn
+
+from facekeypoints.codecs import RegressionCodec
+from facekeypoints.models import Option, register_model
+
+
+@register_model(codec=RegressionCodec, summary="a toy: one hidden layer", options={"hidden": Option(8, "hidden units")},
+                train={"epochs": 1, "batch_size": 4})
+class Toy(nn.Module):
+    name = "toy"
+
+    def __init__(self, hidden: int = 8):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(96 * 96, hidden), nn.ReLU(), nn.Linear(hidden, 30))
+
+    def forward(self, images):
+        return self.net(images)
+'''
+
+
+def test_a_model_is_one_file(kaggle_dir, tmp_path, monkeypatch, capsys):
+    """A new model in one file: registered, it trains, evaluates and predicts through the command line, with
+    its own option, its own defaults and its checkpoint rebuilt from the registry."""
+    import importlib
+    import sys
+
+    from facekeypoints.checkpoint import load_checkpoint
+    from facekeypoints.cli import main
+    from facekeypoints.models import _registry
+
+    monkeypatch.setattr(_registry, "_REGISTRY", dict(_registry._REGISTRY))  # forgotten after the test
+    (tmp_path / "toy_model.py").write_text(TOY_MODEL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "toy_model", raising=False)
+    importlib.import_module("toy_model")
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = capsys.readouterr().out
+    assert "toy: a toy: one hidden layer" in help_text and "--hidden" in help_text
+    out = tmp_path / "run"
+    assert main(["train", "--model", "toy", "--hidden", "4", "--data", str(kaggle_dir), "--out", str(out),
+                 "--val-fraction", "0.25", "--threads", "1", "-q"]) == 0
+    payload = load_checkpoint(out / "best.pt")
+    assert payload["model"] == "toy" and payload["config"] == {"hidden": 4}
+    assert payload["meta"]["codec"]["name"] == "regression"
+    config = payload["meta"]["train_config"]
+    assert config["epochs"] == 1 and config["batch_size"] == 4 and config["lr"] == 1e-3  # its own, then common
+    assert main(["evaluate", "--model", str(out), "--data", str(kaggle_dir), "--val-fraction", "0.25"]) == 0
+    assert "toy" not in capsys.readouterr().err
+    assert main(["train", "--model", "resnet18", "--hidden", "4", "--data", str(kaggle_dir), "--out",
+                 str(tmp_path / "r"), "-q"]) == 1  # an option of another model
+    assert "model resnet18 has no option hidden" in capsys.readouterr().err
+
+
+def test_every_file_in_models_registers_a_model():
+    from pathlib import Path
+
+    import facekeypoints.models as models
+    from facekeypoints.models import list_models, model_spec
+
+    files = {p.stem for p in Path(models.__file__).parent.glob("*.py") if not p.stem.startswith("_")}
+    defined_in = {model_spec(name).cls.__module__.rpartition(".")[2] for name in list_models()}
+    assert files == defined_in
+    for name in list_models():  # each declares a summary and codec, and options its constructor takes
+        spec = model_spec(name)
+        assert spec.summary and spec.codec
+        network, _ = spec.split_options({})
+        spec.cls(**network)
+
+
+def test_unknown_model_or_bad_config_is_one_clear_error():
+    from facekeypoints.errors import FacekeypointsError
+
+    with pytest.raises(FacekeypointsError, match="unknown model 'nope'; known: hourglass, keypointnet"):
+        create_model("nope")
+    with pytest.raises(FacekeypointsError, match="bad settings for model 'keypointnet'"):
+        create_model("keypointnet", colour=True)

@@ -112,3 +112,44 @@ def test_complete_only_trains_on_complete_faces(kaggle_dir, tmp_path):
     run(_config(kaggle_dir, tmp_path, epochs=1, complete_only=True), quiet=True)
     meta = load_checkpoint(tmp_path / "run" / "best.pt")["meta"]
     assert meta["train_images"] < 9  # of the 9 training faces, every third carries only 4 keypoints
+
+
+@pytest.mark.parametrize("model", ["hourglass", "resnet18", "keypointnet", "mean"])
+def test_augment_works_or_refuses_cleanly_for_every_model(kaggle_dir, tmp_path, capsys, model):
+    """Augmentation works on every codec's heads (before encoding); a model fitted in closed form refuses it."""
+    from facekeypoints.models import list_models
+
+    assert model in list_models()
+    small = {"hourglass": ["--stacks", "1"], "keypointnet": ["--width", "8"]}.get(model, [])
+    code = main(["train", "--model", model, "--augment", "--data", str(kaggle_dir), "--out", str(tmp_path / "run"),
+                 "--epochs", "1", "--batch-size", "4", "--val-fraction", "0.25", "--threads", "1", "-q", *small])
+    err = capsys.readouterr().err
+    if model == "mean":
+        assert code == 1 and "fitted in closed form" in err and err.count("\n") == 1
+        return
+    assert code == 0, err
+    rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
+    assert np.isfinite(float(rows[0]["train_loss"])) and np.isfinite(float(rows[0]["val_rmse"]))
+    assert load_checkpoint(tmp_path / "run" / "best.pt")["meta"]["train_config"]["augment"] is True
+
+
+def test_train_refuses_to_replace_a_best_checkpoint_without_force(kaggle_dir, tmp_path, capsys):
+    """A run killed before its first last.pt leaves best.pt alone in the folder: train must not replace it."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "best.pt").write_bytes(b"precious")
+    args = ["train", "--model", "resnet18", "--data", str(kaggle_dir), "--out", str(run_dir), "--epochs", "1",
+            "--batch-size", "4", "--val-fraction", "0.25", "--threads", "1", "-q"]
+    assert main(args) == 1 and "already holds a run" in capsys.readouterr().err
+    assert (run_dir / "best.pt").read_bytes() == b"precious"
+
+
+def test_runs_saved_before_options_moved_resume(kaggle_dir, tmp_path):
+    """A run saved with the old flat config (width, stacks... at the top, schedule "step") resumes."""
+    from facekeypoints.training import config_from_dict
+
+    old = {"model": "hourglass", "data": "d", "out": "o", "epochs": 4, "batch_size": 16, "lr": 1e-3, "stacks": 2,
+           "sigma": 2.0, "decoder": "argmax", "in_channels": 3, "width": None, "schedule": "step", "augment": False}
+    config = config_from_dict(old)
+    assert config.options == {"stacks": 2, "sigma": 2.0, "decoder": "argmax"} and config.schedule == "halve"
+    assert config_from_dict({**old, "model": "resnet18"}).schedule == "constant"

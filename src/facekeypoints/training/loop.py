@@ -325,6 +325,8 @@ def _write_log(out: Path, log: list[dict[str, Any]]) -> None:
 def fit_closed_form(config: TrainConfig, force: bool = False) -> RmseReport | None:
     """A model fitted in closed form (`ModelSpec.closed_form`: `fit(keypoints, mask)`), no gradient steps."""
     out = Path(config.out)
+    if config.augment:
+        raise FacekeypointsError(f"{config.model} is fitted in closed form, on the labels alone: --augment does not apply")
     if (out / "best.pt").exists() and not force:
         raise FacekeypointsError(f"{out} already holds a trained model (use --force to overwrite)")
     config = resolve_config(config)
