@@ -19,8 +19,7 @@ def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path
     an existing `path` is an error, raised before any work is done.
     """
     path = Path(path)
-    if path.exists() and not force:
-        raise OutputExistsError(f"{path} already exists (use --force to overwrite)")
+    refuse_existing(path, force)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
     os.close(fd)
@@ -31,6 +30,12 @@ def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def refuse_existing(path: str | os.PathLike, force: bool = False) -> None:
+    """Without `force`, an existing output is an error: called before the work, not after it."""
+    if Path(path).exists() and not force:
+        raise OutputExistsError(f"{path} already exists (use --force to overwrite)")
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> None:

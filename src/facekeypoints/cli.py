@@ -1,9 +1,6 @@
-"""The `facekeypoints` command line: it parses, then calls the library; the work is done there.
-
-Every subcommand reports a bad input as one line on stderr and exits with status 1 (2 for a wrong
-command line); `--debug` shows the traceback instead. Choices and defaults come from the library's
-registries and constants (models, backends, detectors), never from copies here.
-"""
+"""The `facekeypoints` command line: it parses, then calls the library, which does the work. Choices and
+defaults come from the library's registries and constants. A bad input is one line on stderr and exit status 1
+(2 for a wrong command line); `--debug` shows the traceback instead."""
 
 from __future__ import annotations
 
@@ -12,10 +9,11 @@ import json
 import os
 import sys
 import traceback
+from dataclasses import fields
 from pathlib import Path
 
 from . import __version__, _progress
-from .errors import FacekeypointsError, OutputExistsError
+from .errors import FacekeypointsError
 from .evaluation import SPLITS
 from .inference.loading import BACKENDS
 from .photos import DEFAULT_DETECTOR, DETECTORS, MIN_CROP
@@ -23,9 +21,6 @@ from .shipped import DEFAULT_MODEL, SHIPPED
 from .training.schedule import SCHEDULES
 
 DATA_ENV = "FKD_DATA_DIR"
-# TrainConfig fields set by options of their own name (the model's options are added from the registry).
-TRAIN_SETTINGS = ("epochs", "batch_size", "lr", "augment", "ema", "weight_decay", "schedule", "bf16", "channels_last",
-                  "complete_only", "val_fraction", "seed", "device", "threads", "limit")
 
 
 def _say(args, *lines: str) -> None:
@@ -33,29 +28,14 @@ def _say(args, *lines: str) -> None:
         print(*lines, sep="\n")
 
 
-def _refuse_existing(path, force: bool) -> None:
-    """Fail before the work, not after it."""
-    if Path(path).exists() and not force:
-        raise OutputExistsError(f"{path} already exists (use --force to overwrite)")
-
-
-# ------------------------------------------------------------------------------------------- commands
-
-
 def cmd_submit(args) -> int:
-    from .data import load_lookup, load_test
-    from .inference import load_model
-    from .submission import predict_test, write_submission
+    from .evaluation import submit
 
     test_path, lookup_path = args.test or args.data, args.lookup or args.data
     if test_path is None or lookup_path is None:
         raise FacekeypointsError(f"say where the data is: --test PATH and --lookup PATH, or --data DIR (or ${DATA_ENV})")
-    _refuse_existing(args.out, args.force)
-    test, lookup = load_test(test_path), load_lookup(lookup_path)
-    model = load_model(args.model, args.backend)  # loaded once the data is known to be good
-    locations = predict_test(model, test, lookup, batch_size=args.batch_size, show_progress=True)
-    write_submission(args.out, lookup.row_ids, locations, force=args.force)
-    _say(args, f"wrote {args.out}: {len(lookup)} rows for {len(test)} faces, model {args.model}")
+    written = submit(test_path, lookup_path, args.out, args.model, args.backend, args.batch_size, args.force, True)
+    _say(args, f"wrote {args.out}: {written}, model {args.model}")
     return 0
 
 
@@ -82,8 +62,7 @@ def cmd_data_check(args) -> int:
 
     results = [result for path in args.paths for result in check_path(path)]
     for result in results:
-        for line in result.problem_lines(args.errors_only):
-            print(line)
+        print("".join(line + "\n" for line in result.problem_lines(args.errors_only)), end="")
         _say(args, result.summary())
     return 1 if any(result.errors for result in results) else 0
 
@@ -95,13 +74,12 @@ def cmd_train(args) -> int:
         raise FacekeypointsError(f"give the training data with --data (or set ${DATA_ENV})")
     options = {name: getattr(args, name) for name in getattr(args, "model_options", ())
                if getattr(args, name) is not None}
+    settings = {f.name for f in fields(TrainConfig)} - {"model", "data", "out", "options"}  # options of their name
     config = TrainConfig(model=args.model, data=args.data or "", out=args.out, options=options,
-                         **{name: getattr(args, name) for name in TRAIN_SETTINGS})
+                         **{name: value for name, value in vars(args).items() if name in settings})
     report = run(config, resume=args.resume, force=args.force, quiet=args.quiet)
-    if report is None:
-        _say(args, f"trained on all faces (no validation split): {args.out}")
-    else:
-        _say(args, f"best checkpoint {Path(args.out) / 'best.pt'}; validation {report.format()}")
+    _say(args, f"best checkpoint {Path(args.out) / 'best.pt'}; validation {report.format()}" if report else
+         f"trained on all faces (no validation split): {args.out}")
     return 0
 
 
@@ -114,10 +92,8 @@ def cmd_evaluate(args) -> int:
           f"{args.model} on {len(done.data)} faces ({args.split}): {done.report.format()}")
     if args.worst_out:
         from .gallery import worst_faces
-        from .viz import save_figure
 
-        save_figure(worst_faces(done.data, done.predicted, args.count, f"{args.split}, {args.model}"),
-                    args.worst_out, force=args.force)
+        worst_faces(done.data, done.predicted, args.count, f"{args.split}, {args.model}", args.worst_out, args.force)
         _say(args, f"wrote {args.worst_out}")
     return 0
 
@@ -153,10 +129,7 @@ def cmd_demo(args) -> int:
     image = read_colour(sample_image())
     faces = FaceKeypoints(args.model, detector=args.detector, backend=args.backend).detect(image, channels="bgr")
     write_image(Path(args.out), draw_faces(image, faces, labels=args.labels), force=args.force)
-    for face in faces:
-        points = ", ".join(f"{name} ({x:.0f}, {y:.0f})" for name, (x, y) in (face.keypoints or {}).items())
-        _say(args, f"face at {list(face.box)}: {points or 'too small for keypoints'}")
-    _say(args, f"wrote {args.out}: {len(faces)} face(s) on {sample_image().name}")
+    _say(args, *(face.describe() for face in faces), f"wrote {args.out}: {len(faces)} face(s) on {sample_image().name}")
     return 0
 
 
@@ -164,15 +137,11 @@ def cmd_export(args) -> int:
     from .inference.export import export_onnx
     from .inference.torch_backend import KeypointModel
 
-    _refuse_existing(args.out, args.force)
     model = KeypointModel.load(args.model, precision="fp32")
     export_onnx(model, args.out, flip=args.flip, force=args.force)
     _say(args, f"wrote {args.out}: {model.name}, flip averaging {'on' if model.resolve_flip(args.flip) else 'off'}, "
                f"{Path(args.out).stat().st_size / 1e6:.1f} MB")
     return 0
-
-
-# ------------------------------------------------------------------------------------------- parser
 
 
 def _indices(text: str) -> list[int]:
@@ -182,14 +151,15 @@ def _indices(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"not comma-separated whole numbers: {text!r}") from None
 
 
-def _add_train_parser(command, data_help: str, with_models: bool) -> None:
+def _add_train_parser(command, option, data_help: str, with_models: bool) -> None:
     """`train`, with each registered model's own options when the command is train (the registry needs torch,
     which no other command loads)."""
     p = command("train", cmd_train, "train a model on Kaggle's training data",
                 "Train a model. RUN_DIR gets best.pt (best validation RMSE), last.pt (all needed to resume), log.csv "
-                "and curve.png. Ctrl-C (or kill) saves last.pt; --resume continues exactly where it stopped.")
+                "and curve.png. Ctrl-C (or kill) saves last.pt; --resume continues exactly where it stopped.",
+                force="start afresh over an existing run")
     try:
-        from .models import list_models, model_spec
+        from .models import list_models, model_options, model_spec
         from .training import DEFAULT_TRAIN_MODEL
     except ImportError:  # no torch: `train` says so when it runs
         with_models = False
@@ -209,29 +179,22 @@ def _add_train_parser(command, data_help: str, with_models: bool) -> None:
         kwargs = ({"action": argparse.BooleanOptionalAction} if kind is bool else {"choices": kind}
                   if isinstance(kind, tuple) else {"type": kind})
         p.add_argument(f"--{name}", help=f"{text} (default: the model's)", **kwargs)
-    p.add_argument("--complete-only", action="store_true",
-                   help="train only on faces with all 15 keypoints (the tutorial's dropna)")
-    p.add_argument("--val-fraction", type=float, default=0.1,
-                   help="share of images held out for validation, 0 to train on all (default: 0.1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split and of training (default: 0)")
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="(default: cpu)")
+    option(p, "--val-fraction", type=float, default=0.1, help="share of images held out for validation, 0: none")
+    option(p, "--seed", type=int, default=0, help="seed of the split and of training")
+    option(p, "--device", choices=("cpu", "cuda"), default="cpu", help="where to train")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--limit", type=int, help="use only the first N faces of the file (quick checks)")
+    p.add_argument("--complete-only", action="store_true", help="train only on faces with all 15 keypoints (dropna)")
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its last.pt")
-    p.add_argument("-f", "--force", action="store_true", help="start afresh over an existing run")
     p.epilog = specs and "Models: " + "; ".join(f"{s.name}: {s.summary}" + (" (defaults: " + ", ".join(
         f"{k.replace('_', ' ')} {v}" for k, v in s.train.items()) + ")" if s.train else "") for s in specs)
-    owners: dict[str, list] = {}  # option name -> (model, option) of each model that has it
-    for spec in specs:
-        for name, option in spec.options.items():
-            owners.setdefault(name, []).append((spec.name, option))
-    for name, declared in owners.items():
-        option = declared[0][1]
-        kind = argparse.BooleanOptionalAction if isinstance(option.default, bool) else None
-        p.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None, choices=option.choices,
-                       **({"action": kind} if kind else {"type": type(option.default)}),
+    options = model_options() if specs else {}
+    for name, declared in options.items():  # an option several models have is one flag
+        first = declared[0][1]
+        kind = {"action": argparse.BooleanOptionalAction} if isinstance(first.default, bool) else {"type": type(first.default)}
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, choices=first.choices, **kind,
                        help="; ".join(f"{model}: {o.help} (default: {o.default})" for model, o in declared))
-    p.set_defaults(model_options=tuple(owners))
+    p.set_defaults(model_options=tuple(options))
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -247,10 +210,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     data_help = f"a folder, training/test CSV or zip, or Kaggle's competition zip (default: ${DATA_ENV})"
 
-    def command(name, func, help, description=None, **kwargs):
-        p = sub.add_parser(name, parents=[common], help=help, description=description or help[0].upper() + help[1:],
-                           **kwargs)
+    def command(name, func, help, description, force="overwrite existing outputs", **kwargs):
+        p = sub.add_parser(name, parents=[common], help=help, description=description, **kwargs)
         p.set_defaults(func=func)
+        if force:
+            p.add_argument("-f", "--force", action="store_true", help=force)
         return p
 
     def option(p, *flags, **kwargs):  # states the default in the help, as every option here does
@@ -294,25 +258,24 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     option(p, "--seed", type=int, default=0, help="as given to train")
     p.add_argument("--worst-out", metavar="PNG", help="draw the worst faces, labels and predictions, here")
     option(p, "--count", type=int, default=16, help="how many worst faces to draw")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
     model_commands.append(p)
     for p in model_commands:
         option(p, "--model", default=DEFAULT_MODEL, help=f"a shipped model ({', '.join(SHIPPED)}), a checkpoint, "
                "a run folder or an .onnx file")
         option(p, "--backend", choices=BACKENDS, default=BACKENDS[0], help="auto: ONNX Runtime for shipped models "
                "and .onnx files when onnxruntime is installed, else PyTorch")
-        p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     for p in model_commands[2:]:  # submit and evaluate: Kaggle data in, many faces a batch
         p.add_argument("--data", default=os.environ.get(DATA_ENV), help="the data: " + data_help)
         option(p, "--batch-size", type=int, default=256, help="faces per forward pass")
 
     p = command("score", cmd_score, "RMSE of a submission against a solution",
                 "Kaggle's metric: RMSE in pixels over all rows; with the lookup table (--lookup, or IdLookupTable.csv "
-                "beside SOLUTION) also per keypoint and per label pattern.")
+                "beside SOLUTION) also per keypoint and per label pattern.", force=None)
     p.add_argument("submission", help="RowId,Location CSV to score")
     p.add_argument("solution", help="RowId,Location CSV with the true values")
     p.add_argument("--lookup", help="IdLookupTable.csv, for the breakdown")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    for p in (p, model_commands[-1]):  # score and evaluate
+        p.add_argument("--json", action="store_true", help="print the report as JSON")
 
     p = command("show", cmd_show, "draw a grid of faces with labels and/or predictions",
                 "Draw faces with their labelled keypoints (green circles) and predicted ones (red crosses).")
@@ -328,7 +291,6 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--heatmaps", action="store_true", help="draw the first chosen face's heatmaps (a heatmap --model)")
     option(p, "--seed", type=int, default=0, help="seed of the random sample")
     option(p, "--out", default="faces.png", help="PNG to write")
-    p.add_argument("-f", "--force", action="store_true", help="overwrite --out if it exists")
 
     c = sub.add_parser("data", help="inspect data files").add_subparsers(
         dest="data_command", metavar="SUBCOMMAND", required=True).add_parser(
@@ -339,7 +301,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     c.add_argument("--errors-only", action="store_true", help="do not list warnings")
     c.set_defaults(func=cmd_data_check)
 
-    _add_train_parser(command, data_help, with_models=bool(argv) and argv[0] == "train")
+    _add_train_parser(command, option, data_help, with_models=bool(argv) and argv[0] == "train")
 
     p = command("export", cmd_export, "write a model as ONNX, for ONNX Runtime or any ONNX runtime",
                 "Export a model with its decoding to ONNX: inputs faces (uint8, N x 96 x 96) and four_point (bool, "
@@ -350,7 +312,6 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the .onnx file to write")
     p.add_argument("--flip", action=argparse.BooleanOptionalAction,
                    help="average with the mirrored faces inside the graph (twice the work; default: the model's own)")
-    p.add_argument("-f", "--force", action="store_true", help="overwrite --out if it exists")
     return parser
 
 

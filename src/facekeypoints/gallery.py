@@ -114,10 +114,15 @@ def heatmaps_figure(model, image: np.ndarray, labels: np.ndarray | None, four_po
     return heatmap_overlay(image, rows, list(KEYPOINT_NAMES), titles)
 
 
-def worst_faces(data: KeypointData, predicted: np.ndarray, count: int, title: str):
-    """A grid of the `count` faces of `data` with the largest RMSE, labels and predictions drawn."""
+def worst_faces(data: KeypointData, predicted: np.ndarray, count: int, title: str, out: str | Path | None = None,
+                force: bool = False):
+    """A grid of the `count` faces of `data` with the largest RMSE, labels and predictions drawn; saved to `out`
+    if given."""
     errors = face_rmse(predicted, data.keypoints, data.mask)
     worst = np.argsort(-errors, kind="stable")[:count]
     titles = [f"line {data.lines[i]}  {errors[i]:.2f}px" for i in worst]
-    return face_grid(data.images[worst], data.keypoints[worst], data.mask[worst], predicted[worst], titles=titles,
-                     title=f"worst {len(worst)} of {len(data)} faces, {title}")
+    fig = face_grid(data.images[worst], data.keypoints[worst], data.mask[worst], predicted[worst], titles=titles,
+                    title=f"worst {len(worst)} of {len(data)} faces, {title}")
+    if out is not None:
+        save_figure(fig, out, force=force)
+    return fig

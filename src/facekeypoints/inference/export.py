@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from .._fs import write_bytes_atomic
+from .._fs import atomic_output
 from .torch_backend import KeypointModel
 
 OPSET = 17
@@ -42,8 +42,9 @@ def onnx_bytes(model: KeypointModel, flip: bool | None = None) -> bytes:
 
 
 def export_onnx(model: KeypointModel, out: str | Path, flip: bool | None = None, force: bool = False) -> Path:
-    """Write `model` to `out` as ONNX (atomically; an existing file only with `force`)."""
-    write_bytes_atomic(out, onnx_bytes(model, flip), force=force)
+    """Write `model` to `out` as ONNX (atomically; an existing file only with `force`, refused before exporting)."""
+    with atomic_output(out, force=force) as tmp:
+        tmp.write_bytes(onnx_bytes(model, flip))
     return Path(out)
 
 

@@ -84,3 +84,12 @@ def create_model(name: str, **config) -> nn.Module:
 
 def list_models() -> list[str]:
     return sorted(_REGISTRY)
+
+
+def model_options() -> dict[str, list[tuple[str, Option]]]:
+    """Every option name any model declares -> (model, its Option) for each model that has it."""
+    found: dict[str, list[tuple[str, Option]]] = {}
+    for name in list_models():
+        for option_name, option in _REGISTRY[name].options.items():
+            found.setdefault(option_name, []).append((name, option))
+    return found

@@ -47,6 +47,11 @@ class Face:
         return {"box": [int(v) for v in self.box], "keypoints": points, "too_small": self.too_small,
                 "spread": spread}
 
+    def describe(self) -> str:
+        """One line for people: where the face is and its keypoints, rounded to pixels."""
+        points = ", ".join(f"{name} ({x:.0f}, {y:.0f})" for name, (x, y) in (self.keypoints or {}).items())
+        return f"face at {list(self.box)}: {points or 'too small for keypoints'}"
+
     def draw(self, image: np.ndarray, labels: bool = False) -> np.ndarray:
         """Draw this face on a BGR uint8 image, in place: its box (yellow; red when too small) and keypoints
         (with their names if `labels`). Returns the image."""
