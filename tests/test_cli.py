@@ -137,3 +137,30 @@ def test_mean_model_predicts_the_same_shape_everywhere():
     model = KeypointModel.load("mean")
     out = model.predict(np.zeros((3, 96, 96), np.uint8))
     assert out.shape == (3, 15, 2) and np.all(out == out[0])
+
+
+def test_the_command_line_needs_no_torch_but_to_train(tmp_path, kaggle_dir):
+    """Reading the command line loads no torch; with torch unimportable, score and train --help still work and
+    train says in one line what to install."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import sys
+        import facekeypoints.cli
+        assert "torch" not in sys.modules, "importing the CLI loaded torch"
+        sys.modules["torch"] = None  # any `import torch` now fails
+        from facekeypoints.cli import main
+        try:
+            main(["train", "--help"])
+        except SystemExit as stop:
+            assert stop.code == 0
+        assert main(["train", "--data", r"{kaggle_dir}", "--out", r"{tmp_path / 'run'}"]) == 1
+        assert main(["score", r"{kaggle_dir / 'solution.csv'}", r"{kaggle_dir / 'solution.csv'}", "-q"]) == 0
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "usage: facekeypoints train" in result.stdout
+    assert "facekeypoints: error: train needs torch: pip install 'facekeypoints[train]'" in result.stderr
+    assert result.stdout.strip().endswith("0.00000")

@@ -10,7 +10,6 @@ from facekeypoints.data import KeypointData, LookupTable, TestImages, train_val_
 from facekeypoints.errors import DataError, OutputExistsError
 from facekeypoints.keypoints import FLIP_PERMUTATION, KEYPOINT_NAMES
 from facekeypoints.metrics import face_rmse, keypoint_rmse
-from facekeypoints.models import create_model
 from facekeypoints.submission import score_submission, submission_locations, write_submission
 
 
@@ -35,12 +34,6 @@ def test_rmse_counts_only_labelled_coordinates():
 def test_flip_permutation_swaps_left_and_right():
     for i, j in enumerate(FLIP_PERMUTATION):
         assert KEYPOINT_NAMES[j] == KEYPOINT_NAMES[i].replace("left", "#").replace("right", "left").replace("#", "right")
-
-
-def test_mean_shape_fit():
-    _, keypoints, mask = make_faces(30, seed=5)
-    model = create_model("mean").fit(keypoints, mask)
-    np.testing.assert_allclose(model.shape.numpy(), np.nanmean(keypoints, axis=0), rtol=1e-5)
 
 
 def _lookup(rows):

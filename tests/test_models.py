@@ -3,10 +3,13 @@ one file."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+from conftest import make_faces
 
-from facekeypoints.models import create_model
+from facekeypoints.errors import FacekeypointsError
+from facekeypoints.models import Option, create_model, register_model
 
 
 def test_hourglass_is_fully_convolutional_at_full_resolution():
@@ -104,9 +107,45 @@ def test_every_file_in_models_registers_a_model():
 
 
 def test_unknown_model_or_bad_config_is_one_clear_error():
-    from facekeypoints.errors import FacekeypointsError
-
     with pytest.raises(FacekeypointsError, match="unknown model 'nope'; known: hourglass, keypointnet"):
         create_model("nope")
     with pytest.raises(FacekeypointsError, match="bad settings for model 'keypointnet'"):
         create_model("keypointnet", colour=True)
+
+
+def test_mean_shape_fit():
+    _, keypoints, mask = make_faces(30, seed=5)
+    model = create_model("mean").fit(keypoints, mask)
+    np.testing.assert_allclose(model.shape.numpy(), np.nanmean(keypoints, axis=0), rtol=1e-5)
+
+
+def test_the_registry_refuses_a_second_model_of_a_name_and_an_option_without_default():
+    from facekeypoints.codecs import RegressionCodec
+    from facekeypoints.models import _registry
+
+    class Other(torch.nn.Module):
+        name = "keypointnet"
+
+    before = dict(_registry._REGISTRY)
+    with pytest.raises(ValueError, match="two models named 'keypointnet'"):
+        register_model(codec=RegressionCodec, summary="another")(Other)
+    assert _registry._REGISTRY == before
+    with pytest.raises(ValueError, match="needs a default"):
+        Option(None, "a size")
+
+
+def test_only_models_that_learn_a_flip_offset_average_with_the_mirror():
+    """Test-time flip averaging needs the labels' learned offset: the registry says which models have one."""
+    from facekeypoints.inference.torch_backend import KeypointModel
+    from facekeypoints.models import flip_offset, model_spec
+
+    assert [n for n in ("hourglass", "keypointnet", "mean", "resnet18") if model_spec(n).flip_offset] == ["keypointnet"]
+    mean = KeypointModel.load("mean")
+    assert not mean.can_flip and not mean.resolve_flip(True)  # asked, but it cannot: the plain answer
+    faces = np.random.default_rng(0).integers(0, 255, (3, 96, 96), dtype=np.uint8)
+    assert np.array_equal(mean.predict(faces, flip=True), mean.predict(faces))
+    assert flip_offset(create_model("resnet18")) is None
+    assert flip_offset(create_model("keypointnet", width=8)).shape == (19,)
+    kp = KeypointModel.load("keypointnet")
+    assert kp.can_flip and not kp.flips_by_default  # shipped without it: see the README
+    assert not np.allclose(kp.predict(faces, flip=True), kp.predict(faces))

@@ -57,13 +57,13 @@ def test_export_cli_and_flip_choice(tmp_path, public_faces, capsys):
     assert main(["export", "--model", "keypointnet", "--out", str(out)]) == 1  # never overwrites silently
     assert "already exists" in capsys.readouterr().err
     model = load_model(out)
-    assert isinstance(model, OnnxKeypointModel) and model.flips_by_default
+    assert isinstance(model, OnnxKeypointModel) and model.can_flip and model.flips_by_default
     expected = KeypointModel.load("keypointnet", precision="fp32").predict(images, four_point=four_point, flip=True)
     np.testing.assert_allclose(model.predict(images, four_point=four_point), expected, atol=1e-3, rtol=0)
     shipped = load_model("keypointnet", backend="onnx")  # exported without flip averaging
-    assert not shipped.flips_by_default
+    assert not shipped.can_flip
     with pytest.raises(FacekeypointsError, match="exported without flip"):
-        shipped.predict(images[:2], four_point=four_point[:2], flip=True)  # flip is fixed in an exported graph
+        shipped._run(images[:2], four_point[:2], True)  # predict(flip=True) asks only models that can
     with pytest.raises(FacekeypointsError, match="ONNX file"):
         load_model(out, backend="torch")
 

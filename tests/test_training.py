@@ -17,8 +17,24 @@ from facekeypoints import KeypointModel
 from facekeypoints.checkpoint import load_checkpoint
 from facekeypoints.cli import main
 from facekeypoints.errors import FacekeypointsError
-from facekeypoints.training import TrainConfig, run
+from facekeypoints.training import Augmentation, TrainConfig, run
 from facekeypoints.viz import compare_runs
+
+
+def test_augmentation_moves_keypoints_with_the_pixels():
+    torch.manual_seed(0)
+    points = torch.rand(8, 1, 2) * 40 + 28
+    grid = torch.arange(96.0)
+    images = torch.exp(-((grid[None, None, :] - points[:, :, 0:1]) ** 2 + (grid[None, :, None] - points[:, :, 1:2]) ** 2)
+                       / (2 * 1.5**2)).unsqueeze(1).reshape(8, 1, 96, 96)
+    augment = Augmentation(flip=0.5, rotate=25, scale=0.2, shift=6, brightness=0, contrast=0)
+    out, moved, mask = augment(images, points, torch.ones(8, 1, dtype=torch.bool), torch.tensor([0]), torch.zeros(1))
+    weight = out[:, 0].clamp(min=0) ** 4  # centroid of the (sharpened) blob
+    cx = (weight * grid).sum(dim=(1, 2)) / weight.sum(dim=(1, 2))
+    cy = (weight * grid[:, None]).sum(dim=(1, 2)) / weight.sum(dim=(1, 2))
+    assert mask.all()
+    assert torch.allclose(torch.stack((cx, cy), -1), moved[:, 0], atol=0.1)
+    assert not torch.allclose(moved, points, atol=1.0)  # it did move them
 
 
 def _config(kaggle_dir, tmp_path, **overrides) -> TrainConfig:

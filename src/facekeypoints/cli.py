@@ -33,7 +33,7 @@ def cmd_submit(args) -> int:
 
     test_path, lookup_path = args.test or args.data, args.lookup or args.data
     if test_path is None or lookup_path is None:
-        raise FacekeypointsError(f"say where the data is: --test PATH and --lookup PATH, or --data DIR (or ${DATA_ENV})")
+        raise FacekeypointsError(f"say where the data is: --test and --lookup, or --data DIR (or ${DATA_ENV})")
     written = submit(test_path, lookup_path, args.out, args.model, args.backend, args.batch_size, args.force, True)
     _say(args, f"wrote {args.out}: {written}, model {args.model}")
     return 0
@@ -43,7 +43,7 @@ def cmd_score(args) -> int:
     from .submission import score_files
 
     report = score_files(args.submission, args.solution, args.lookup)
-    print(json.dumps(report.as_dict(), indent=2) if args.json else f"{report.rmse:.5f}" if args.quiet else report.format())
+    print(json.dumps(report.as_dict(), indent=2) if args.json else f"{report.rmse:.5f}" if args.quiet else report)
     return 0
 
 
@@ -72,9 +72,8 @@ def cmd_train(args) -> int:
 
     if args.data is None and not args.resume:
         raise FacekeypointsError(f"give the training data with --data (or set ${DATA_ENV})")
-    options = {name: getattr(args, name) for name in getattr(args, "model_options", ())
-               if getattr(args, name) is not None}
-    settings = {f.name for f in fields(TrainConfig)} - {"model", "data", "out", "options"}  # options of their name
+    options = {k: v for k, v in vars(args).items() if k in getattr(args, "model_options", ()) and v is not None}
+    settings = {f.name for f in fields(TrainConfig)} - {"model", "data", "out", "options"}  # flags of their name
     config = TrainConfig(model=args.model, data=args.data or "", out=args.out, options=options,
                          **{name: value for name, value in vars(args).items() if name in settings})
     report = run(config, resume=args.resume, force=args.force, quiet=args.quiet)
@@ -135,10 +134,8 @@ def cmd_demo(args) -> int:
 
 def cmd_export(args) -> int:
     from .inference.export import export_onnx
-    from .inference.torch_backend import KeypointModel
 
-    model = KeypointModel.load(args.model, precision="fp32")
-    export_onnx(model, args.out, flip=args.flip, force=args.force)
+    model = export_onnx(args.model, args.out, flip=args.flip, force=args.force)
     _say(args, f"wrote {args.out}: {model.name}, flip averaging {'on' if model.resolve_flip(args.flip) else 'off'}, "
                f"{Path(args.out).stat().st_size / 1e6:.1f} MB")
     return 0
@@ -161,7 +158,9 @@ def _add_train_parser(command, option, data_help: str, with_models: bool) -> Non
     try:
         from .models import list_models, model_options, model_spec
         from .training import DEFAULT_TRAIN_MODEL
-    except ImportError:  # no torch: `train` says so when it runs
+    except ModuleNotFoundError as error:  # no torch: `train` says so when it runs
+        if error.name != "torch":
+            raise
         with_models = False
     specs = [model_spec(name) for name in list_models()] if with_models else []
     p.add_argument("--model", default=DEFAULT_TRAIN_MODEL if specs else None, choices=[s.name for s in specs] or None,
@@ -175,10 +174,10 @@ def _add_train_parser(command, option, data_help: str, with_models: bool) -> Non
             ("schedule", SCHEDULES, "learning rate: constant, halved at half time, or warm-up then cosine"),
             ("augment", bool, "random flips, rotations, zoom, shifts, brightness and contrast"),
             ("channels-last", bool, "NHWC memory layout, faster convolutions on CPUs"),
-            ("bf16", bool, "bfloat16 autocast with float32 weights; the model's default is on GPUs and AMX CPUs")):
+            ("bf16", bool, "bfloat16 autocast, float32 weights (default: on GPUs and on CPUs with AMX)")):
         kwargs = ({"action": argparse.BooleanOptionalAction} if kind is bool else {"choices": kind}
                   if isinstance(kind, tuple) else {"type": kind})
-        p.add_argument(f"--{name}", help=f"{text} (default: the model's)", **kwargs)
+        p.add_argument(f"--{name}", help=text if "default" in text else f"{text} (default: the model's)", **kwargs)
     option(p, "--val-fraction", type=float, default=0.1, help="share of images held out for validation, 0: none")
     option(p, "--seed", type=int, default=0, help="seed of the split and of training")
     option(p, "--device", choices=("cpu", "cuda"), default="cpu", help="where to train")
@@ -186,12 +185,14 @@ def _add_train_parser(command, option, data_help: str, with_models: bool) -> Non
     p.add_argument("--limit", type=int, help="use only the first N faces of the file (quick checks)")
     p.add_argument("--complete-only", action="store_true", help="train only on faces with all 15 keypoints (dropna)")
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its last.pt")
-    p.epilog = specs and "Models: " + "; ".join(f"{s.name}: {s.summary}" + (" (defaults: " + ", ".join(
-        f"{k.replace('_', ' ')} {v}" for k, v in s.train.items()) + ")" if s.train else "") for s in specs)
+    defaults = {s.name: ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s.train.items()) for s in specs}
+    p.epilog = "Models: " + "; ".join(f"{s.name}: {s.summary}" + (f" (defaults: {defaults[s.name]})" if s.train else "")
+                                      for s in specs) if specs else None
     options = model_options() if specs else {}
     for name, declared in options.items():  # an option several models have is one flag
         first = declared[0][1]
-        kind = {"action": argparse.BooleanOptionalAction} if isinstance(first.default, bool) else {"type": type(first.default)}
+        flag = isinstance(first.default, bool)
+        kind = {"action": argparse.BooleanOptionalAction} if flag else {"type": type(first.default)}
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, choices=first.choices, **kind,
                        help="; ".join(f"{model}: {o.help} (default: {o.default})" for model, o in declared))
     p.set_defaults(model_options=tuple(options))
@@ -223,22 +224,21 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         p.add_argument(*flags, **kwargs)
 
     p = command("predict", cmd_predict, "keypoints of the faces in photos, folders and videos",
-                "Find the faces in images (jpg, png, bmp, webp, tiff), folders (recursively) and videos (mp4, avi, mov, "
-                "mkv, webm), and their 15 keypoints in the original pixels. An unreadable input is reported and "
-                "skipped; the exit status is then 1.", epilog="With no INPUT: the sample photo shipped with the package.")
+                "Find the faces in images (jpg, png, bmp, webp, tiff), folders (recursively) and videos (mp4, avi, "
+                "mov, mkv, webm), and their 15 keypoints in the original pixels. An unreadable input is reported "
+                "and skipped; the exit status is then 1.", epilog="With no INPUT: the sample photo in the package.")
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="image or video files, or folders")
     p.add_argument("--json", metavar="OUT.json", help="write the faces found, per image and frame, here (else stdout)")
     p.add_argument("--save-dir", metavar="DIR", help="write annotated images (PNG) and videos (MP4) here")
     option(p, "--every", type=int, default=1, metavar="N", help="videos: every N-th frame")
     option(p, "--min-face", type=int, default=MIN_CROP, metavar="PX", help="smaller face crops get no keypoints")
     p.add_argument("--workers", type=int, metavar="N", help="processes that decode and detect while the model runs "
-                   "here (default: one per CPU up to 8; none on 2 CPUs or fewer)")
-    photo_commands = [p]
+                   "here; 0: none (default: one per CPU up to 8; none on 2 CPUs or fewer)")
     p = command("demo", cmd_demo, "draw the keypoints on the sample photo shipped with the package",
                 "Find the face in NASA's portrait of astronaut Eileen Collins (public domain, shipped with the "
                 "package), draw its keypoints and print them.")
     option(p, "--out", default="astronaut-keypoints.png", help="the picture to write")
-    for p in photo_commands + [p]:
+    for p in (sub.choices["predict"], p):
         p.add_argument("--labels", action="store_true", help="write keypoint names on the pictures")
         option(p, "--detector", choices=sorted(DETECTORS), default=DEFAULT_DETECTOR, help="the face detector")
 
@@ -248,7 +248,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--test", help="test.csv, test.zip, a folder or Kaggle's zip (overrides --data)")
     p.add_argument("--lookup", help="IdLookupTable.csv, a folder or Kaggle's zip (overrides --data)")
     p.add_argument("--out", required=True, help="the submission CSV to write")
-    model_commands = [photo_commands[0], sub.choices["demo"], p]
+    model_commands = [sub.choices["predict"], sub.choices["demo"], p]
 
     p = command("evaluate", cmd_evaluate, "RMSE of a model on labelled faces, and its worst cases",
                 "Kaggle's RMSE overall, per label pattern and per keypoint, on the validation split (as train makes "
@@ -305,8 +305,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     p = command("export", cmd_export, "write a model as ONNX, for ONNX Runtime or any ONNX runtime",
                 "Export a model with its decoding to ONNX: inputs faces (uint8, N x 96 x 96) and four_point (bool, "
-                "N), outputs keypoints (N x 15 x 2, pixel x, y) and spread (N x 15, pixels); dynamic batch. Needs torch "
-                "and onnx.")
+                "N), outputs keypoints (N x 15 x 2, pixel x, y) and spread (N x 15, pixels); dynamic batch. Needs torch"
+                " and onnx.")
     option(p, "--model", default=DEFAULT_MODEL, help=f"a shipped model ({', '.join(SHIPPED)}), a checkpoint or a run "
            "folder")
     p.add_argument("--out", required=True, help="the .onnx file to write")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._fs import refuse_existing
 from .data import KeypointData, load_lookup, load_test, load_training, read_submission
 from .data.sources import resolve
 from .errors import DataError, FacekeypointsError
@@ -23,8 +24,7 @@ def show(data: str, out: str | Path, *, kind: str | None = None, predictions: st
     submission's points (`predictions`, `truth`: RowId,Location files of the test set) or a model's, to `out`.
     Returns what was drawn, in words."""
     out = Path(out)
-    if out.exists() and not force:
-        raise FacekeypointsError(f"{out} already exists (use --force to overwrite)")
+    refuse_existing(out, force)
     if kind is None:  # a training file if there is one, else a test file
         try:
             resolve(data, "training")
@@ -42,7 +42,7 @@ def show(data: str, out: str | Path, *, kind: str | None = None, predictions: st
         names = [f"ImageId {i}" for i in faces.image_ids]
     if predictions or truth:
         if kind != "test":
-            raise FacekeypointsError("--predictions and --truth take submission files, drawn on a test set (--set test)")
+            raise FacekeypointsError("--predictions and --truth are submission files, drawn on a test set (--set test)")
         table = load_lookup(lookup or data)
         if truth:
             labels = points_from_rows(*read_submission(truth), table, faces.image_ids)
@@ -82,7 +82,8 @@ def show(data: str, out: str | Path, *, kind: str | None = None, predictions: st
     return f"{len(index)} faces"
 
 
-def choose(n: int, indices: list[int] | None, count: int, seed: int, worst: bool, labels, mask, predicted) -> np.ndarray:
+def choose(n: int, indices: list[int] | None, count: int, seed: int, worst: bool, labels, mask,
+           predicted) -> np.ndarray:
     """Which faces to draw: the given indices, the `count` worst predicted, or a random sample."""
     if indices:
         index = np.array(indices)

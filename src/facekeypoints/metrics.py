@@ -43,6 +43,9 @@ class RmseReport:
                     report.per_pattern[name] = (_rmse(squared[sel]), len(np.unique(image[sel])))
         return report
 
+    def __str__(self) -> str:
+        return self.format()
+
     def format(self) -> str:
         lines = [f"RMSE {self.rmse:.4f} px over {self.count} coordinates"]
         if self.per_pattern:

@@ -46,7 +46,7 @@ def model_files(name_or_path: str | os.PathLike) -> ModelFiles:
     path = Path(text)
     if path.is_dir():
         if not (path / "best.pt").is_file():
-            raise FacekeypointsError(f"{path}: a folder without best.pt (give a checkpoint, an .onnx file or a run folder)")
+            raise FacekeypointsError(f"{path}: a folder without best.pt (give a checkpoint, .onnx file or run folder)")
         path = path / "best.pt"
     if not path.exists():
         if path.suffix.lower() in MODEL_SUFFIXES or os.sep in text:

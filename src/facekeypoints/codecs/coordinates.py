@@ -14,6 +14,13 @@ def _no_spread(points: torch.Tensor) -> torch.Tensor:
     return torch.full_like(points[..., 0], float("nan"))
 
 
+def _masked_mse(output: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the labelled heads' coordinates; unlabelled ones contribute nothing."""
+    pred = output.reshape(targets.shape)
+    weight = weights.unsqueeze(-1).expand_as(pred).to(pred.dtype)
+    return ((pred - targets) ** 2 * weight).sum() / weight.sum().clamp(min=1)
+
+
 @dataclass
 class CoordinateCodec(Codec):
     """The network outputs pixel coordinates (e.g. the mean shape); its loss is the mean squared pixel error."""
@@ -24,9 +31,7 @@ class CoordinateCodec(Codec):
         return points, mask.float()
 
     def loss(self, output, targets, weights):
-        pred = output.reshape(targets.shape).float()
-        weight = weights.unsqueeze(-1).expand_as(pred)
-        return ((pred - targets) ** 2 * weight).sum() / weight.sum().clamp(min=1)
+        return _masked_mse(output.float(), targets, weights)
 
     def decode_heads(self, output):
         points = output.reshape(output.shape[0], -1, 2).float()
@@ -39,16 +44,13 @@ class RegressionCodec(Codec):
     is the MSE over labelled normalised coordinates (unlabelled ones contribute nothing)."""
 
     name = "regression"
-    size: int = IMAGE_SIZE
 
     def encode(self, points, mask):
-        return points / self.size, mask.float()
+        return points / IMAGE_SIZE, mask.float()
 
     def loss(self, output, targets, weights):
-        pred = output.reshape(targets.shape)
-        weight = weights.unsqueeze(-1).expand_as(pred).to(pred.dtype)
-        return ((pred - targets) ** 2 * weight).sum() / weight.sum().clamp(min=1)
+        return _masked_mse(output, targets, weights)
 
     def decode_heads(self, output):
-        points = output.reshape(output.shape[0], -1, 2).float() * self.size
+        points = output.reshape(output.shape[0], -1, 2).float() * IMAGE_SIZE
         return points, _no_spread(points)

@@ -41,11 +41,14 @@ def onnx_bytes(model: KeypointModel, flip: bool | None = None) -> bytes:
     return proto.SerializeToString()
 
 
-def export_onnx(model: KeypointModel, out: str | Path, flip: bool | None = None, force: bool = False) -> Path:
-    """Write `model` to `out` as ONNX (atomically; an existing file only with `force`, refused before exporting)."""
+def export_onnx(model: KeypointModel | str | Path, out: str | Path, flip: bool | None = None,
+                force: bool = False) -> KeypointModel:
+    """Write `model` (loaded, or a shipped name, checkpoint or run folder) to `out` as ONNX, atomically; an
+    existing file only with `force`, refused before any work. Returns the model."""
     with atomic_output(out, force=force) as tmp:
+        model = model if isinstance(model, KeypointModel) else KeypointModel.load(model, precision="fp32")
         tmp.write_bytes(onnx_bytes(model, flip))
-    return Path(out)
+    return model
 
 
 def _copy_contiguous(module: torch.nn.Module) -> torch.nn.Module:

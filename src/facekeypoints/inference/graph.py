@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ..codecs import Codec
-from ..models import normalise
+from ..models import flip_offset, normalise
 
 
 class InferenceGraph(nn.Module):
@@ -24,12 +24,11 @@ class InferenceGraph(nn.Module):
 
     def forward(self, faces: torch.Tensor, four_point: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         batch = normalise(faces)
-        if self.flip:
-            both = self.module(torch.cat((batch, batch.flip(-1))))
-            n = batch.shape[0]
-            points, spread = self.codec.decode_heads(both[:n])
-            mirrored = self.codec.unflip(self.codec.decode_heads(both[n:])[0], getattr(self.module, "flip_offset", None))
-            points = (points + mirrored) / 2
-        else:
-            points, spread = self.codec.decode_heads(self.module(batch))
+        if not self.flip:
+            return self.codec.decode(self.module(batch), four_point)
+        both = self.module(torch.cat((batch, batch.flip(-1))))
+        n = batch.shape[0]
+        points, spread = self.codec.decode_heads(both[:n])
+        mirrored = self.codec.unflip(self.codec.decode_heads(both[n:])[0], flip_offset(self.module))
+        points = (points + mirrored) / 2
         return self.codec.select(points, four_point), self.codec.select(spread.unsqueeze(-1), four_point)[..., 0]

@@ -47,14 +47,15 @@ class OnnxKeypointModel(Predictor):
         self.inputs = {i.name for i in self.session.get_inputs()}
 
     @property
-    def flips_by_default(self) -> bool:
+    def can_flip(self) -> bool:
         return self.flips
 
     def _run(self, faces, four_point, flip):
         if flip != self.flips:
             raise FacekeypointsError(
                 f"{self.source} was exported {'with' if self.flips else 'without'} flip averaging; export it "
-                f"again with {'--no-flip' if self.flips else '--flip'} to predict {'without' if self.flips else 'with'}")
+                f"again with {'--no-flip' if self.flips else '--flip'} to predict "
+                f"{'without' if self.flips else 'with'}")
         feed = {"faces": faces, "four_point": four_point}
         points, spread = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})
         return points, spread

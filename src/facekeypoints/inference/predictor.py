@@ -19,13 +19,19 @@ class Predictor:
     source = ""
 
     @property
-    def flips_by_default(self) -> bool:
-        """Whether `predict` averages with the mirrored faces unless told."""
+    def can_flip(self) -> bool:
+        """Whether the model can average its predictions with those on the mirrored faces."""
         return False
+
+    @property
+    def flips_by_default(self) -> bool:
+        """Whether `predict` averages with the mirrored faces unless told (a model's "flip" metadata; the
+        shipped models say no: measured not worth twice the time)."""
+        return self.can_flip and bool(self.meta.get("flip", True))
 
     def resolve_flip(self, flip: bool | None) -> bool:
         """Whether a call asking `flip` (None: the default) averages with the mirrored faces."""
-        return self.flips_by_default if flip is None else bool(flip)
+        return self.flips_by_default if flip is None else bool(flip) and self.can_flip
 
     def predict(self, images: np.ndarray, batch_size: int = 256, show_progress: bool = False,
                 four_point: np.ndarray | None = None, flip: bool | None = None) -> np.ndarray:
@@ -33,7 +39,7 @@ class Predictor:
 
         four_point: bool (N,), faces to place in the Kaggle data's 4-keypoint labelling convention (for
         a model that knows both; others ignore it). flip: also predict on the mirrored faces and average
-        (default: the model's own choice, see `flips_by_default`).
+        (default: the model's own choice, see `flips_by_default`; ignored by a model that cannot).
         """
         return self._predict(images, batch_size, show_progress, four_point, flip)[0]
 

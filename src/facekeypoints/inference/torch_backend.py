@@ -14,7 +14,7 @@ from .._device import cpu_has_amx
 from ..checkpoint import load_checkpoint, model_from_checkpoint
 from ..codecs import Codec, CoordinateCodec, codec_from_config
 from ..errors import FacekeypointsError
-from ..models import faces_to_tensor
+from ..models import faces_to_tensor, model_spec
 from ..shipped import DEFAULT_MODEL, model_files
 from .graph import InferenceGraph
 from .predictor import Predictor
@@ -42,10 +42,10 @@ class KeypointModel(Predictor):
         """A shipped model by name (default: the best) or a checkpoint file written by `facekeypoints train`."""
         files = model_files(name_or_path)
         if files.checkpoint is None:
-            raise FacekeypointsError(f"{name_or_path} is an ONNX file: it runs on ONNX Runtime (--backend onnx or auto)")
+            raise FacekeypointsError(f"{name_or_path} is an ONNX file: it runs on ONNX Runtime (--backend onnx)")
         payload = load_checkpoint(files.checkpoint)
         meta = payload.get("meta", {})
-        codec = codec_from_config(meta.get("codec", {"name": "coordinates"}))
+        codec = codec_from_config(meta["codec"]) if "codec" in meta else model_spec(payload["model"]).codec()
         # channels-last convolutions are faster on CPUs (only here: a model in training keeps its layout)
         module = model_from_checkpoint(payload).to(memory_format=torch.channels_last)
         return cls(module, codec, meta, str(files.checkpoint), precision)
@@ -65,10 +65,8 @@ class KeypointModel(Predictor):
         return next(itertools.chain(self.module.parameters(), self.module.buffers())).device
 
     @property
-    def flips_by_default(self) -> bool:
-        # A model that learned its labels' flip offset averages with its mirror image unless its metadata
-        # says otherwise (the shipped models say no: measured not worth twice the time).
-        return bool(self.meta.get("flip", hasattr(self.module, "flip_offset")))
+    def can_flip(self) -> bool:
+        return model_spec(self.name).flip_offset
 
     def graph(self, flip: bool | None = None) -> InferenceGraph:
         return InferenceGraph(self.module, self.codec, self.resolve_flip(flip))
@@ -87,5 +85,6 @@ class KeypointModel(Predictor):
     def _run(self, faces, four_point, flip):
         device = self.device
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            points, spread = self.graph(flip)(torch.from_numpy(faces).to(device), torch.from_numpy(four_point).to(device))
+            points, spread = self.graph(flip)(torch.from_numpy(faces).to(device),
+                                              torch.from_numpy(four_point).to(device))
         return points.float().cpu().numpy(), spread.float().cpu().numpy()

@@ -14,7 +14,8 @@ import pkgutil
 import numpy as np
 import torch
 
-from ._registry import ModelSpec, Option, create_model, list_models, model_options, model_spec, register_model
+from ._registry import (ModelSpec, Option, create_model, flip_offset, list_models, model_options, model_spec,
+                        register_model)
 
 
 def normalise(faces: torch.Tensor) -> torch.Tensor:
@@ -31,5 +32,5 @@ for _module in pkgutil.iter_modules(__path__):
     if not _module.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_module.name}")  # each registers its model
 
-__all__ = ["ModelSpec", "Option", "create_model", "faces_to_tensor", "list_models", "model_options", "model_spec",
-           "normalise", "register_model"]
+__all__ = ["ModelSpec", "Option", "create_model", "faces_to_tensor", "flip_offset", "list_models", "model_options",
+           "model_spec", "normalise", "register_model"]

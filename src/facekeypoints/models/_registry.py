@@ -22,6 +22,10 @@ class Option:
     choices: tuple | None = None
     codec: bool = False
 
+    def __post_init__(self):
+        if self.default is None:  # the command line takes the option's type from its default
+            raise ValueError(f"option {self.help!r} needs a default")
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -34,6 +38,8 @@ class ModelSpec:
     options: Mapping[str, Option] = field(default_factory=dict)
     train: Mapping[str, Any] = field(default_factory=dict)  # training defaults (`TrainConfig` fields)
     closed_form: bool = False  # fitted by `cls().fit(keypoints, mask)`, not by gradient steps
+    flip_offset: bool = False  # learns its labels' offset under mirroring (a `flip_offset` parameter per head):
+    # flip augmentation trains it, and predictions may average with the mirror image (test-time flip)
 
     def split_options(self, options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """(network kwargs, codec kwargs) from option values, the declared defaults filling the rest."""
@@ -56,13 +62,17 @@ _REGISTRY: dict[str, ModelSpec] = {}
 
 
 def register_model(*, codec: type[Codec], summary: str, options: Mapping[str, Option] | None = None,
-                   train: Mapping[str, Any] | None = None, closed_form: bool = False) -> Callable:
+                   train: Mapping[str, Any] | None = None, closed_form: bool = False,
+                   flip_offset: bool = False) -> Callable:
     """Class decorator: make a network known by its `name` attribute, with its codec, options and training
     defaults. Adding a model is one new file in `models/` with one decorated `nn.Module`."""
 
     def decorate(cls: type[nn.Module]) -> type[nn.Module]:
+        known = _REGISTRY.get(cls.name)
+        if known is not None and (known.cls.__module__, known.cls.__qualname__) != (cls.__module__, cls.__qualname__):
+            raise ValueError(f"two models named {cls.name!r}: {known.cls.__module__} and {cls.__module__}")
         _REGISTRY[cls.name] = ModelSpec(cls.name, cls, codec, summary, dict(options or {}), dict(train or {}),
-                                        closed_form)
+                                        closed_form, flip_offset)
         return cls
 
     return decorate
@@ -72,6 +82,11 @@ def model_spec(name: str) -> ModelSpec:
     if name not in _REGISTRY:
         raise FacekeypointsError(f"unknown model {name!r}; known: {', '.join(list_models())}")
     return _REGISTRY[name]
+
+
+def flip_offset(model: nn.Module):
+    """A model's learned flip offset (H,), or None for a model that learns none (its labels mirror exactly)."""
+    return model.flip_offset if model_spec(model.name).flip_offset else None
 
 
 def create_model(name: str, **config) -> nn.Module:

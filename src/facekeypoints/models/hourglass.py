@@ -49,10 +49,10 @@ class HourglassBlock(nn.Module):
 
 @register_model(
     codec=HeatmapCodec,
-    summary="stacked hourglass: full-resolution Gaussian heatmaps read at the peak (the original project)",
+    summary="the stacked hourglass of the original project, full-resolution Gaussian heatmaps read at the peak",
     options={"stacks": Option(1, "hourglasses stacked"),
              "sigma": Option(2.0, "Gaussian std of the target heatmaps, pixels", codec=True),
-             "decoder": Option("argmax", "heatmap decoding (argmax, as the original, or subpixel)",
+             "decoder": Option("argmax", "heatmap decoding: the peak cell as the original, or subpixel",
                                choices=("argmax", "subpixel"), codec=True)},
     # Adam 1e-3, later 5e-4 (the original project): halved at half time
     train={"epochs": 4, "batch_size": 16, "lr": 1e-3, "schedule": "halve"},

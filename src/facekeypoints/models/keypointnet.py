@@ -58,11 +58,12 @@ class Up(nn.Module):
 
 @register_model(
     codec=IntegralCodec,
-    summary="the project's own: stride-4 heatmaps read by soft-argmax, two labelling conventions, "
-    "learned flip offset",
+    summary="the project's own, stride-4 heatmaps read by soft-argmax, two labelling conventions and a learned "
+    "flip offset",
     options={"width": Option(32, "channels at the finest level")},
     train={"epochs": 60, "batch_size": 64, "lr": 2e-3, "augment": True, "ema": 0.998, "weight_decay": 1e-4,
            "schedule": "cosine", "channels_last": False},
+    flip_offset=True,
 )
 class KeypointNet(nn.Module):
     name = "keypointnet"

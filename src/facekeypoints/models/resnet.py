@@ -36,7 +36,7 @@ class BasicBlock(nn.Module):
 
 @register_model(
     codec=RegressionCodec,
-    summary="ResNet-18 regressing the 30 coordinates, MSE on normalised coordinates (the Paddle tutorial)",
+    summary="the Paddle tutorial's ResNet-18 regressing the 30 coordinates, MSE on normalised coordinates",
     options={"in_channels": Option(3, "grey face replicated to 3 channels, or 1", choices=(1, 3))},
     train={"epochs": 60, "batch_size": 256, "lr": 1e-3},  # Adam 1e-3, batch 256, 60 epochs (the tutorial)
 )

@@ -19,8 +19,8 @@ from typing import Callable, Iterable, Iterator, TextIO
 import cv2
 import numpy as np
 
-from .._fs import atomic_output, write_bytes_atomic
-from ..errors import FacekeypointsError, OutputExistsError
+from .._fs import atomic_output, refuse_existing, write_bytes_atomic
+from ..errors import FacekeypointsError
 from .results import FileResult
 
 
@@ -42,8 +42,7 @@ class VideoOutput:
     """
 
     def __init__(self, path: Path, fps: float, size: tuple[int, int], force: bool = False):
-        if path.exists() and not force:
-            raise OutputExistsError(f"{path} already exists (use --force to overwrite)")
+        refuse_existing(path, force)
         self.path, self.partial = path, path.with_name(path.stem + ".part" + path.suffix)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.writer = cv2.VideoWriter(str(self.partial), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)

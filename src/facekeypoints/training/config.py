@@ -78,6 +78,6 @@ def config_from_dict(stored: dict[str, Any]) -> TrainConfig:
         value = stored.pop(key)  # an option kept at the top level by older runs, or one no model has now
         if key in spec.options and value is not None:
             options.setdefault(key, value)
-    if stored.get("schedule") == "step":  # older runs: "step" meant the classic model's own schedule
-        stored["schedule"] = spec.train.get("schedule", COMMON["schedule"])
+    if stored.get("schedule") == "step":  # older runs: "step" was halving at half time for the hourglass, else constant
+        stored["schedule"] = "halve" if spec.train.get("schedule") == "halve" else "constant"
     return TrainConfig(**stored, options=options)

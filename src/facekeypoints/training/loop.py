@@ -38,7 +38,7 @@ from ..errors import FacekeypointsError
 from ..inference.torch_backend import KeypointModel
 from ..keypoints import four_point_faces
 from ..metrics import RmseReport, keypoint_rmse
-from ..models import faces_to_tensor, model_spec
+from ..models import faces_to_tensor, flip_offset, model_spec
 from .augment import Augmentation
 from .config import TrainConfig, build, config_from_dict, resolve_config
 from .schedule import lr_at
@@ -73,7 +73,7 @@ def train_step(model, codec, optimizer, images, keypoints, mask, augment=None, b
         points, head_mask = codec.to_heads(keypoints, mask)
         if augment is not None:  # on the heads' points in pixels, before encoding: works for every codec
             images, points, head_mask = augment(images, points, head_mask, codec.flip_permutation.to(images.device),
-                                                getattr(model, "flip_offset", None))
+                                                flip_offset(model))
         loss = codec.loss(forward(images), *codec.encode(points, head_mask))
     loss.backward()
     optimizer.step()
@@ -183,7 +183,7 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
         from torch.nn.parallel import DistributedDataParallel
 
         # Without augmentation keypointnet's flip offset gets no gradient: DDP must be told to expect that.
-        unused = augment is None and hasattr(model, "flip_offset")
+        unused = augment is None and flip_offset(model) is not None
         forward = DistributedDataParallel(model, find_unused_parameters=unused)
         torch.manual_seed(config.seed + rank)  # each rank its own augmentation and dropout draws
     meta = {"train_config": asdict(config), "data": data.source, "train_images": len(train_set),
@@ -326,7 +326,7 @@ def fit_closed_form(config: TrainConfig, force: bool = False) -> RmseReport | No
     """A model fitted in closed form (`ModelSpec.closed_form`: `fit(keypoints, mask)`), no gradient steps."""
     out = Path(config.out)
     if config.augment:
-        raise FacekeypointsError(f"{config.model} is fitted in closed form, on the labels alone: --augment does not apply")
+        raise FacekeypointsError(f"{config.model} is fitted in closed form, on labels alone: --augment does not apply")
     if (out / "best.pt").exists() and not force:
         raise FacekeypointsError(f"{out} already holds a trained model (use --force to overwrite)")
     config = resolve_config(config)
