@@ -121,7 +121,8 @@ def test_every_codec_keeps_the_interface(name):
     codec = CODECS[name]()
     torch.manual_seed(0)
     centres = torch.arange(24) * 4 + 1.5  # IntegralCodec's cell centres (stride 4)
-    points = torch.stack((centres[torch.randint(24, (2, codec.heads))], centres[torch.randint(24, (2, codec.heads))]), -1)
+    cells = torch.randint(24, (2, 2, codec.heads))
+    points = torch.stack((centres[cells[0]], centres[cells[1]]), -1)
     if isinstance(codec, HeatmapCodec):
         points = points.round()  # argmax decoding reads whole pixels
     output = _output_for(codec, points)

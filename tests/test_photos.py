@@ -349,3 +349,17 @@ def test_writers_leave_no_half_written_files(fk, tmp_path):
                 pictures.write(result)
             raise RuntimeError("interrupted")
     assert not out.exists() and sorted(p.name for p in drawn.iterdir()) == ["photo.png"]
+
+
+@pytest.mark.parametrize("json_args", [[], ["--json", "-"]])
+def test_predict_to_stdout_is_pure_json_one_record_a_line(capsys, tmp_path, monkeypatch, json_args):
+    """`predict photo > out.json` and `--json -` give JSON alone on stdout (the summary goes to stderr), a line per
+    record rather than dozens per face."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", str(sample_image()), *json_args]) == 0
+    out, err = capsys.readouterr()
+    records = json.loads(out)
+    assert len(records) == 1 and len(records[0]["faces"]) == 1
+    assert out.count("\n") == 3  # "[", the record, "]"
+    assert "1 image(s)/frame(s), 1 face(s) found" in err and "records in" not in err
+    assert list(tmp_path.iterdir()) == []  # no file named "-"

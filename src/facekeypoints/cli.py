@@ -23,9 +23,9 @@ from .training.schedule import SCHEDULES
 DATA_ENV = "FKD_DATA_DIR"
 
 
-def _say(args, *lines: str) -> None:
+def _say(args, *lines: str, file=None) -> None:
     if not args.quiet:
-        print(*lines, sep="\n")
+        print(*lines, sep="\n", file=file)
 
 
 def cmd_submit(args) -> int:
@@ -115,8 +115,8 @@ def cmd_predict(args) -> int:
                            labels=args.labels, every=args.every, force=args.force, on_result=lambda r: bar.update(1),
                            on_error=lambda r: bar.write(f"facekeypoints: skipped {r.error}", file=sys.stderr))
     bar.close()
-    _say(args, counts.summary() + (f"; records in {args.json}" if args.json else "")
-         + (f"; pictures in {args.save_dir}" if args.save_dir else ""))
+    _say(args, counts.summary() + (f"; records in {args.json}" if args.json not in (None, "-") else "")
+         + (f"; pictures in {args.save_dir}" if args.save_dir else ""), file=sys.stderr)  # stdout may be the JSON
     return 1 if counts.failed else 0
 
 
@@ -228,7 +228,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                 "mov, mkv, webm), and their 15 keypoints in the original pixels. An unreadable input is reported "
                 "and skipped; the exit status is then 1.", epilog="With no INPUT: the sample photo in the package.")
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="image or video files, or folders")
-    p.add_argument("--json", metavar="OUT.json", help="write the faces found, per image and frame, here (else stdout)")
+    p.add_argument("--json", metavar="FILE", help="the faces found, per image and frame, here (-, or none: stdout)")
     p.add_argument("--save-dir", metavar="DIR", help="write annotated images (PNG) and videos (MP4) here")
     option(p, "--every", type=int, default=1, metavar="N", help="videos: every N-th frame")
     option(p, "--min-face", type=int, default=MIN_CROP, metavar="PX", help="smaller face crops get no keypoints")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,8 +76,10 @@ class RecordsWriter:
 
     target: a path, written atomically (to a temporary file beside it, renamed when the writer closes without
     an error; an existing file is an error, raised on entering, unless `force`), or an open text stream such
-    as sys.stdout (written to and left open). Use it as a context manager: the list is closed on leaving
-    without an error; on an error the temporary file is removed (a stream keeps what was written).
+    as sys.stdout (written to and left open); "-" means standard output. One record a line, so the file stays
+    readable and greppable (`indent=1` made some 80 lines of a face). Use it as a context manager: the list is
+    closed on leaving without an error; on an error the temporary file is removed (a stream keeps what was
+    written).
     """
 
     def __init__(self, target: str | os.PathLike | TextIO, force: bool = False):
@@ -88,11 +91,11 @@ class RecordsWriter:
     @contextlib.contextmanager
     def _opened(self) -> Iterator[TextIO]:
         with contextlib.ExitStack() as stack:
-            if isinstance(self.target, (str, os.PathLike)):
+            if isinstance(self.target, (str, os.PathLike)) and str(self.target) != "-":
                 tmp = stack.enter_context(atomic_output(self.target, force=self.force))
                 out = stack.enter_context(open(tmp, "w", encoding="utf-8"))
             else:
-                out = self.target
+                out = sys.stdout if str(self.target) == "-" else self.target
             out.write("[")
             yield out
             out.write("\n]\n")  # not reached on an error: atomic_output then drops the temporary file
@@ -105,7 +108,8 @@ class RecordsWriter:
     def write(self, result: FileResult) -> None:
         if self._out is None:
             raise RuntimeError("RecordsWriter.write outside its `with` block")
-        self._out.write(("," if self.count else "") + "\n" + json.dumps(result.to_dict(), indent=1))
+        record = json.dumps(result.to_dict(), separators=(",", ":"))
+        self._out.write(("," if self.count else "") + "\n" + record)
         self.count += 1
 
     def __exit__(self, exc_type, exc, tb) -> bool | None:
