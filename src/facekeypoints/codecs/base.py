@@ -21,6 +21,8 @@ import torch
 
 from ..keypoints import FLIP_PERMUTATION, IMAGE_SIZE, NUM_KEYPOINTS
 
+_FLIP_PERMUTATION = torch.tensor(FLIP_PERMUTATION)  # made once: training asks for it every step
+
 
 class Codec:
     """Base class: subclasses are dataclasses whose fields are their settings (saved in checkpoints)."""
@@ -36,7 +38,7 @@ class Codec:
     @property
     def flip_permutation(self) -> torch.Tensor:
         """(H,): the head that head h becomes on the mirrored face."""
-        return torch.tensor(FLIP_PERMUTATION)
+        return _FLIP_PERMUTATION
 
     def config(self) -> dict[str, Any]:
         """What rebuilds this codec (`codec_from_config`): its name and settings."""

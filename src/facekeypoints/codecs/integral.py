@@ -14,6 +14,10 @@ HEAD_KEYPOINT = tuple(range(NUM_KEYPOINTS)) + PARTIAL_KEYPOINTS
 _EXTRA_HEAD = {k: NUM_KEYPOINTS + i for i, k in enumerate(PARTIAL_KEYPOINTS)}
 # The heads that answer for the 15 keypoints in the 4-keypoint convention.
 FOUR_POINT_HEADS = tuple(_EXTRA_HEAD.get(k, k) for k in range(NUM_KEYPOINTS))
+# As tensors, made once: training asks for them every step.
+_HEAD_KEYPOINT = torch.tensor(HEAD_KEYPOINT)
+_FLIP_HEADS = torch.tensor(list(FLIP_PERMUTATION) + [_EXTRA_HEAD[FLIP_PERMUTATION[k]] for k in PARTIAL_KEYPOINTS])
+_FOUR_POINT_PATTERN = torch.tensor(FOUR_POINT_PATTERN)
 
 
 @dataclass
@@ -44,16 +48,16 @@ class IntegralCodec(Codec):
 
     @property
     def flip_permutation(self) -> torch.Tensor:
-        return torch.tensor(list(FLIP_PERMUTATION) + [_EXTRA_HEAD[FLIP_PERMUTATION[k]] for k in PARTIAL_KEYPOINTS])
+        return _FLIP_HEADS
 
     def is_four_point(self, mask: torch.Tensor) -> torch.Tensor:
         """Which faces carry exactly the 4-keypoint convention's labels."""
-        return (mask.bool() == torch.tensor(FOUR_POINT_PATTERN, device=mask.device)).all(dim=1)
+        return (mask.bool() == _FOUR_POINT_PATTERN.to(mask.device)).all(dim=1)
 
     def to_heads(self, keypoints, mask):
         """Each face's labels go to the heads of its own convention; the other convention's heads are masked."""
         four = self.is_four_point(mask).unsqueeze(1)
-        index = torch.tensor(HEAD_KEYPOINT, device=keypoints.device)
+        index = _HEAD_KEYPOINT.to(keypoints.device)
         points = torch.nan_to_num(keypoints.float())[:, index]
         is_extra = torch.arange(len(HEAD_KEYPOINT), device=mask.device) >= NUM_KEYPOINTS
         return points, mask.bool()[:, index] & (is_extra == four)
