@@ -8,6 +8,8 @@ from pathlib import Path
 from ..errors import FacekeypointsError
 from .predictor import Predictor
 
+EXPECTED_OUTPUTS = ["keypoints", "spread"]  # as `facekeypoints export` names them
+
 
 def onnx_runtime_available() -> bool:
     try:
@@ -39,12 +41,18 @@ class OnnxKeypointModel(Predictor):
             self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own exception types
             raise FacekeypointsError(f"cannot load ONNX model {source or model}: {error}") from None
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        outputs = [o.name for o in self.session.get_outputs()]
+        if "faces" not in self.inputs or not self.inputs <= {"faces", "four_point"} or outputs != EXPECTED_OUTPUTS:
+            raise FacekeypointsError(  # a graph of some other model would fail later, with ONNX Runtime's words
+                f"{source or model} is not a facekeypoints model: inputs {', '.join(sorted(self.inputs))} and "
+                f"outputs {', '.join(outputs)}, where `facekeypoints export` writes inputs faces, four_point and "
+                f"outputs {', '.join(EXPECTED_OUTPUTS)}")
         props = self.session.get_modelmeta().custom_metadata_map
         self.meta = json.loads(props.get("facekeypoints", "{}"))
         self.name = self.meta.get("model", "onnx")
         self.flips = bool(self.meta.get("flip", False))
         self.source = source or str(model)
-        self.inputs = {i.name for i in self.session.get_inputs()}
 
     @property
     def can_flip(self) -> bool:
