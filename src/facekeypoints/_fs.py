@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import OutputExistsError
+from .errors import FacekeypointsError, OutputExistsError
 
 
 @contextlib.contextmanager
@@ -16,26 +18,62 @@ def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path
     """Yield a temporary path beside `path`; on success it replaces `path` in one rename.
 
     A crash leaves either the old file or the new one, never half a file. Without `force`
-    an existing `path` is an error, raised before any work is done.
+    an existing `path` is an error, raised before any work is done. A character device or a pipe
+    (/dev/null, a FIFO) is written into, never replaced: renaming over it would unlink it; a link to a file
+    keeps being a link.
+    An OS error that names no file (a full disk) is raised naming `path`.
     """
     path = Path(path)
     refuse_existing(path, force)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
+    if path.is_symlink() and path.resolve().is_file():  # write the file it points to, keep the link
+        path = path.resolve()
     try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    finally:
-        tmp_path.unlink(missing_ok=True)
+        if _written_through(path):
+            with tempfile.TemporaryDirectory() as folder:
+                tmp = Path(folder) / ("output" + path.suffix)
+                yield tmp
+                with open(tmp, "rb") as source, open(path, "wb") as target:
+                    shutil.copyfileobj(source, target)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
+        try:
+            yield tmp_path
+            os.replace(tmp_path, path)
+        finally:
+            tmp_path.unlink(missing_ok=True)
+    except OSError as error:
+        if error.filename is None and error.errno is not None:
+            raise OSError(error.errno, error.strerror, str(path)) from error
+        raise
 
 
 def refuse_existing(path: str | os.PathLike, force: bool = False) -> None:
-    """Without `force`, an existing output is an error: called before the work, not after it."""
-    if Path(path).exists() and not force:
+    """Without `force`, an existing output is an error: called before the work, not after it. A folder or a
+    block device is never an output; a character device or a pipe needs no `force` (nothing there is lost)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as error:  # e.g. a path through a file ("out.csv/x.png") or no permission
+        raise FacekeypointsError(f"cannot write {path}: {error.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise FacekeypointsError(f"{path} is a folder: give a file name")
+    if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+        raise FacekeypointsError(f"{path} is not a regular file: refusing to write to it")
+    if stat.S_ISREG(mode) and not force:
         raise OutputExistsError(f"{path} already exists (use --force to overwrite)")
+
+
+def _written_through(path: Path) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> None:
