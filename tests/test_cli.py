@@ -164,3 +164,35 @@ def test_the_command_line_needs_no_torch_but_to_train(tmp_path, kaggle_dir):
     assert "usage: facekeypoints train" in result.stdout
     assert "facekeypoints: error: train needs torch: pip install 'facekeypoints[train]'" in result.stderr
     assert result.stdout.strip().endswith("0.00000")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["submit", "--batch-size", "-1"], "argument --batch-size: must be 1 or more, not -1"),
+    (["evaluate", "--batch-size", "-5"], "argument --batch-size: must be 1 or more, not -5"),
+    (["submit", "--batch-size", "0"], "argument --batch-size: must be 1 or more, not 0"),
+    (["predict", "--workers", "-1"], "argument --workers: must be 0 or more, not -1"),
+    (["predict", "--min-face", "-5"], "argument --min-face: must be 0 or more, not -5"),
+    (["predict", "--every", "0"], "argument --every: must be 1 or more, not 0"),
+    (["predict", "--every", "1.5"], "argument --every: not a whole number: '1.5'"),
+    (["train", "--epochs", "0"], "argument --epochs: must be 1 or more, not 0"),
+    (["train", "--lr", "nan"], "argument --lr: must be above 0, not nan"),
+    (["train", "--val-fraction", "1"], "argument --val-fraction: must be at least 0 and below 1, not 1"),
+    (["train", "--model", "hourglas"], "argument --model: invalid choice: 'hourglas' (choose from 'hourglass'"),
+    (["show", "--indices", "5,-1"], "argument --indices: not comma-separated whole numbers of 0 or more"),
+])
+def test_nonsense_numbers_and_typos_are_refused_in_one_line_before_any_work(argv, message, capsys, tmp_path,
+                                                                            kaggle_dir):
+    out = tmp_path / "out"
+    extra = {"submit": ["--data", kaggle_dir, "--out", out], "evaluate": ["--data", kaggle_dir],
+             "train": ["--data", kaggle_dir, "--out", out], "show": [kaggle_dir, "--out", out]}.get(argv[0], [])
+    with pytest.raises(SystemExit) as stop:
+        main([str(a) for a in argv + extra])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"facekeypoints {argv[0]}: error: {message}") and f"(see facekeypoints {argv[0]} --help)" in err
+    assert not out.exists()
+
+
+def test_a_misspelt_shipped_model_gets_a_suggestion(capsys):
+    code, _, err = run(capsys, "predict", "--model", "keypointnte")
+    assert code == 1 and "unknown model 'keypointnte': did you mean keypointnet?" in err and err.count("\n") == 1

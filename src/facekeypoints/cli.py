@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import traceback
@@ -105,8 +106,6 @@ def cmd_predict(args) -> int:
     inputs = expand_inputs(args.inputs) if args.inputs else [sample_image()]
     if not inputs:
         raise FacekeypointsError("no images or videos found in the inputs given")
-    if args.every < 1:
-        raise FacekeypointsError("--every must be 1 or more")
     fk = FaceKeypoints(args.model, detector=args.detector, min_crop=args.min_face, backend=args.backend)
     bar = _progress.progress(total=count_frames(inputs, args.every), desc="predicting", unit="frame")
     results = fk.detect_files(inputs, every=args.every, workers=args.workers, keep_images=bool(args.save_dir))
@@ -141,11 +140,35 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _number(kind: type, low: float, high: float | None = None, above: bool = False):
+    """An argparse type refusing nonsense before any work: low <= value (low < value if above) < high."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {'whole ' if kind is int else ''}number: {text!r}") from None
+        if not (math.isfinite(value) and (value > low if above else value >= low) and (high is None or value < high)):
+            bound = f"above {low}" if above else f"at least {low} and below {high}" if high else f"{low} or more"
+            raise argparse.ArgumentTypeError(f"must be {bound}, not {text}")
+        return value
+    parse.__name__ = "count" if kind is int else "number"  # argparse names the type in its messages
+    return parse
+
+
+COUNT, NATURAL = _number(int, 1), _number(int, 0)  # e.g. --epochs, --every; --workers, --min-face
+POSITIVE, FRACTION = _number(float, 0, above=True), _number(float, 0, 1)  # --lr; --val-fraction, --ema
+
+
 def _indices(text: str) -> list[int]:
     try:
-        return [int(i) for i in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not comma-separated whole numbers: {text!r}") from None
+        return [NATURAL(i) for i in text.split(",")]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"not comma-separated whole numbers of 0 or more: {text!r}") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not the usage block that --help shows
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _add_train_parser(command, option, data_help: str, with_models: bool) -> None:
@@ -168,9 +191,9 @@ def _add_train_parser(command, option, data_help: str, with_models: bool) -> Non
     p.add_argument("--data", default=os.environ.get(DATA_ENV), help="training data: " + data_help)
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder for checkpoints and logs")
     for name, kind, text in (  # unset (None): the model's own default
-            ("epochs", int, "epochs to train, with --resume the new total"), ("batch-size", int, "faces per step"),
-            ("lr", float, "the learning rate"), ("ema", float, "decay of a moving average of the weights, 0: none"),
-            ("weight-decay", float, "AdamW with this decay, 0 for Adam"),
+            ("epochs", COUNT, "epochs to train, with --resume the new total"), ("batch-size", COUNT, "faces per step"),
+            ("lr", POSITIVE, "the learning rate"), ("ema", FRACTION, "decay of a moving average of the weights, 0: none"),
+            ("weight-decay", _number(float, 0), "AdamW with this decay, 0 for Adam"),
             ("schedule", SCHEDULES, "learning rate: constant, halved at half time, or warm-up then cosine"),
             ("augment", bool, "random flips, rotations, zoom, shifts, brightness and contrast"),
             ("channels-last", bool, "NHWC memory layout, faster convolutions on CPUs"),
@@ -178,11 +201,11 @@ def _add_train_parser(command, option, data_help: str, with_models: bool) -> Non
         kwargs = ({"action": argparse.BooleanOptionalAction} if kind is bool else {"choices": kind}
                   if isinstance(kind, tuple) else {"type": kind})
         p.add_argument(f"--{name}", help=text if "default" in text else f"{text} (default: the model's)", **kwargs)
-    option(p, "--val-fraction", type=float, default=0.1, help="share of images held out for validation, 0: none")
+    option(p, "--val-fraction", type=FRACTION, default=0.1, help="share of images held out for validation, 0: none")
     option(p, "--seed", type=int, default=0, help="seed of the split and of training")
     option(p, "--device", choices=("cpu", "cuda"), default="cpu", help="where to train")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
-    p.add_argument("--limit", type=int, help="use only the first N faces of the file (quick checks)")
+    p.add_argument("--threads", type=COUNT, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--limit", type=COUNT, help="use only the first N faces of the file (quick checks)")
     p.add_argument("--complete-only", action="store_true", help="train only on faces with all 15 keypoints (dropna)")
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its last.pt")
     defaults = {s.name: ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s.train.items()) for s in specs}
@@ -200,10 +223,10 @@ def _add_train_parser(command, option, data_help: str, with_models: bool) -> Non
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     argv = sys.argv[1:] if argv is None else argv
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="print only results and errors, no progress")
     common.add_argument("--debug", action="store_true", help="show the full traceback of an error")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="facekeypoints", epilog="Run `facekeypoints COMMAND --help` for a command's options.",
         description="Find the 15 facial keypoints of Kaggle's Facial Keypoints Detection competition in photos and "
         "videos; read Kaggle's data, train and evaluate models, write and score submissions.")
@@ -230,9 +253,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="image or video files, or folders")
     p.add_argument("--json", metavar="FILE", help="the faces found, per image and frame, here (-, or none: stdout)")
     p.add_argument("--save-dir", metavar="DIR", help="write annotated images (PNG) and videos (MP4) here")
-    option(p, "--every", type=int, default=1, metavar="N", help="videos: every N-th frame")
-    option(p, "--min-face", type=int, default=MIN_CROP, metavar="PX", help="smaller face crops get no keypoints")
-    p.add_argument("--workers", type=int, metavar="N", help="processes that decode and detect while the model runs "
+    option(p, "--every", type=COUNT, default=1, metavar="N", help="videos: every N-th frame")
+    option(p, "--min-face", type=NATURAL, default=MIN_CROP, metavar="PX", help="smaller face crops get no keypoints")
+    p.add_argument("--workers", type=NATURAL, metavar="N", help="processes that decode and detect while the model runs "
                    "here; 0: none (default: one per CPU up to 8; none on 2 CPUs or fewer)")
     p = command("demo", cmd_demo, "draw the keypoints on the sample photo shipped with the package",
                 "Find the face in NASA's portrait of astronaut Eileen Collins (public domain, shipped with the "
@@ -254,10 +277,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                 "Kaggle's RMSE overall, per label pattern and per keypoint, on the validation split (as train makes "
                 "it), the training split or all faces of DATA; optionally a picture of the worst faces.")
     option(p, "--split", choices=SPLITS, default=SPLITS[0], help="which faces")
-    option(p, "--val-fraction", type=float, default=0.1, help="as given to train")
+    option(p, "--val-fraction", type=FRACTION, default=0.1, help="as given to train")
     option(p, "--seed", type=int, default=0, help="as given to train")
     p.add_argument("--worst-out", metavar="PNG", help="draw the worst faces, labels and predictions, here")
-    option(p, "--count", type=int, default=16, help="how many worst faces to draw")
+    option(p, "--count", type=COUNT, default=16, help="how many worst faces to draw")
     model_commands.append(p)
     for p in model_commands:
         option(p, "--model", default=DEFAULT_MODEL, help=f"a shipped model ({', '.join(SHIPPED)}), a checkpoint, "
@@ -266,7 +289,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                "and .onnx files when onnxruntime is installed, else PyTorch")
     for p in model_commands[2:]:  # submit and evaluate: Kaggle data in, many faces a batch
         p.add_argument("--data", default=os.environ.get(DATA_ENV), help="the data: " + data_help)
-        option(p, "--batch-size", type=int, default=256, help="faces per forward pass")
+        option(p, "--batch-size", type=COUNT, default=256, help="faces per forward pass")
 
     p = command("score", cmd_score, "RMSE of a submission against a solution",
                 "Kaggle's metric: RMSE in pixels over all rows; with the lookup table (--lookup, or IdLookupTable.csv "
@@ -285,7 +308,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--truth", help="a solution CSV (RowId,Location) to draw as the test faces' labels")
     p.add_argument("--lookup", help="IdLookupTable.csv for --predictions/--truth (default: from DATA)")
     p.add_argument("--model", help="draw this model's predictions (name, checkpoint or run folder)")
-    option(p, "--count", type=int, default=16, help="how many faces")
+    option(p, "--count", type=COUNT, default=16, help="how many faces")
     p.add_argument("--indices", type=_indices, help="comma-separated row indices (0-based) to draw instead")
     p.add_argument("--worst", action="store_true", help="draw the faces the model gets most wrong")
     p.add_argument("--heatmaps", action="store_true", help="draw the first chosen face's heatmaps (a heatmap --model)")

@@ -4,6 +4,7 @@ user lives (`model_files`), decided here once for every backend."""
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -51,8 +52,9 @@ def model_files(name_or_path: str | os.PathLike) -> ModelFiles:
     if not path.exists():
         if path.suffix.lower() in MODEL_SUFFIXES or os.sep in text:
             raise FacekeypointsError(f"{path}: no such file")
-        raise FacekeypointsError(f"unknown model {text!r}: give a checkpoint or .onnx file, or one of the shipped "
-                                 f"models: {', '.join(SHIPPED)}")
+        close = difflib.get_close_matches(text, SHIPPED, n=1)
+        raise FacekeypointsError(f"unknown model {text!r}: " + (f"did you mean {close[0]}? " if close else "")
+                                 + f"give a checkpoint or .onnx file, or a shipped model: {', '.join(SHIPPED)}")
     if path.suffix.lower() == ".onnx":
         return ModelFiles(None, path)
     return ModelFiles(path, None)
