@@ -35,11 +35,11 @@ def show(data: str, out: str | Path, *, kind: str | None = None, predictions: st
     if kind == "training":
         faces = load_training(data)
         images, labels, mask = faces.images, faces.keypoints, faces.mask
-        names = [f"line {n}" for n in faces.lines]
+        names = [f"#{i}, line {n}" for i, n in enumerate(faces.lines)]  # index as --indices takes it
     else:
         faces = load_test(data)
         images = faces.images
-        names = [f"ImageId {i}" for i in faces.image_ids]
+        names = [f"#{i}, ImageId {n}" for i, n in enumerate(faces.image_ids)]
     if predictions or truth:
         if kind != "test":
             raise FacekeypointsError("--predictions and --truth are submission files, drawn on a test set (--set test)")
@@ -121,7 +121,7 @@ def worst_faces(data: KeypointData, predicted: np.ndarray, count: int, title: st
     if given."""
     errors = face_rmse(predicted, data.keypoints, data.mask)
     worst = np.argsort(-errors, kind="stable")[:count]
-    titles = [f"line {data.lines[i]}  {errors[i]:.2f}px" for i in worst]
+    titles = [f"#{i}, line {data.lines[i]}  {errors[i]:.2f}px" for i in worst]
     fig = face_grid(data.images[worst], data.keypoints[worst], data.mask[worst], predicted[worst], titles=titles,
                     title=f"worst {len(worst)} of {len(data)} faces, {title}")
     if out is not None:

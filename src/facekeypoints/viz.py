@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import NullFormatter, ScalarFormatter
+from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 
 from ._fs import atomic_output
 
@@ -34,8 +34,7 @@ def face_grid(
     predictions (e.g. to the keypoints a lookup table asks for).
     """
     n = len(images)
-    columns = columns or min(n, max(1, math.ceil(math.sqrt(n * 1.3))))
-    rows = max(1, math.ceil(n / columns))
+    columns, rows = grid_shape(n, columns)
     fig = Figure(figsize=(1.9 * columns, 2.0 * rows + 0.5), dpi=110)
     for i in range(rows * columns):
         ax = fig.add_subplot(rows, columns, i + 1)
@@ -64,6 +63,16 @@ def face_grid(
     return fig
 
 
+def grid_shape(n: int, columns: int | None = None, aspect: float = 1.3) -> tuple[int, int]:
+    """(columns, rows) for n pictures: about `aspect` times wider than tall, with rows as even as can be
+    (16 faces are 4 x 4, not 5 + 5 + 5 + 1)."""
+    if columns is None:
+        rows = math.ceil(n / max(1, math.ceil(math.sqrt(n * aspect))))
+        columns = math.ceil(n / max(1, rows))
+    columns = max(1, min(columns, n))
+    return columns, max(1, math.ceil(n / columns))
+
+
 def _scatter(ax, points: np.ndarray, mask: np.ndarray | None, style: dict) -> None:
     keep = ~np.isnan(points).any(axis=1)
     if mask is not None:
@@ -88,6 +97,7 @@ def training_curve(log: list[dict]) -> Figure:
     ax_rmse.set(xlabel="epoch", ylabel="RMSE (px)", title="validation RMSE")
     for ax in (ax_loss, ax_rmse):
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole: no tick at 1.5
     fig.tight_layout()
     return fig
 
@@ -103,6 +113,7 @@ def compare_runs(runs: dict[str, list[dict]]) -> Figure:
         ax_epoch.plot([int(row["epoch"]) for row in log], rmse, marker=".", label=label)
         ax_time.plot(minutes, rmse, marker=".", label=label)
     ax_epoch.set(xlabel="epoch", ylabel="validation RMSE (px)", yscale="log")
+    ax_epoch.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_time.set(xlabel="minutes of training steps", yscale="log")
     for ax in (ax_epoch, ax_time):
         ax.yaxis.set_major_formatter(ScalarFormatter())  # "3", not "3×10⁰"
@@ -115,22 +126,19 @@ def compare_runs(runs: dict[str, list[dict]]) -> Figure:
 
 
 def heatmap_overlay(image: np.ndarray, heatmaps: list[np.ndarray], names: list[str], row_titles: list[str]) -> Figure:
-    """For one face: each heatmap set (e.g. target, predicted) in a row, one keypoint per column, over the image."""
-    rows, cols = len(heatmaps), heatmaps[0].shape[0] + 1
-    fig = Figure(figsize=(1.25 * cols, 1.4 * rows), dpi=110)
+    """For one face: each heatmap set (e.g. target, predicted) as a 4 x 4 block, all keypoints then one keypoint
+    a panel over the image; the blocks side by side, each named in its first panel."""
+    side = 4  # 16 panels: all 15 keypoints together, then each alone
+    fig = Figure(figsize=(1.45 * side * len(heatmaps), 1.55 * side + 0.3), dpi=110)
+    grid = fig.add_gridspec(side, side * len(heatmaps), wspace=0.05, hspace=0.3)
     for r, maps in enumerate(heatmaps):
-        total = fig.add_subplot(rows, cols, r * cols + 1)
-        total.imshow(image, cmap="gray", vmin=0, vmax=255, extent=FACE_EXTENT)
-        total.imshow(maps.max(axis=0), cmap="jet", alpha=0.5, vmin=0, vmax=max(1e-6, float(maps.max())),
-                     extent=FACE_EXTENT)
-        total.set_axis_off()
-        total.set_title(f"{row_titles[r]}: all", fontsize=6)
-        for k in range(maps.shape[0]):
-            ax = fig.add_subplot(rows, cols, r * cols + k + 2)
+        panels = [(maps.max(axis=0), f"{row_titles[r]}: all")]
+        panels += [(maps[k], names[k].replace("_", " ")) for k in range(maps.shape[0])]
+        for i, (heat, title) in enumerate(panels[:side * side]):
+            ax = fig.add_subplot(grid[i // side, r * side + i % side])
             ax.imshow(image, cmap="gray", vmin=0, vmax=255, extent=FACE_EXTENT)
-            ax.imshow(maps[k], cmap="jet", alpha=0.5, vmin=0, vmax=max(1e-6, float(maps[k].max())),
-                      extent=FACE_EXTENT)
+            ax.imshow(heat, cmap="jet", alpha=0.5, vmin=0, vmax=max(1e-6, float(heat.max())), extent=FACE_EXTENT)
             ax.set_axis_off()
-            ax.set_title(names[k].replace("_", " "), fontsize=5)
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.8, wspace=0.05, hspace=0.3)
+            ax.set_title(title, fontsize=6)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.92)
     return fig

@@ -62,14 +62,79 @@ class Face:
         if self.keypoints is None:
             return image
         radius = max(2, round(w / 60))
-        for name, (px, py) in self.keypoints.items():
+        if labels:  # under the points, so that no leader line covers one
+            scale = label_scale(image.shape)
+            for label in label_layout(self.keypoints, self.box, image.shape, scale):
+                cv2.line(image, label.point, label.anchor, (200, 200, 200), 1, cv2.LINE_AA)
+                for colour, weight in (((0, 0, 0), 3), ((255, 255, 255), 1)):  # outlined: legible on any photo
+                    cv2.putText(image, label.text, label.origin, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, weight,
+                                cv2.LINE_AA)
+        for px, py in self.keypoints.values():
             centre = (int(round(px)), int(round(py)))
             cv2.circle(image, centre, radius + thick, (0, 0, 0), -1, cv2.LINE_AA)
             cv2.circle(image, centre, radius, (60, 255, 60), -1, cv2.LINE_AA)
-            if labels:
-                cv2.putText(image, name.replace("_", " "), (centre[0] + radius + 2, centre[1] - radius),
-                            cv2.FONT_HERSHEY_SIMPLEX, max(0.3, w / 700), (255, 255, 255), 1, cv2.LINE_AA)
         return image
+
+
+@dataclass(frozen=True)
+class Label:
+    """A keypoint's name placed for drawing: text from `origin` (its baseline's left end), a leader line from
+    the keypoint (`point`) to `anchor`, and the text's bounding `rect` (x, y, width, height)."""
+
+    text: str
+    point: tuple[int, int]
+    origin: tuple[int, int]
+    anchor: tuple[int, int]
+    rect: tuple[int, int, int, int]
+
+
+def label_scale(shape: tuple[int, ...]) -> float:
+    """Font scale for keypoint names: legible at 100 % on a small photo, growing with large ones."""
+    return float(np.clip(min(shape[:2]) / 1200, 0.4, 1.5))
+
+
+def label_layout(keypoints: dict[str, tuple[float, float]], box: tuple[int, int, int, int],
+                 shape: tuple[int, ...], scale: float) -> list[Label]:
+    """Keypoint names in columns beside the face box, each in its points' top-to-bottom order, a line apart,
+    inside the image: 15 names never pile up on a face a few dozen pixels wide. The points in the box's left
+    half get a column on its left and the others one on its right; where the image has no room for that,
+    both columns go on one side, or all names in one column."""
+    height, width = shape[:2]
+    x, y, w, h = box
+    gap = max(6, round(w / 10))
+    sizes = {name: cv2.getTextSize(name.replace("_", " "), cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0]
+             for name in keypoints}
+    step = max(th for _, th in sizes.values()) + max(6, round(10 * scale))
+    left = [name for name, (px, _) in keypoints.items() if px < x + w / 2]
+    right = [name for name in keypoints if name not in left]
+    wl, wr = (max((sizes[n][0] for n in names), default=0) for names in (left, right))
+    for columns in (((x - gap - wl, left), (x + w + gap, right)),  # text start of each column: either side,
+                    ((x + w + 2 * gap + wr, left), (x + w + gap, right)),  # both on the right,
+                    ((x - gap - wl, left), (x - 2 * gap - wl - wr, right))):  # both on the left
+        if all(0 <= at and at + max(sizes[n][0] for n in names) < width for at, names in columns if names):
+            break
+    else:  # no room for two columns: one, on the roomier side
+        widest = max(sizes[n][0] for n in keypoints)
+        at = x + w + gap if width - x - w >= x else x - gap - widest
+        columns = ((int(np.clip(at, 0, max(0, width - widest - 1))), list(keypoints)),)
+    labels = []
+    for at, names in columns:
+        names = sorted(names, key=lambda n: keypoints[n][1])
+        span = max(sizes[n][0] for n in names) if names else 0
+        tops: list[float] = []
+        for name in names:  # each name at its point's height, pushed down to clear the one above
+            tops.append(max(keypoints[name][1] - step / 2, tops[-1] + step if tops else 0.0))
+        lift = max(0.0, tops[-1] + step - height) if tops else 0.0  # then the column lifted into the image
+        for name, top in zip(names, tops):
+            tw, th = sizes[name]
+            top = max(0, round(top - lift))
+            before = at < x  # a column before the face ends its names next to it
+            tx = int(at + span - tw) if before else int(at)
+            baseline = top + (step + th) // 2
+            px, py = keypoints[name]
+            labels.append(Label(name.replace("_", " "), (int(round(px)), int(round(py))), (tx, baseline),
+                                (tx + tw + 2 if before else tx - 2, baseline - th // 2), (tx, top, tw, step)))
+    return labels
 
 
 def draw_faces(image: np.ndarray, faces: list[Face], labels: bool = False) -> np.ndarray:
