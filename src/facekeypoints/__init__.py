@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 from .data import KeypointData, LookupTable, TestImages, load_lookup, load_test, load_training, train_val_split
 from .errors import DataError, FacekeypointsError
 from .inference import load_model
-from .keypoints import FLIP_PAIRS, KEYPOINT_NAMES
+from .keypoints import FLIP_PAIRS, KEYPOINT_NAMES, four_point_faces
 from .metrics import RmseReport, keypoint_rmse
 
 
@@ -47,5 +47,6 @@ __all__ = [
     "load_test",
     "load_training",
     "train_val_split",
+    "four_point_faces",
     "__version__",
 ]
