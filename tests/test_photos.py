@@ -151,7 +151,8 @@ def test_predict_images_folders_and_videos(tmp_path, capsys):
     assert (still["width"], still["height"]) == (512, 512) and len(still["faces"]) == 1
     assert set(still["faces"][0]["keypoints"]) == set(KEYPOINT_NAMES)
     assert all(len(r["faces"]) >= 1 for r in records)
-    assert {p.name for p in (tmp_path / "drawn").iterdir()} == {"astronaut.png", "clip.mp4"}
+    drawn = {str(p.relative_to(tmp_path / "drawn")) for p in (tmp_path / "drawn").rglob("*") if p.is_file()}
+    assert drawn == {"sub/astronaut.png", "clip.mp4"}  # the inputs' folders mirrored
     capture = cv2.VideoCapture(str(tmp_path / "drawn" / "clip.mp4"))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
     # outputs are not overwritten without --force
