@@ -66,7 +66,7 @@ def _detect(grey: np.ndarray, detector: FaceDetector, detect_pixels: float) -> l
     scale = min(1.0, (detect_pixels / grey.size) ** 0.5)
     if scale == 1:
         return [tuple(int(v) for v in box) for box in detector(grey)]
-    small = cv2.resize(grey, (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))),
+    small = cv2.resize(grey, (max(1, int(grey.shape[1] * scale)), max(1, int(grey.shape[0] * scale))),
                        interpolation=cv2.INTER_AREA)
     sx, sy = grey.shape[1] / small.shape[1], grey.shape[0] / small.shape[0]
     return [tuple(int(round(v * s)) for v, s in zip(box, (sx, sy, sx, sy))) for box in detector(small)]

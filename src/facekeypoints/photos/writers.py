@@ -105,16 +105,18 @@ class RecordsWriter:
     @contextlib.contextmanager
     def _opened(self) -> Iterator[TextIO]:
         with contextlib.ExitStack() as stack:
-            if isinstance(self.target, (str, os.PathLike)) and str(self.target) != "-":
+            owned = isinstance(self.target, (str, os.PathLike)) and str(self.target) != "-"
+            if owned:
                 tmp = stack.enter_context(atomic_output(self.target, force=self.force))
-                out = stack.enter_context(open(tmp, "w", encoding="utf-8"))
+                out = open(tmp, "w", encoding="utf-8")
+                stack.callback(_close_quietly, out)  # after an error (said already) the buffer cannot be written
             else:
                 out = sys.stdout if str(self.target) == "-" else self.target
             out.write("[")
             yield out
             with _naming(self._name):  # not reached on an error: atomic_output then drops the temporary file
                 out.write("\n]\n")
-                out.flush()  # a full disk shows here, not in the close that follows
+                out.close() if owned else out.flush()  # a full disk shows here
 
     def __enter__(self) -> RecordsWriter:
         self._context = self._opened()
@@ -132,6 +134,11 @@ class RecordsWriter:
     def __exit__(self, exc_type, exc, tb) -> bool | None:
         context, self._context, self._out = self._context, None, None
         return context.__exit__(exc_type, exc, tb)
+
+
+def _close_quietly(out: TextIO) -> None:
+    with contextlib.suppress(OSError):
+        out.close()
 
 
 class AnnotationsWriter:
