@@ -53,7 +53,7 @@ def _declared_pixels(encoded: np.ndarray) -> tuple[float, str] | None:
     """How many pixels an encoded image declares in its header (read by Pillow, no pixel decoded), and how to
     say it; None where Pillow cannot tell (a format it does not read, a broken header: OpenCV will say)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore")  # Pillow on broken or large headers: OpenCV and the limit say it
         try:
             with Image.open(io.BytesIO(encoded.tobytes())) as image:
                 width, height = image.size
@@ -217,7 +217,8 @@ def walk_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> list
     relative = [Path(os.path.relpath(os.path.abspath(p), base)) for p in paths]
     # an image's pictures end in .png, a video's in .mp4: names clash only between files of the same kind
     stems = Counter((r.with_suffix(""), is_video(r)) for r in relative)
-    return [(p, r.with_suffix("") if stems[r.with_suffix(""), is_video(r)] == 1 else r) for p, r in zip(paths, relative)]
+    return [(p, r.with_suffix("") if stems[r.with_suffix(""), is_video(r)] == 1 else r)
+            for p, r in zip(paths, relative)]
 
 
 def expand_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:

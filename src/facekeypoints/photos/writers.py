@@ -116,7 +116,10 @@ class RecordsWriter:
             yield out
             with _naming(self._name):  # not reached on an error: atomic_output then drops the temporary file
                 out.write("\n]\n")
-                out.close() if owned else out.flush()  # a full disk shows here
+                if owned:
+                    out.close()  # a full disk shows here, named
+                else:
+                    out.flush()
 
     def __enter__(self) -> RecordsWriter:
         self._context = self._opened()
