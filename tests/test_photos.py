@@ -549,5 +549,6 @@ def test_detections_dropped_as_not_faces_are_counted(fk, tmp_path, capsys):
     [record] = json.loads(out.read_text())
     assert (record["faces"], record["not_faces"]) == ([], 1)
     assert "0 face(s) found, 1 detection(s) dropped as not faces" in capsys.readouterr().err
-    assert main(["predict", str(sample_image()), "--max-spread", "nan"]) == 1
-    assert "max_spread must be a positive number" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["predict", str(sample_image()), "--max-spread", "nan"])
+    assert "--max-spread: must be above 0, not nan" in capsys.readouterr().err
