@@ -151,7 +151,8 @@ def test_predict_images_folders_and_videos(tmp_path, capsys):
     assert (still["width"], still["height"]) == (512, 512) and len(still["faces"]) == 1
     assert set(still["faces"][0]["keypoints"]) == set(KEYPOINT_NAMES)
     assert all(len(r["faces"]) >= 1 for r in records)
-    assert {p.name for p in (tmp_path / "drawn").iterdir()} == {"astronaut.png", "clip.mp4"}
+    drawn = {str(p.relative_to(tmp_path / "drawn")) for p in (tmp_path / "drawn").rglob("*") if p.is_file()}
+    assert drawn == {"sub/astronaut.png", "clip.mp4"}  # the inputs' folders mirrored
     capture = cv2.VideoCapture(str(tmp_path / "drawn" / "clip.mp4"))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
     # outputs are not overwritten without --force
@@ -363,3 +364,191 @@ def test_predict_to_stdout_is_pure_json_one_record_a_line(capsys, tmp_path, monk
     assert out.count("\n") == 3  # "[", the record, "]"
     assert "1 image(s)/frame(s), 1 face(s) found" in err and "records in" not in err
     assert list(tmp_path.iterdir()) == []  # no file named "-"
+
+
+# ------------------------------------------------------------------------------- hardening (issue 14)
+
+
+def _png(path: Path, width: int, height: int, pixels: bool = True) -> Path:
+    """An all-black grey PNG of any size, small on disk: its rows compressed as they are made (none if not
+    `pixels`: a header alone, for what must be refused before decoding)."""
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    idat = b""
+    if pixels:
+        packer, row = zlib.compressobj(1), bytes(width + 1)  # filter byte + the row
+        idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return path
+
+
+def test_huge_images_are_refused_from_their_header_and_the_batch_goes_on(tmp_path, capsys, monkeypatch):
+    """20000x20000 crashed OpenCV's face detector (exit 139; BrokenProcessPool with workers) and 40000x40000
+    aborted the batch with OpenCV's own pixel-limit traceback."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _png(folder / "a-huge.png", 20000, 20000)
+    _png(folder / "b-larger.png", 40000, 40000, pixels=False)
+    _png(folder / "b-large.png", 13000, 12000, pixels=False)  # above the limit, below Pillow's own
+    (folder / "c-face.png").write_bytes(sample_image().read_bytes())
+    assert (folder / "a-huge.png").stat().st_size < 3_000_000
+    out = tmp_path / "faces.json"
+    assert main(["predict", str(folder), "--json", str(out), "--workers", "1"]) == 1  # a worker: no crash either
+    err = capsys.readouterr().err
+    assert "a-huge.png: more than 179 MP, over the limit of 150 MP (max_pixels, --max-pixels)" in err
+    assert "b-large.png: 13000x12000 pixels, over the limit of 150 MP" in err
+    assert "b-larger.png: more than 179 MP, over the limit" in err
+    assert "3 input(s) or picture(s) failed" in err
+    [record] = json.loads(out.read_text())
+    assert record["source"].endswith("c-face.png") and len(record["faces"]) == 1
+
+    def no_decoding(*args):
+        pytest.fail("a refused image was decoded")
+
+    monkeypatch.setattr(cv2, "imdecode", no_decoding)
+    with pytest.raises(ImageError, match=r"more than 179 MP, over the limit of 150 MP"):
+        read_image(folder / "a-huge.png")
+    with pytest.raises(ImageError, match=r"300x200 pixels, over the limit of 0.05 MP"):  # the limit is a setting
+        read_image(_png(tmp_path / "small.png", 300, 200), max_pixels=50_000)
+
+
+def test_large_images_are_scanned_shrunk_and_boxes_mapped_back(fk):
+    """The detector never scans more than DETECT_PIXELS; the face is found where it is and cut at full size."""
+    from facekeypoints.photos.crops import DETECT_PIXELS
+
+    face = read_image(sample_image())
+    big = np.zeros((5000, 6000), np.uint8)
+    x0, y0, scale = 3000, 1000, 4
+    big[y0:y0 + 512 * scale, x0:x0 + 512 * scale] = cv2.resize(face, None, fx=scale, fy=scale)
+    scanned = []
+
+    class Recording(HaarDetector):
+        def __call__(self, grey):
+            scanned.append(grey.size)
+            return super().__call__(grey)
+
+    [found] = FaceKeypoints(fk.model, detector=Recording()).detect(big)
+    assert max(scanned) <= DETECT_PIXELS < big.size
+    expected = (fk(face)[0].as_array() + 0.5) * scale - 0.5 + (x0, y0)
+    assert np.abs(found.as_array() - expected).max() < 2 * scale  # within 2 pixels of the 512-px original
+
+
+def test_save_dir_mirrors_the_inputs_and_never_loses_the_records(tmp_path, capsys):
+    """DIR/a/x.jpg and DIR/b/x.jpg both went to S/x.png: the second stopped the batch ("already exists") and no
+    JSON was written; with --force one picture replaced the other."""
+    photo = cv2.imread(str(sample_image()))
+    inputs = tmp_path / "in"
+    for name in ("a/x.jpg", "b/x.jpg", "b/x.png", "b/deeper/y.png"):
+        (inputs / name).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(inputs / name), photo)
+    out, drawn = tmp_path / "faces.json", tmp_path / "drawn"
+    assert main(["predict", str(inputs), "--json", str(out), "--save-dir", str(drawn), "-q"]) == 0
+    pictures = sorted(str(p.relative_to(drawn)) for p in drawn.rglob("*") if p.is_file())
+    assert pictures == ["a/x.png", "b/deeper/y.png", "b/x.jpg.png", "b/x.png.png"]  # one per input, all kept
+    assert len(json.loads(out.read_text())) == 4
+    # again without --force: every picture exists; each is reported, the records are all written
+    out.unlink()
+    assert main(["predict", str(inputs), "--json", str(out), "--save-dir", str(drawn)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("already exists") == 4 and "4 input(s) or picture(s) failed" in err
+    assert len(json.loads(out.read_text())) == 4
+
+
+def test_save_dir_that_is_a_file_and_inputs_without_images_say_so(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert main(["predict", str(sample_image()), "--save-dir", str(tmp_path / "file")]) == 1
+    assert capsys.readouterr().err.strip() == f"facekeypoints: error: {tmp_path / 'file'}: a file, not a folder " \
+                                              "for the pictures"
+    (tmp_path / "empty").mkdir()
+    assert main(["predict", str(tmp_path / "empty")]) == 1
+    assert f"no images or videos found in {tmp_path / 'empty'}" in capsys.readouterr().err
+
+
+def test_a_truncated_video_is_an_error_after_its_good_frames(tmp_path, capsys):
+    writer = cv2.VideoWriter(str(tmp_path / "full.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (256, 256))
+    image = cv2.resize(cv2.imread(str(sample_image())), (256, 256))
+    for _ in range(20):
+        writer.write(image)
+    writer.release()
+    data = (tmp_path / "full.avi").read_bytes()
+    (tmp_path / "cut.avi").write_bytes(data[:len(data) // 2])
+    out = tmp_path / "faces.json"
+    assert main(["predict", str(tmp_path / "cut.avi"), "--json", str(out)]) == 1  # was 0, with libav noise only
+    err = capsys.readouterr().err
+    assert "cut.avi: only" in err and "of the 20 frames it states could be decoded (truncated or damaged)" in err
+    assert "overread" not in err  # libav's own lines are kept quiet
+    assert 0 < len(json.loads(out.read_text())) < 20  # the frames before the cut are kept
+
+
+def test_broken_links_and_unlistable_folders_are_reported_not_skipped(tmp_path, fk, monkeypatch):
+    import os
+
+    folder = tmp_path / "in"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "face.png").write_bytes(sample_image().read_bytes())
+    (folder / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (folder / "loop").symlink_to(folder)  # followed once, not forever
+    real_scandir, real_listdir = os.scandir, os.listdir
+
+    def refuse(real):  # chmod 000 does not stop root, which the tests may run as
+        def listing(path="."):
+            if Path(path) == folder / "locked":
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path)
+        return listing
+
+    monkeypatch.setattr(os, "scandir", refuse(real_scandir))
+    monkeypatch.setattr(os, "listdir", refuse(real_listdir))
+    results = {r.source.name: r for r in fk.detect_files(folder, workers=0)}
+    assert sorted(results) == ["face.png", "gone.jpg", "locked"]
+    assert len(results["face.png"].faces) == 1
+    assert results["gone.jpg"].error == f"{folder / 'gone.jpg'}: cannot read (a broken link)"
+    assert results["locked"].error == f"{folder / 'locked'}: cannot read (a folder that cannot be listed: " \
+                                      "Permission denied)"
+
+
+def test_a_full_disk_names_the_file(tmp_path):
+    """A write that fails (here: over a file-size limit, as a full disk would) names the file; a picture that
+    cannot be written does not cost the records."""
+    import subprocess
+    import sys
+
+    def predict(limit: int, *args: str) -> subprocess.CompletedProcess:
+        code = ("import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+                f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
+                "from facekeypoints.cli import main; sys.exit(main(sys.argv[1:]))")
+        return subprocess.run([sys.executable, "-c", code, "predict", str(sample_image()), *args],
+                              capture_output=True, text=True, timeout=120)
+
+    out, drawn = tmp_path / "faces.json", tmp_path / "drawn"
+    done = predict(20_000, "--json", str(out), "--save-dir", str(drawn))
+    assert done.returncode == 1
+    assert f"{drawn / 'astronaut.png'}: cannot write (File too large)" in done.stderr
+    assert len(json.loads(out.read_text())[0]["faces"]) == 1
+    done = predict(100, "--json", str(tmp_path / "other.json"))
+    assert (done.returncode, done.stderr.strip().splitlines()[-1]) == (
+        1, f"facekeypoints: error: {tmp_path / 'other.json'}: cannot write (File too large)")
+
+
+def test_detections_dropped_as_not_faces_are_counted(fk, tmp_path, capsys):
+    """A model that sees no face anywhere "found 0 faces" with no reason given."""
+    grey = read_image(sample_image())
+    real, background = fk(grey)[0].box, (400, 380, 100, 100)
+
+    def detector(image):
+        return [real, background]
+
+    [result] = FaceKeypoints(fk.model, detector=detector).detect_files(sample_image())
+    assert (len(result.faces), result.not_faces, result.to_dict()["not_faces"]) == (1, 1, 1)
+    out = tmp_path / "faces.json"
+    assert main(["predict", str(sample_image()), "--json", str(out), "--max-spread", "1"]) == 0
+    [record] = json.loads(out.read_text())
+    assert (record["faces"], record["not_faces"]) == ([], 1)
+    assert "0 face(s) found, 1 detection(s) dropped as not faces" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["predict", str(sample_image()), "--max-spread", "nan"])
+    assert "--max-spread: must be above 0, not nan" in capsys.readouterr().err

@@ -10,6 +10,8 @@ A thin layer over `facekeypoints.photos`, which does the work, holding a loaded 
 
 from __future__ import annotations
 
+import numbers
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -18,6 +20,7 @@ import numpy as np
 from .inference import Predictor, load_model
 from .photos import (
     DEFAULT_DETECTOR,
+    MAX_PIXELS,
     MAX_SPREAD,
     MIN_CROP,
     Face,
@@ -30,6 +33,7 @@ from .photos import (
     find_faces,
     read_image,
     to_grey,
+    to_uint8,
 )
 from .shipped import DEFAULT_MODEL
 
@@ -46,17 +50,21 @@ class FaceKeypoints:
     boxes (x, y, w, h); its boxes are framed by its `framing` attribute if it has one, else taken as the
     crops themselves (`photos.framing_of`). min_crop: faces whose crop would be smaller than this many pixels
     are returned without keypoints (`Face.too_small`). max_spread: detections on which the model's heatmaps
-    spread wider than this (pixels of the 96-pixel crop) are dropped as not faces.
+    spread wider than this (pixels of the 96-pixel crop) are dropped as not faces. max_pixels: image files
+    with more pixels are refused (`photos.decode_image`: from the header, before decoding).
     """
 
     def __init__(self, model: str | Path | Predictor = DEFAULT_MODEL,
                  detector: str | FaceDetector | None = DEFAULT_DETECTOR, min_crop: int = MIN_CROP,
-                 max_spread: float = MAX_SPREAD, backend: str = "auto"):
+                 max_spread: float = MAX_SPREAD, backend: str = "auto", max_pixels: float = MAX_PIXELS):
+        for name, value in (("max_spread", max_spread), ("max_pixels", max_pixels)):
+            if not isinstance(value, numbers.Real) or not value > 0:  # NaN too
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
         self.model = model if isinstance(model, Predictor) else load_model(model, backend)
         if detector is None or isinstance(detector, str):
             detector = create_detector(detector or DEFAULT_DETECTOR)
         self.detector = detector
-        self.min_crop, self.max_spread = min_crop, max_spread
+        self.min_crop, self.max_spread, self.max_pixels = min_crop, max_spread, max_pixels
 
     def __call__(self, image, channels: str = "rgb") -> list[Face]:
         return self.detect(image, channels)
@@ -65,9 +73,14 @@ class FaceKeypoints:
         """The faces in `image`, largest first.
 
         image: a file path; a numpy array, grey (H, W) or colour (H, W, 3|4) in `channels` order ("rgb",
-        as PIL, matplotlib and scikit-image give; "bgr" for OpenCV's cv2.imread); or a PIL image.
+        as PIL, matplotlib and scikit-image give; "bgr" for OpenCV's cv2.imread); or a PIL image. An array's
+        levels are uint8, uint16, bool, other integers in 0-255 or floats in [0, 1] or [0, 255]
+        (`photos.to_uint8`); anything else is refused with a ValueError or TypeError.
         """
-        grey = read_image(image) if isinstance(image, (str, Path)) else to_grey(image, channels)
+        if isinstance(image, (str, os.PathLike)):
+            grey = read_image(image, self.max_pixels)
+        else:
+            grey = to_grey(image, channels)
         return self.detect_grey(grey)
 
     def detect_grey(self, grey: np.ndarray) -> list[Face]:
@@ -84,18 +97,21 @@ class FaceKeypoints:
         """Faces in many image and video files, streamed: yields one `photos.FileResult` per image and per
         video frame (every `every`-th), in input order, with bounded memory.
 
-        inputs: files and folders (searched recursively for images and videos). workers: processes that
+        inputs: files and folders (searched recursively for images and videos), or one of them. workers: processes that
         decode images and detect faces (default: one per CPU, at most 8, or none on 2 CPUs or fewer; 0: all
         in this process); the model runs here, on batches of up to `batch_size` faces gathered across images.
         keep_images: also yield each decoded image (BGR), for drawing. A file that cannot be read yields a
         result with `.error` set; the stream goes on. To write the results: `photos.write_results`.
         """
         return detect_files(inputs, self.model, self.detector, min_crop=self.min_crop, max_spread=self.max_spread,
-                            every=every, workers=workers, batch_size=batch_size, keep_images=keep_images)
+                            every=every, workers=workers, batch_size=batch_size, keep_images=keep_images,
+                            max_pixels=self.max_pixels)
 
     def predict_crops(self, faces: np.ndarray, four_point: np.ndarray | None = None) -> np.ndarray:
-        """Keypoints (N, 15, 2) of ready 96x96 uint8 grey face crops (N, 96, 96), as `submit` predicts them.
+        """Keypoints (N, 15, 2) of ready 96x96 grey face crops (N, 96, 96), as `submit` predicts them.
 
+        faces: uint8 levels, or any other whose range says them without doubt (`photos.to_uint8`: floats in
+        [0, 1] or [0, 255], integers in 0-255); others are refused (ValueError, TypeError), not wrapped around.
         four_point: bool (N,), crops to answer in the Kaggle data's 4-keypoint labelling convention.
         """
-        return self.model.predict(np.asarray(faces, np.uint8), four_point=four_point)
+        return self.model.predict(to_uint8(faces), four_point=four_point)

@@ -17,7 +17,7 @@ from . import __version__, _progress
 from .errors import FacekeypointsError
 from .evaluation import SPLITS
 from .inference.loading import BACKENDS
-from .photos import DEFAULT_DETECTOR, DETECTORS, MIN_CROP
+from .photos import DEFAULT_DETECTOR, DETECTORS, MAX_PIXELS, MAX_SPREAD, MIN_CROP
 from .shipped import DEFAULT_MODEL, SHIPPED
 from .training.schedule import SCHEDULES
 
@@ -103,12 +103,14 @@ def cmd_predict(args) -> int:
     from .photos import count_frames, expand_inputs, write_results
     from .shipped import sample_image
 
-    inputs = expand_inputs(args.inputs) if args.inputs else [sample_image()]
+    given = args.inputs or [sample_image()]
+    inputs = expand_inputs(given)
     if not inputs:
-        raise FacekeypointsError("no images or videos found in the inputs given")
-    fk = FaceKeypoints(args.model, detector=args.detector, min_crop=args.min_face, backend=args.backend)
+        raise FacekeypointsError(f"no images or videos found in {', '.join(map(str, given))}")
+    fk = FaceKeypoints(args.model, detector=args.detector, min_crop=args.min_face, max_spread=args.max_spread,
+                       backend=args.backend, max_pixels=args.max_pixels)
     bar = _progress.progress(total=count_frames(inputs, args.every), desc="predicting", unit="frame")
-    results = fk.detect_files(inputs, every=args.every, workers=args.workers, keep_images=bool(args.save_dir))
+    results = fk.detect_files(given, every=args.every, workers=args.workers, keep_images=bool(args.save_dir))
     # The records go to --json; else, unless the pictures are the output, to stdout (nowhere else to say it).
     counts = write_results(results, args.json or (None if args.save_dir else sys.stdout), args.save_dir,
                            labels=args.labels, every=args.every, force=args.force, on_result=lambda r: bar.update(1),
@@ -257,6 +259,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     option(p, "--min-face", type=NATURAL, default=MIN_CROP, metavar="PX", help="smaller face crops get no keypoints")
     p.add_argument("--workers", type=NATURAL, metavar="N", help="processes that decode and detect while the model runs "
                    "here; 0: none (default: one per CPU up to 8; none on 2 CPUs or fewer)")
+    option(p, "--max-spread", type=POSITIVE, default=MAX_SPREAD, metavar="PX", help="drop detections whose keypoint "
+           "heatmaps spread wider (median, pixels of the 96-px crop) as not faces; the summary counts them")
+    option(p, "--max-pixels", type=POSITIVE, default=MAX_PIXELS, metavar="N", help="refuse larger images (read from "
+           "their header, before decoding)")
     p = command("demo", cmd_demo, "draw the keypoints on the sample photo shipped with the package",
                 "Find the face in NASA's portrait of astronaut Eileen Collins (public domain, shipped with the "
                 "package), draw its keypoints and print them.")

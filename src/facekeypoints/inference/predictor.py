@@ -56,7 +56,7 @@ class Predictor:
         if images.dtype != np.uint8:
             raise ValueError(f"expected uint8 grey levels, got {images.dtype}")
         flip = self.resolve_flip(flip)
-        four_point = np.zeros(len(images), bool) if four_point is None else np.asarray(four_point, bool)
+        four_point = _four_point(four_point, len(images))
         out = np.empty((len(images), NUM_KEYPOINTS, 2), np.float32)
         doubt = np.full(len(images), np.nan, np.float32)
         starts = range(0, len(images), batch_size)
@@ -70,3 +70,15 @@ class Predictor:
     def _run(self, faces: np.ndarray, four_point: np.ndarray, flip: bool) -> tuple[np.ndarray, np.ndarray]:
         """One batch: keypoints (n, 15, 2) and per-keypoint heatmap spread (n, 15), both float32."""
         raise NotImplementedError
+
+
+def _four_point(four_point, count: int) -> np.ndarray:
+    """`four_point` as bool (count,): None is all false; True/False or 0/1 per face, nothing else."""
+    if four_point is None:
+        return np.zeros(count, bool)
+    flags = np.asarray(four_point)
+    if flags.shape != (count,):
+        raise ValueError(f"expected four_point of shape ({count},), one flag per face, got shape {flags.shape}")
+    if flags.dtype.kind not in "biuf" or not np.isin(flags, (0, 1)).all():
+        raise ValueError(f"expected four_point flags True/False (or 1/0), got {flags.dtype} {flags[:5]}")
+    return flags.astype(bool)

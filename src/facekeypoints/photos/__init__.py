@@ -2,7 +2,8 @@
 
 The flow, one module per step (each imports only the ones before it):
 
-    io         decode an image (any depth, EXIF orientation) or a video's frames; walk files and folders
+    io         decode an image (any depth, EXIF orientation; too large refused from its header) or a video's
+               frames; walk files and folders
     detectors  find face boxes (`HaarDetector`, or any callable), each detector with its `Framing`
     crops      turn each box into a 96x96 grey crop framed like Kaggle's (`find_faces`)
     (model)    any model with `predict_with_spread(crops)`: keypoints and doubt per crop (not in here)
@@ -13,7 +14,7 @@ The flow, one module per step (each imports only the ones before it):
 `facekeypoints.api.FaceKeypoints` ties a loaded model to these.
 """
 
-from .crops import MIN_CROP, Crop, Found, find_faces
+from .crops import DETECT_PIXELS, MIN_CROP, Crop, Found, find_faces
 from .detectors import (
     DEFAULT_DETECTOR,
     DETECTORS,
@@ -26,6 +27,7 @@ from .detectors import (
 )
 from .io import (
     IMAGE_SUFFIXES,
+    MAX_PIXELS,
     VIDEO_SUFFIXES,
     Frame,
     ImageError,
@@ -38,6 +40,8 @@ from .io import (
     read_colour,
     read_image,
     to_grey,
+    to_uint8,
+    walk_inputs,
 )
 from .results import MAX_SPREAD, Face, FileResult, draw_faces, faces_from
 from .stream import SpreadModel, default_workers, detect_files
@@ -48,6 +52,7 @@ __all__ = [
     "Counts",
     "Crop",
     "DEFAULT_DETECTOR",
+    "DETECT_PIXELS",
     "DETECTORS",
     "Face",
     "FaceDetector",
@@ -59,6 +64,7 @@ __all__ = [
     "IDENTITY_FRAMING",
     "IMAGE_SUFFIXES",
     "ImageError",
+    "MAX_PIXELS",
     "MAX_SPREAD",
     "MIN_CROP",
     "RecordsWriter",
@@ -81,6 +87,8 @@ __all__ = [
     "read_colour",
     "read_image",
     "to_grey",
+    "to_uint8",
+    "walk_inputs",
     "write_image",
     "write_results",
 ]

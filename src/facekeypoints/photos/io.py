@@ -2,88 +2,229 @@
 
 from __future__ import annotations
 
+import io
+import os
+import warnings
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from ..errors import FacekeypointsError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
+# Images with more pixels are refused before they are decoded. 150 MP takes the largest photos cameras make
+# (150 MP medium format) while one decoded image stays near 0.5 GB (8-bit colour, twice at 16 bits), several of
+# which are in flight at once; far below it OpenCV's own refusal (2^30 pixels) aborts, and OpenCV's face
+# detector crashed the process on 400 MP (20000x20000). Pillow reads the size from the header; it refuses
+# itself above 179 MP (2 * PIL.Image.MAX_IMAGE_PIXELS), where a larger limit is checked after decoding.
+MAX_PIXELS = 150_000_000
+
+# frames() reports what it cannot decode; libav's own lines on stderr (e.g. "[mjpeg @ 0x...] overread 8") only
+# add noise. Read by OpenCV when it first opens a video; a value the user set is kept.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 
 class ImageError(FacekeypointsError):
     """An image file that cannot be read or decoded."""
 
 
-def decode_image(path: str | Path) -> np.ndarray:
-    """Decode an image file to BGR (H, W, 3), 8 or 16 bits as stored, EXIF orientation applied; alpha dropped."""
+def _read_error(path: Path, exc: OSError) -> ImageError:
+    if path.is_symlink() and not path.exists():
+        why = "a broken link"
+    elif path.is_dir():  # a folder that expand_inputs could not list
+        try:
+            os.listdir(path)
+            why = "a folder"
+        except OSError as listing:
+            why = f"a folder that cannot be listed: {listing.strerror}"
+    else:
+        why = exc.strerror or str(exc)
+    return ImageError(f"{path}: cannot read ({why})")
+
+
+def _declared_pixels(encoded: np.ndarray) -> tuple[float, str] | None:
+    """How many pixels an encoded image declares in its header (read by Pillow, no pixel decoded), and how to
+    say it; None where Pillow cannot tell (a format it does not read, a broken header: OpenCV will say)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow on broken or large headers: OpenCV and the limit say it
+        try:
+            with Image.open(io.BytesIO(encoded.tobytes())) as image:
+                width, height = image.size
+                return width * height, f"{width}x{height} pixels"
+        except Image.DecompressionBombError:  # above Pillow's own limit: at least that many
+            least = 2 * Image.MAX_IMAGE_PIXELS
+            return least + 1, f"more than {least / 1e6:.0f} MP"
+        except Exception:
+            return None
+
+
+def _refuse_large(path: Path, pixels: float, described: str, max_pixels: float) -> None:
+    if pixels > max_pixels:
+        raise ImageError(f"{path}: {described}, over the limit of {max_pixels / 1e6:g} MP (max_pixels, "
+                         "--max-pixels)")
+
+
+def decode_image(path: str | Path, max_pixels: float = MAX_PIXELS) -> np.ndarray:
+    """Decode an image file to BGR (H, W, 3), 8 or 16 bits as stored, EXIF orientation applied; alpha dropped.
+    An image of more than `max_pixels` is refused (ImageError), from its header before decoding where it can."""
     path = Path(path)
     try:
         encoded = np.fromfile(path, np.uint8)  # works for any file name, unlike cv2.imread
     except OSError as exc:
-        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    # IMREAD_COLOR applies the EXIF orientation (IMREAD_UNCHANGED would not); ANYDEPTH keeps 16 bits.
-    image = cv2.imdecode(encoded, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH) if len(encoded) else None
+        raise _read_error(path, exc) from None
+    declared = _declared_pixels(encoded)
+    if declared is not None:
+        _refuse_large(path, *declared, max_pixels)
+    try:
+        # IMREAD_COLOR applies the EXIF orientation (IMREAD_UNCHANGED would not); ANYDEPTH keeps 16 bits.
+        image = cv2.imdecode(encoded, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH) if len(encoded) else None
+    except cv2.error as exc:  # e.g. over OpenCV's own pixel limit
+        raise ImageError(f"{path}: OpenCV cannot decode it ({exc.err.strip()})") from None
     if image is None:
         raise ImageError(f"{path}: not an image OpenCV can decode")
+    height, width = image.shape[:2]
+    _refuse_large(path, width * height, f"{width}x{height} pixels", max_pixels)  # where the header did not say
     return image
 
 
-def read_image(path: str | Path) -> np.ndarray:
+def read_image(path: str | Path, max_pixels: float = MAX_PIXELS) -> np.ndarray:
     """Decode an image file to uint8 grey (H, W), honouring EXIF orientation.
 
     Colour, grey, 16-bit and images with alpha are all accepted (alpha is dropped, 16-bit scaled to 8).
     """
-    return to_grey(decode_image(path), "bgr")
+    return to_grey(decode_image(path, max_pixels), "bgr")
 
 
-def read_colour(path: str | Path) -> np.ndarray:
+def read_colour(path: str | Path, max_pixels: float = MAX_PIXELS) -> np.ndarray:
     """An image file as 8-bit BGR (H, W, 3) for drawing on, EXIF orientation applied."""
-    image = decode_image(path)
+    image = decode_image(path, max_pixels)
     if image.dtype != np.uint8:
         image = cv2.cvtColor(to_grey(image, "bgr"), cv2.COLOR_GRAY2BGR)
     return image
 
 
+def to_uint8(levels) -> np.ndarray:
+    """uint8 grey levels from an array of numbers, by what its type and range say without doubt: uint8 as it
+    is; uint16 as 16 bits (/ 257); bool as 0 / 255; other integers in 0-255; floats in [0, 1] (x 255) or,
+    where some exceed 1, in [0, 255]. Anything else is refused (ValueError, TypeError) rather than guessed:
+    negative or larger levels, NaN, infinities."""
+    levels = np.asarray(levels)
+    dtype = levels.dtype
+    if dtype == np.uint8:
+        return levels
+    if dtype.kind not in "biuf":
+        raise TypeError(f"expected an array of grey levels (numbers), got dtype {dtype}")
+    if not dtype.isnative:  # big-endian data: OpenCV and the models take native order
+        levels = levels.astype(dtype.newbyteorder("="))
+    if dtype.kind == "b":
+        return levels.astype(np.uint8) * np.uint8(255)
+    if levels.dtype == np.uint16:
+        return (levels / 257).round().astype(np.uint8)
+    if levels.size == 0:
+        return levels.astype(np.uint8)
+    low, high = levels.min(), levels.max()
+    if dtype.kind in "iu":
+        if low < 0 or high > 255:
+            raise ValueError(f"expected grey levels in 0-255 (a uint16 array for 16 bits), got {dtype} values "
+                             f"from {low} to {high}")
+        return levels.astype(np.uint8)
+    if not (np.isfinite(low) and np.isfinite(high)) or low < 0 or high > 255:
+        raise ValueError(f"expected float grey levels in [0, 1] or [0, 255], got values from {low} to {high}")
+    scale = 255 if high <= 1 else 1  # nothing above 1: a [0, 1] image (a 0-255 one would be black anyway)
+    return np.rint(levels.astype(np.float32) * scale).astype(np.uint8)
+
+
+def _pil_levels(image: Image.Image) -> np.ndarray:
+    """A PIL image's pixels: 16-bit ("I;16"), integer ("I") and float ("F") greys as they are, so that
+    `to_uint8` scales them by their type (converting them to RGB would clip them to 255); the rest as RGB."""
+    return np.asarray(image if image.mode.startswith(("I", "F")) else image.convert("RGB"))
+
+
 def to_grey(image, channels: str = "rgb") -> np.ndarray:
-    """uint8 grey (H, W) from a grey or colour array (H, W[, 3 or 4]) of any integer or float depth,
-    or a PIL image. `channels` says the colour order of an array: "rgb" (PIL, matplotlib, scikit-image)
-    or "bgr" (OpenCV)."""
-    if hasattr(image, "convert") and hasattr(image, "mode"):  # a PIL image
-        image, channels = np.asarray(image.convert("RGB")), "rgb"
+    """uint8 grey (H, W) from a grey or colour array (H, W[, 1, 3 or 4]), or a PIL image. `channels` says the
+    colour order of an array: "rgb" (PIL, matplotlib, scikit-image) or "bgr" (OpenCV). The levels are read as
+    `to_uint8` says (uint8, uint16, bool, integers in 0-255, floats in [0, 1] or [0, 255]); anything else is
+    refused with a ValueError or TypeError that says what was expected."""
+    if channels not in ("rgb", "bgr"):
+        raise ValueError(f'expected channels "rgb" or "bgr", got {channels!r}')
+    if isinstance(image, Image.Image):
+        image, channels = _pil_levels(image), "rgb"
     image = np.asarray(image)
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[..., 0]
-    if image.ndim == 3:
-        if image.shape[2] not in (3, 4):
-            raise ValueError(f"expected 1, 3 or 4 channels, got an array of shape {image.shape}")
-        code = cv2.COLOR_BGR2GRAY if channels == "bgr" else cv2.COLOR_RGB2GRAY
-        image = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), code)
+    if image.dtype.kind not in "biuf":
+        raise TypeError(f"expected an image: a file path, a PIL image or an array of numbers, got "
+                        f"{type(image).__name__} of dtype {image.dtype}")
+    if image.ndim == 3 and image.shape[2] in (1, 3, 4):
+        image = image[..., 0] if image.shape[2] == 1 else image[..., :3]  # alpha is dropped
+    elif image.ndim == 3:
+        raise ValueError(f"expected 1, 3 or 4 channels, got an array of shape {image.shape}")
     elif image.ndim != 2:
         raise ValueError(f"expected an image (H, W) or (H, W, C), got an array of shape {image.shape}")
-    if image.dtype == np.uint8:
-        return image
-    if image.dtype == np.uint16:
-        return (image / 257).round().astype(np.uint8)
-    if np.issubdtype(image.dtype, np.floating):  # floats are taken to be in [0, 1]
-        return (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
-    return np.clip(image, 0, 255).astype(np.uint8)
+    if image.size == 0:
+        raise ValueError(f"expected an image, got an empty array of shape {image.shape}")
+    image = np.ascontiguousarray(to_uint8(image))
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY if channels == "bgr" else cv2.COLOR_RGB2GRAY)
+    return image
 
 
-def expand_inputs(inputs: list[str | Path]) -> list[Path]:
-    """Files as given, and the images and videos inside folders (recursively, sorted)."""
+def _listed(inputs) -> list:
+    """The inputs as a list: one path (str, os.PathLike) is one input, not its characters."""
+    if isinstance(inputs, (str, os.PathLike)):
+        return [inputs]
+    if isinstance(inputs, bytes):
+        raise TypeError("expected a path (str or os.PathLike) or a list of them, got bytes")
+    return list(inputs)
+
+
+def _walk(folder: Path) -> list[Path]:
+    """The images and videos under a folder, sorted; links to folders are followed, each folder once. A folder
+    that cannot be listed and a broken link are kept, to be reported when read (not skipped without a word)."""
+    found: list[Path] = []
+    walked = set()
+    for root, dirs, files in os.walk(folder, onerror=lambda exc: found.append(Path(exc.filename)),
+                                     followlinks=True):
+        real = os.path.realpath(root)
+        if real in walked:  # a link back to a folder already walked
+            dirs[:] = []
+            continue
+        walked.add(real)
+        found += [Path(root, name) for name in files if Path(name).suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES]
+    return sorted(found)
+
+
+def walk_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[tuple[Path, Path]]:
+    """Each file of `expand_inputs` with its name for outputs: its path relative to the folder that holds all the
+    inputs, without suffix (e.g. `a/x` for `DIR/a/x.jpg` given `DIR`), so that files of one name in different
+    folders keep apart; where two files of one folder differ only in suffix, with it (`x.jpg`, `x.png`)."""
+    items = [Path(item) for item in _listed(inputs)]
     paths: list[Path] = []
-    for item in map(Path, inputs):
-        if item.is_dir():
-            paths += sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in
-                            IMAGE_SUFFIXES + VIDEO_SUFFIXES)
-        else:
-            paths.append(item)  # a missing or unreadable file is reported when it is read
-    return paths
+    seen = set()
+    for item in items:
+        for path in _walk(item) if item.is_dir() else [item]:  # a missing file is reported when it is read
+            if os.path.abspath(path) not in seen:  # each file once, however it was named
+                seen.add(os.path.abspath(path))
+                paths.append(path)
+    if not paths:
+        return []
+    base = os.path.commonpath([os.path.abspath(i if i.is_dir() else i.parent) for i in items])
+    relative = [Path(os.path.relpath(os.path.abspath(p), base)) for p in paths]
+    # an image's pictures end in .png, a video's in .mp4: names clash only between files of the same kind
+    stems = Counter((r.with_suffix(""), is_video(r)) for r in relative)
+    return [(p, r.with_suffix("") if stems[r.with_suffix(""), is_video(r)] == 1 else r)
+            for p, r in zip(paths, relative)]
+
+
+def expand_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
+    """Files as given, and the images and videos inside folders (recursively, sorted), each once. One path is
+    one input. A folder that cannot be listed, or a broken link, is kept, to be reported when it is read."""
+    return [path for path, _ in walk_inputs(inputs)]
 
 
 def is_video(path: Path) -> bool:
@@ -97,19 +238,25 @@ class Frame:
     fps: float = 0.0
 
 
-def frames(path: Path, every: int = 1) -> Iterator[Frame]:
-    """Every `every`-th frame of a video, or the one image of an image file."""
+def frames(path: Path, every: int = 1, max_pixels: float = MAX_PIXELS) -> Iterator[Frame]:
+    """Every `every`-th frame of a video, or the one image of an image file. A video that ends before the frame
+    count its container states (truncated, damaged) raises ImageError after the frames that could be decoded."""
     if not is_video(path):
-        yield Frame(read_colour(path), None)
+        yield Frame(read_colour(path, max_pixels), None)
         return
-    if not path.is_file():
-        raise ImageError(f"{path}: no such file")
+    try:
+        open(path, "rb").close()  # OpenCV would not say why it cannot open it
+    except OSError as exc:
+        raise _read_error(path, exc) from None
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise ImageError(f"{path}: not a video OpenCV can decode")
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    stated = max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
+    width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
     index = 0
     try:
+        _refuse_large(path, width * height, f"frames of {width}x{height} pixels", max_pixels)
         while True:
             ok, image = capture.read()
             if not ok:
@@ -121,6 +268,9 @@ def frames(path: Path, every: int = 1) -> Iterator[Frame]:
         capture.release()
     if index == 0:
         raise ImageError(f"{path}: no frame could be decoded")
+    if index < stated:
+        raise ImageError(f"{path}: only {index} of the {stated} frames it states could be decoded (truncated or "
+                         "damaged)")
 
 
 def count_frames(paths: list[Path], every: int = 1) -> int:

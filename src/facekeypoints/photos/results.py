@@ -176,11 +176,15 @@ class FileResult:
     image: np.ndarray | None = field(default=None, repr=False)  # BGR uint8, when asked for (keep_images)
     fps: float = 0.0  # a video's frame rate
     error: str | None = None  # why the file (or the rest of a video) could not be read; no faces then
+    not_faces: int = 0  # detections dropped because the model saw no face there (spread above max_spread)
+    # Where its annotated copy goes in a folder of pictures, without suffix (`io.walk_inputs`): its path
+    # relative to the folder holding all the inputs. None: the source's own name.
+    name: Path | None = None
 
     def to_dict(self) -> dict:
         """The JSON record `facekeypoints predict --json` writes for it."""
         return {"source": str(self.source), "frame": self.frame, "width": self.width, "height": self.height,
-                "faces": [face.to_dict() for face in self.faces]}
+                "faces": [face.to_dict() for face in self.faces], "not_faces": self.not_faces}
 
     def annotated(self, labels: bool = False) -> np.ndarray:
         """A copy of the image with its faces drawn (needs the image: `detect_files(..., keep_images=True)`)."""

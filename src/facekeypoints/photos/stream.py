@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import FacekeypointsError
 from .crops import MIN_CROP, Found, find_faces
 from .detectors import FaceDetector
-from .io import expand_inputs, frames, is_video, read_colour, to_grey
+from .io import MAX_PIXELS, frames, is_video, read_colour, to_grey, walk_inputs
 from .results import MAX_SPREAD, FileResult, faces_from
 
 
@@ -35,28 +35,28 @@ class SpreadModel(Protocol):
 
 # ----------------------------------------------------------------------------------------- workers
 
-_worker: dict = {}  # a worker process's detector and min_crop, set once when it starts
+_worker: dict = {}  # a worker process's detector, min_crop and max_pixels, set once when it starts
 
 
-def _start_worker(detector: FaceDetector, min_crop: int) -> None:
+def _start_worker(detector: FaceDetector, min_crop: int, max_pixels: float) -> None:
     import cv2
 
     cv2.setNumThreads(1)  # the processes are the parallelism; OpenCV's own threads would only compete
-    _worker.update(detector=detector, min_crop=min_crop)
+    _worker.update(detector=detector, min_crop=min_crop, max_pixels=max_pixels)
 
 
 def _find_in_worker(task: tuple):
-    return _find(task, _worker["detector"], _worker["min_crop"])
+    return _find(task, _worker["detector"], _worker["min_crop"], _worker["max_pixels"])
 
 
-def _find(task: tuple, detector: FaceDetector, min_crop: int
+def _find(task: tuple, detector: FaceDetector, min_crop: int, max_pixels: float
           ) -> tuple[Found | None, tuple[int, int], np.ndarray | None, str | None]:
     """One job: an image file ("path", path, keep_image) or a decoded frame ("grey", grey) ->
     (detections, (width, height), the colour image if asked, error)."""
     colour = None
     if task[0] == "path":
         try:
-            colour = read_colour(Path(task[1]))
+            colour = read_colour(Path(task[1]), max_pixels)
         except FacekeypointsError as exc:
             return None, (0, 0), None, str(exc)
         grey = to_grey(colour, "bgr")
@@ -83,20 +83,21 @@ class _Done:
 # ------------------------------------------------------------------------------------------ stream
 
 
-def _jobs(paths: list[Path], every: int, keep_images: bool) -> Iterator[tuple[FileResult, tuple | None]]:
+def _jobs(inputs: list[tuple[Path, Path]], every: int, keep_images: bool, max_pixels: float
+          ) -> Iterator[tuple[FileResult, tuple | None]]:
     """(what is known of each image or frame so far, the worker's task for it); task None: an error."""
-    for path in paths:
+    for path, name in inputs:
         if not is_video(path):
-            yield FileResult(path, None), ("path", str(path), keep_images)
+            yield FileResult(path, None, name=name), ("path", str(path), keep_images)
             continue
         try:  # a video is decoded here, in order; its frames' faces are found by the workers
-            for frame in frames(path, every):
+            for frame in frames(path, every, max_pixels):
                 height, width = frame.image.shape[:2]
                 result = FileResult(path, frame.index, width, height, fps=frame.fps,
-                                    image=frame.image if keep_images else None)
+                                    image=frame.image if keep_images else None, name=name)
                 yield result, ("grey", to_grey(frame.image, "bgr"))
         except FacekeypointsError as exc:
-            yield FileResult(path, None, error=str(exc)), None
+            yield FileResult(path, None, error=str(exc), name=name), None
 
 
 def default_workers() -> int:
@@ -106,23 +107,24 @@ def default_workers() -> int:
     return 0 if cpus <= 2 else min(cpus, 8)
 
 
-def detect_files(inputs: Iterable[str | Path], model: SpreadModel, detector: FaceDetector,
-                 min_crop: int = MIN_CROP, max_spread: float = MAX_SPREAD, every: int = 1,
-                 workers: int | None = None, batch_size: int = 64, keep_images: bool = False
-                 ) -> Iterator[FileResult]:
+def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model: SpreadModel,
+                 detector: FaceDetector, min_crop: int = MIN_CROP, max_spread: float = MAX_SPREAD, every: int = 1,
+                 workers: int | None = None, batch_size: int = 64, keep_images: bool = False,
+                 max_pixels: float = MAX_PIXELS) -> Iterator[FileResult]:
     """Faces in many image and video files, streamed: one `FileResult` per image and per video frame (every
     `every`-th), in input order, with bounded memory. Folders are searched recursively.
 
-    model: anything with `predict_with_spread(crops)`; it runs in this process, on batches of up to
-    `batch_size` faces gathered across images. detector: finds the faces (`find_faces`), in `workers`
+    inputs: files and folders; one path is one input. model: anything with `predict_with_spread(crops)`; it
+    runs in this process, on batches of up to `batch_size` faces gathered across images. detector: finds the faces (`find_faces`), in `workers`
     processes (default `default_workers()`; 0: in this process; a detector that cannot be pickled always
     runs here). min_crop, max_spread: as `find_faces` and `faces_from` take them. keep_images: also keep each
-    decoded image (BGR) on its result, for drawing. A file that cannot be read yields a result with `.error`
-    set; the stream goes on.
+    decoded image (BGR) on its result, for drawing. max_pixels: larger images are refused (`io.decode_image`).
+    A file that cannot be read yields a result with `.error` set; the stream goes on.
     """
-    paths = expand_inputs(list(inputs))
     if every < 1:
         raise ValueError("every must be 1 or more")
+    named = walk_inputs(inputs)
+    paths = [path for path, _ in named]
     workers = default_workers() if workers is None else workers
     if workers and len(paths) == 1 and not is_video(paths[0]):
         workers = 0  # one image: starting processes would cost more than it saves
@@ -135,9 +137,9 @@ def detect_files(inputs: Iterable[str | Path], model: SpreadModel, detector: Fac
     if workers:
         # spawn, not fork: this process may hold threads (ONNX Runtime's, torch's) that fork would copy badly
         pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
-                                   initargs=(detector, min_crop))
+                                   initargs=(detector, min_crop, max_pixels))
     ahead = 4 * max(workers, 1)  # images in flight: enough to keep every worker busy, few enough to bound memory
-    jobs = _jobs(paths, every, keep_images)
+    jobs = _jobs(named, every, keep_images, max_pixels)
     window: deque[tuple[FileResult, Future | _Done | None]] = deque()
     pending: list[tuple[FileResult, Found]] = []  # detected, waiting for the model's batch
 
@@ -148,7 +150,7 @@ def detect_files(inputs: Iterable[str | Path], model: SpreadModel, detector: Fac
             elif pool is not None:
                 job = pool.submit(_find_in_worker, task)
             else:  # in this process, with OpenCV's own threads
-                job = _Done(_find(task, detector, min_crop))
+                job = _Done(_find(task, detector, min_crop, max_pixels))
             window.append((result, job))
             if len(window) >= ahead:
                 return
@@ -162,6 +164,7 @@ def detect_files(inputs: Iterable[str | Path], model: SpreadModel, detector: Fac
         for result, found in pending:
             end = start + len(found.faces)
             result.faces = faces_from(found, keypoints[start:end], spread[start:end], max_spread)
+            result.not_faces = len(found.boxes) - len(result.faces)  # faces_from drops only those
             start = end
             yield result
         pending.clear()

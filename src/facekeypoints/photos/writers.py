@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TextIO
 
@@ -25,6 +25,16 @@ from ..errors import FacekeypointsError
 from .results import FileResult
 
 
+@contextlib.contextmanager
+def _naming(path) -> Iterator[None]:
+    """An OSError while writing `path` (a full disk, no permission) as an error that names it: the OS's own
+    often names only a temporary file, or nothing."""
+    try:
+        yield
+    except OSError as exc:
+        raise FacekeypointsError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
 def write_image(path: str | Path, image: np.ndarray, force: bool = False) -> None:
     """Write atomically, in the format the suffix names (PNG without one); refuse to replace an existing file
     unless `force`."""
@@ -32,7 +42,8 @@ def write_image(path: str | Path, image: np.ndarray, force: bool = False) -> Non
     ok, encoded = cv2.imencode(path.suffix or ".png", image)
     if not ok:
         raise FacekeypointsError(f"{path}: OpenCV cannot encode this image format")
-    write_bytes_atomic(path, encoded.tobytes(), force=force)
+    with _naming(path):
+        write_bytes_atomic(path, encoded.tobytes(), force=force)
 
 
 class VideoOutput:
@@ -45,7 +56,8 @@ class VideoOutput:
     def __init__(self, path: Path, fps: float, size: tuple[int, int], force: bool = False):
         refuse_existing(path, force)
         self.path, self.partial = path, path.with_name(path.stem + ".part" + path.suffix)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        with _naming(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
         self.writer = cv2.VideoWriter(str(self.partial), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
         if not self.writer.isOpened():
             raise FacekeypointsError(f"{path}: OpenCV cannot write this video")
@@ -60,7 +72,8 @@ class VideoOutput:
         self.closed = True
         self.writer.release()
         if keep:
-            self.partial.replace(self.path)
+            with _naming(self.path):
+                self.partial.replace(self.path)
         else:
             self.partial.unlink(missing_ok=True)
 
@@ -84,6 +97,7 @@ class RecordsWriter:
 
     def __init__(self, target: str | os.PathLike | TextIO, force: bool = False):
         self.target, self.force = target, force
+        self._name = target if isinstance(target, (str, os.PathLike)) else getattr(target, "name", "the output")
         self.count = 0  # records written
         self._context: contextlib.AbstractContextManager | None = None
         self._out: TextIO | None = None
@@ -91,14 +105,21 @@ class RecordsWriter:
     @contextlib.contextmanager
     def _opened(self) -> Iterator[TextIO]:
         with contextlib.ExitStack() as stack:
-            if isinstance(self.target, (str, os.PathLike)) and str(self.target) != "-":
+            owned = isinstance(self.target, (str, os.PathLike)) and str(self.target) != "-"
+            if owned:
                 tmp = stack.enter_context(atomic_output(self.target, force=self.force))
-                out = stack.enter_context(open(tmp, "w", encoding="utf-8"))
+                out = open(tmp, "w", encoding="utf-8")
+                stack.callback(_close_quietly, out)  # after an error (said already) the buffer cannot be written
             else:
                 out = sys.stdout if str(self.target) == "-" else self.target
             out.write("[")
             yield out
-            out.write("\n]\n")  # not reached on an error: atomic_output then drops the temporary file
+            with _naming(self._name):  # not reached on an error: atomic_output then drops the temporary file
+                out.write("\n]\n")
+                if owned:
+                    out.close()  # a full disk shows here, named
+                else:
+                    out.flush()
 
     def __enter__(self) -> RecordsWriter:
         self._context = self._opened()
@@ -109,7 +130,8 @@ class RecordsWriter:
         if self._out is None:
             raise RuntimeError("RecordsWriter.write outside its `with` block")
         record = json.dumps(result.to_dict(), separators=(",", ":"))
-        self._out.write(("," if self.count else "") + "\n" + record)
+        with _naming(self._name):
+            self._out.write(("," if self.count else "") + "\n" + record)
         self.count += 1
 
     def __exit__(self, exc_type, exc, tb) -> bool | None:
@@ -117,10 +139,17 @@ class RecordsWriter:
         return context.__exit__(exc_type, exc, tb)
 
 
+def _close_quietly(out: TextIO) -> None:
+    with contextlib.suppress(OSError):
+        out.close()
+
+
 class AnnotationsWriter:
     """Annotated copies of the results (`FileResult.annotated`; they need their images: `keep_images=True`)
     in a folder: FOLDER/NAME.png per still image, FOLDER/NAME.mp4 per video (one frame per result, at the
-    source's frame rate divided by `every`, the step the frames were taken with).
+    source's frame rate divided by `every`, the step the frames were taken with). NAME is the result's `name`
+    (from `detect_files`: the input's path relative to the folder holding all the inputs, so `a/x.jpg` and
+    `b/x.jpg` keep apart), else its source's name without suffix. A folder that cannot be one is refused at once.
 
     Results come in input order, so a video is complete (closed and put in place) when the next video begins
     or the writer closes. A result with an error deletes its video in progress (the rest of it could not be
@@ -130,24 +159,36 @@ class AnnotationsWriter:
 
     def __init__(self, folder: str | Path, labels: bool = False, every: int = 1, force: bool = False):
         self.folder, self.labels, self.every, self.force = Path(folder), labels, every, force
+        if self.folder.exists() and not self.folder.is_dir():
+            raise FacekeypointsError(f"{self.folder}: a file, not a folder for the pictures")
+        with _naming(self.folder):
+            self.folder.mkdir(parents=True, exist_ok=True)
         self._video: VideoOutput | None = None
-        self._source: Path | None = None  # the video being written
+        self._source: Path | None = None  # the video being written (or that could not be)
+
+    def _path(self, result: FileResult, suffix: str) -> Path:
+        name = result.name or Path(result.source.stem)
+        return self.folder / name.with_name(name.name + suffix)
 
     def write(self, result: FileResult) -> None:
+        """Draw one result into its picture, or as the next frame of its video. An error (FacekeypointsError,
+        naming the file) leaves the others to come unharmed; a video that cannot be written raises once."""
         if result.error is not None:
             if result.source == self._source:
                 self._close(keep=False)
             return
-        drawn = result.annotated(self.labels)
         if result.frame is None:
-            write_image(self.folder / (result.source.stem + ".png"), drawn, force=self.force)
+            write_image(self._path(result, ".png"), result.annotated(self.labels), force=self.force)
             return
         if result.source != self._source:
             self._close()  # inputs come in order: the previous video is complete
-            self._video = VideoOutput(self.folder / (result.source.stem + ".mp4"), result.fps / self.every,
-                                      drawn.shape[1::-1], self.force)
-            self._source = result.source
-        self._video.write(drawn)
+            self._source = result.source  # first: the rest of a video that cannot be written is passed over
+            drawn = result.annotated(self.labels)
+            self._video = VideoOutput(self._path(result, ".mp4"), result.fps / self.every, drawn.shape[1::-1],
+                                      self.force)
+            self._video.write(drawn)
+        elif self._video is not None:
+            self._video.write(result.annotated(self.labels))
 
     def _close(self, keep: bool = True) -> None:
         if self._video is not None:
@@ -171,14 +212,17 @@ class Counts:
 
     records: int = 0  # images and video frames
     faces: int = 0
-    failed: int = 0  # results with an error: inputs (or the rest of videos) that could not be read
+    failed: int = 0  # inputs (or the rest of videos) that could not be read, and pictures that could not be written
     seconds: float = 0.0  # from the first result asked for to the last written
+    not_faces: int = 0  # detections dropped because the model saw no face there (`FileResult.not_faces`)
 
     def summary(self) -> str:
         """One line: what was found, how fast."""
         rate = 1 / max(self.seconds, 1e-9)
         return (f"{self.records} image(s)/frame(s), {self.faces} face(s) found"
-                + (f", {self.failed} input(s) failed" if self.failed else "")
+                + (f", {self.not_faces} detection(s) dropped as not faces (heatmap spread above --max-spread)"
+                   if self.not_faces else "")
+                + (f", {self.failed} input(s) or picture(s) failed" if self.failed else "")
                 + f" in {self.seconds:.1f} s ({self.records * rate:.1f} images/s, {self.faces * rate:.1f} faces/s)")
 
 
@@ -191,9 +235,10 @@ def write_results(results: Iterable[FileResult], records: str | os.PathLike | Te
     records: the JSON records' path or open text stream (`RecordsWriter`); None: no records. pictures: the
     folder for annotated copies (`AnnotationsWriter`: the results need their images, keep_images=True);
     None: no pictures. labels, every, force: as those writers take them. A result with an error is counted,
-    given to `on_error` and skipped: one bad file does not stop the batch. `on_result` is called after each
-    other result is written (e.g. to move a progress bar). On an exception or an interrupt the records file
-    is left as it was and no half-written video is left.
+    given to `on_error` and skipped: one bad file does not stop the batch. So is a picture that cannot be written
+    (it exists, the disk is full): its record is kept, `on_error` gets the result with the error set, the batch
+    goes on. `on_result` is called after each other result is written (e.g. to move a progress bar). On an
+    exception or an interrupt the records file is left as it was and no half-written video is left.
     """
     counts, started = Counts(), time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -213,8 +258,14 @@ def write_results(results: Iterable[FileResult], records: str | os.PathLike | Te
                 writer.write(result)
             counts.records += 1
             counts.faces += len(result.faces)
+            counts.not_faces += result.not_faces
             if drawer is not None:
-                drawer.write(result)
+                try:
+                    drawer.write(result)
+                except FacekeypointsError as exc:  # the picture alone is lost, not the records nor the rest
+                    counts.failed += 1
+                    if on_error is not None:
+                        on_error(replace(result, error=str(exc)))
             if on_result is not None:
                 on_result(result)
     counts.seconds = time.perf_counter() - started
