@@ -201,3 +201,93 @@ def test_runs_saved_before_options_moved_resume(kaggle_dir, tmp_path):
     config = config_from_dict(old)
     assert config.options == {"stacks": 2, "sigma": 2.0, "decoder": "argmax"} and config.schedule == "halve"
     assert config_from_dict({**old, "model": "resnet18"}).schedule == "constant"
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("epochs", 0), ("batch_size", 0), ("batch_size", -1), ("lr", 0.0), ("lr", -1.0), ("lr", float("nan")),
+    ("lr", float("inf")), ("val_fraction", 1.0), ("val_fraction", -0.1), ("threads", 0), ("limit", 0),
+    ("ema", 1.0), ("weight_decay", -1.0), ("schedule", "sometimes")])
+@pytest.mark.parametrize("resume", [False, True])
+def test_nonsense_settings_are_refused_before_anything_is_read(tmp_path, setting, value, resume):
+    """The data and the run folder do not exist: any error about them would mean they were read first."""
+    config = TrainConfig(model="resnet18", data=str(tmp_path / "missing.csv"), out=str(tmp_path / "run"),
+                         **{setting: value})
+    flag = "--" + setting.replace("_", "-")
+    with pytest.raises(FacekeypointsError, match=f"^{flag} must be .*, not {value!r}$"):
+        run(config, resume=resume)
+
+
+def test_resume_refuses_settings_that_differ_and_takes_a_new_total_and_data_location(kaggle_dir, tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "training.csv").write_bytes((kaggle_dir / "training.csv").read_bytes())
+    out = str(tmp_path / "run")
+    train = ["train", "--model", "resnet18", "--out", out, "--batch-size", "4", "--val-fraction", "0.25",
+             "--threads", "1", "-q"]
+    assert main([*train, "--data", str(data), "--epochs", "1"]) == 0
+    resume = ["train", "--resume", "--out", out, "-q"]
+    assert main([*resume, "--epochs", "2", "--lr", "0.01", "--in-channels", "1", "--model", "hourglass"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--epochs 2" not in err, err  # a new total is no difference
+    for differing in ("--model hourglass (the run's: resnet18)", "--lr 0.01 (the run's: 0.001)",
+                      "--in-channels 1 (the run's: 3)"):
+        assert differing in err
+    assert load_checkpoint(Path(out) / "last.pt")["train_state"]["epoch"] == 1  # refused before training
+
+    moved = tmp_path / "moved"
+    data.rename(moved)  # the data's new location is given on resume, and must split into the same faces
+    other = tmp_path / "other.csv"
+    other.write_bytes(b"".join((kaggle_dir / "training.csv").read_bytes().splitlines(keepends=True)[:7]))
+    assert main([*resume, "--epochs", "2", "--data", str(other)]) == 1
+    assert "not the run's data" in capsys.readouterr().err
+    assert main([*resume, "--epochs", "2", "--data", str(moved), "--threads", "1", "--model", "resnet18"]) == 0
+    assert [row["epoch"] for row in csv.DictReader(open(Path(out) / "log.csv"))] == ["1", "2"]
+
+
+def test_a_diverging_run_stops_and_keeps_the_last_good_state(kaggle_dir, tmp_path, monkeypatch):
+    """A NaN face in the 5th step (epoch 2) makes the loss NaN: the run stops there, saving no NaN weights."""
+    import facekeypoints.training.loop as train_module
+
+    real_faces, calls = train_module.faces_to_tensor, []
+
+    def faces_to_tensor(*args):
+        calls.append(1)
+        faces = real_faces(*args)
+        return faces * float("nan") if len(calls) == 5 else faces
+
+    monkeypatch.setattr(train_module, "faces_to_tensor", faces_to_tensor)
+    with pytest.raises(FacekeypointsError, match="diverged at epoch 2, step 1: the loss is nan; try a lower --lr "
+                                                 ".*last.pt keeps the end of epoch 1, best.pt its best epoch$"):
+        run(_config(kaggle_dir, tmp_path), quiet=True)
+    last, best = (load_checkpoint(tmp_path / "run" / name) for name in ("last.pt", "best.pt"))
+    assert last["train_state"]["epoch"] == 1 and best["meta"]["epoch"] == 1
+    for weights in (last["state_dict"], best["state_dict"]):
+        assert all(torch.isfinite(w).all() for w in weights.values() if w.is_floating_point())
+
+
+@pytest.mark.parametrize("model", ["resnet18", "keypointnet"])
+def test_a_learning_rate_far_too_high_stops_early_and_says_so(kaggle_dir, tmp_path, capsys, model):
+    # resnet18's loss turns NaN at its second step; keypointnet's weights turn non-finite within its first epoch
+    small = ["--width", "8"] if model == "keypointnet" else []
+    args = ["train", "--model", model, *small, "--data", str(kaggle_dir), "--out", str(tmp_path / "run"),
+            "--lr", "1e6", "--epochs", "3", "--batch-size", "4", "--val-fraction", "0.25", "--threads", "1", "-q"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "training diverged at epoch 1" in err and "lower --lr than 1e+06" in err, err
+    assert not (tmp_path / "run" / "best.pt").exists()  # no NaN weights kept as the best
+
+
+@pytest.mark.parametrize("split", ["training", "validation"])
+def test_faces_without_labels_are_refused_in_one_line(tmp_path, capsys, split):
+    """All training faces unlabelled; or one complete face (trained on) and 4 unlabelled, one of which is the
+    whole validation split: nothing to learn from, or nothing to score."""
+    from conftest import make_faces, training_csv
+
+    images, keypoints, _ = make_faces(5 if split == "validation" else 12, seed=3, partial_every=0)
+    keypoints[1 if split == "validation" else 0:] = np.nan
+    (tmp_path / "training.csv").write_bytes(training_csv(images, keypoints))
+    args = ["train", "--model", "resnet18", "--data", str(tmp_path / "training.csv"), "--out", str(tmp_path / "run"),
+            "--epochs", "1", "--batch-size", "4", "--val-fraction", "0.25", "--threads", "1", "-q"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"training.csv: no {split} face has a labelled keypoint" in err, err

@@ -307,8 +307,8 @@ def _load_split(config: TrainConfig):
         raise FacekeypointsError("no training faces left (check --limit, --val-fraction, --complete-only)")
     for name, part in (("training", train_set), ("validation", val_set)):
         if len(part) and not part.mask.any():  # a loss or an RMSE over no labels is NaN
-            raise FacekeypointsError(f"{data.source}: none of the {len(part)} {name} faces has a labelled keypoint"
-                                     + (" (--val-fraction 0: no validation)" if name == "validation" else ""))
+            raise FacekeypointsError(f"{data.source}: no {name} face has a labelled keypoint ({len(part)} faces)"
+                                     + ("; --val-fraction 0 trains without validation" if name == "validation" else ""))
     return data, train_set, val_set
 
 
