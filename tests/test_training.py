@@ -25,8 +25,8 @@ def test_augmentation_moves_keypoints_with_the_pixels():
     torch.manual_seed(0)
     points = torch.rand(8, 1, 2) * 40 + 28
     grid = torch.arange(96.0)
-    images = torch.exp(-((grid[None, None, :] - points[:, :, 0:1]) ** 2 + (grid[None, :, None] - points[:, :, 1:2]) ** 2)
-                       / (2 * 1.5**2)).unsqueeze(1).reshape(8, 1, 96, 96)
+    squared = (grid[None, None, :] - points[:, :, 0:1]) ** 2 + (grid[None, :, None] - points[:, :, 1:2]) ** 2
+    images = torch.exp(-squared / (2 * 1.5**2)).unsqueeze(1).reshape(8, 1, 96, 96)
     augment = Augmentation(flip=0.5, rotate=25, scale=0.2, shift=6, brightness=0, contrast=0)
     out, moved, mask = augment(images, points, torch.ones(8, 1, dtype=torch.bool), torch.tensor([0]), torch.zeros(1))
     weight = out[:, 0].clamp(min=0) ** 4  # centroid of the (sharpened) blob
@@ -44,42 +44,74 @@ def _config(kaggle_dir, tmp_path, **overrides) -> TrainConfig:
     return TrainConfig(**base)
 
 
-@pytest.mark.parametrize("model", ["resnet18", "keypointnet"])
-def test_resume_reaches_the_same_weights(kaggle_dir, tmp_path, monkeypatch, model):
+def _run_outputs(run_dir: Path):
+    """What a finished run is: its last weights, its best weights and its log's losses."""
+    last, best = (load_checkpoint(run_dir / name)["state_dict"] for name in ("last.pt", "best.pt"))
+    return last, best, [row["train_loss"] for row in csv.DictReader(open(run_dir / "log.csv"))]
+
+
+_UNINTERRUPTED: dict[str, tuple] = {}  # per model: the same generated data every time, so run once
+
+
+# Where inside the 5th training step (epoch 2, step 1 of 3) the stop arrives: as it starts, after the step's
+# random draws (augmentation, dropout: the forward pass follows them) and after the optimiser's update.
+# "twice": a second Ctrl-C, which stops at once and saves nothing; the run resumes from its last save.
+@pytest.mark.parametrize("model, where, how", [
+    ("resnet18", "start", "SIGINT"), ("resnet18", "after draws", "SIGTERM"), ("resnet18", "after update", "SIGINT"),
+    ("keypointnet", "start", "SIGTERM"), ("keypointnet", "after draws", "SIGINT"),
+    ("keypointnet", "after update", "SIGTERM"), ("keypointnet", "after update", "twice")])
+def test_resume_after_a_stop_anywhere_in_a_step_reaches_the_same_weights(kaggle_dir, tmp_path, monkeypatch, model,
+                                                                         where, how):
     # keypointnet adds random augmentation, a weight average, a per-step schedule and bf16 autocast
     overrides = {"model": model, "options": {"width": 8} if model == "keypointnet" else {}}
-    uninterrupted = _config(kaggle_dir, tmp_path / "a", **overrides)
-    run(uninterrupted, quiet=True)
-    expected = load_checkpoint(tmp_path / "a" / "run" / "last.pt")["state_dict"]
+    if model not in _UNINTERRUPTED:
+        run(_config(kaggle_dir, tmp_path / "a", **overrides), quiet=True)
+        _UNINTERRUPTED[model] = _run_outputs(tmp_path / "a" / "run")
 
     import facekeypoints.training.loop as train_module
 
-    real_step, calls = train_module.train_step, []
+    calls = []
 
-    def interrupting_step(*args):
+    def stop(*_):
         calls.append(1)
-        if len(calls) == 5:  # mid-way through epoch 2 (3 batches per epoch)
-            if model == "keypointnet":
-                os.kill(os.getpid(), signal.SIGTERM)  # as `kill` stops a background run
-            raise KeyboardInterrupt  # Ctrl-C
-        return real_step(*args)
+        if len(calls) == 5:
+            for _ in range(2 if how == "twice" else 1):
+                os.kill(os.getpid(), signal.SIGINT if how == "twice" else getattr(signal, how))  # Ctrl-C, `kill`
 
-    monkeypatch.setattr(train_module, "train_step", interrupting_step)
-    with pytest.raises(FacekeypointsError, match="interrupted: saved .*last.pt \\(epoch 2, step 1\\)"):
+    if where == "start":
+        real_step = train_module.train_step
+        monkeypatch.setattr(train_module, "train_step", lambda *args: (stop(), real_step(*args))[1])
+    elif where == "after draws":
+        real_build = train_module.build
+
+        def build(config):
+            model, codec, kwargs = real_build(config)
+            model.register_forward_hook(lambda module, *_: stop() if module.training else None)
+            return model, codec, kwargs
+
+        monkeypatch.setattr(train_module, "build", build)
+    else:
+        real_optimizer = train_module._optimizer
+
+        def optimizer(*args):
+            made = real_optimizer(*args)
+            made.register_step_post_hook(stop)
+            return made
+
+        monkeypatch.setattr(train_module, "_optimizer", optimizer)
+    saved = (r"stopped at once, mid-step: not saved; .*last.pt keeps the end of epoch 1" if how == "twice" else
+             r"interrupted: saved .*last.pt \(epoch 2, step 2\)")  # the step under way is finished first
+    with pytest.raises(FacekeypointsError, match=saved):
         run(_config(kaggle_dir, tmp_path / "b", **overrides), quiet=True)
-    monkeypatch.setattr(train_module, "train_step", real_step)
+    monkeypatch.undo()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handlers are given back
     run(TrainConfig(out=str(tmp_path / "b" / "run")), resume=True, quiet=True)
-    resumed = load_checkpoint(tmp_path / "b" / "run" / "last.pt")["state_dict"]
-    assert expected.keys() == resumed.keys()
-    for key in expected:
-        assert torch.equal(expected[key], resumed[key]), key
-    best_a = load_checkpoint(tmp_path / "a" / "run" / "best.pt")["state_dict"]
-    best_b = load_checkpoint(tmp_path / "b" / "run" / "best.pt")["state_dict"]
-    assert all(torch.equal(best_a[key], best_b[key]) for key in best_a)
-    # the interrupted epoch's log row covers its batches before the interruption too
-    losses_a, losses_b = ([row["train_loss"] for row in csv.DictReader(open(tmp_path / x / "run" / "log.csv"))]
-                          for x in "ab")
-    assert losses_a == losses_b
+    expected, resumed = _UNINTERRUPTED[model], _run_outputs(tmp_path / "b" / "run")
+    for expected_weights, resumed_weights in zip(expected[:2], resumed[:2]):
+        assert expected_weights.keys() == resumed_weights.keys()
+        for key in expected_weights:
+            assert torch.equal(expected_weights[key], resumed_weights[key]), key
+    assert expected[2] == resumed[2]  # the interrupted epoch's log row covers its steps before the stop too
 
 
 def test_training_run_outputs(kaggle_dir, tmp_path, capsys):
@@ -169,3 +201,93 @@ def test_runs_saved_before_options_moved_resume(kaggle_dir, tmp_path):
     config = config_from_dict(old)
     assert config.options == {"stacks": 2, "sigma": 2.0, "decoder": "argmax"} and config.schedule == "halve"
     assert config_from_dict({**old, "model": "resnet18"}).schedule == "constant"
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("epochs", 0), ("batch_size", 0), ("batch_size", -1), ("lr", 0.0), ("lr", -1.0), ("lr", float("nan")),
+    ("lr", float("inf")), ("val_fraction", 1.0), ("val_fraction", -0.1), ("threads", 0), ("limit", 0),
+    ("ema", 1.0), ("weight_decay", -1.0), ("schedule", "sometimes")])
+@pytest.mark.parametrize("resume", [False, True])
+def test_nonsense_settings_are_refused_before_anything_is_read(tmp_path, setting, value, resume):
+    """The data and the run folder do not exist: any error about them would mean they were read first."""
+    config = TrainConfig(model="resnet18", data=str(tmp_path / "missing.csv"), out=str(tmp_path / "run"),
+                         **{setting: value})
+    flag = "--" + setting.replace("_", "-")
+    with pytest.raises(FacekeypointsError, match=f"^{flag} must be .*, not {value!r}$"):
+        run(config, resume=resume)
+
+
+def test_resume_refuses_settings_that_differ_and_takes_a_new_total_and_data_location(kaggle_dir, tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "training.csv").write_bytes((kaggle_dir / "training.csv").read_bytes())
+    out = str(tmp_path / "run")
+    train = ["train", "--model", "resnet18", "--out", out, "--batch-size", "4", "--val-fraction", "0.25",
+             "--threads", "1", "-q"]
+    assert main([*train, "--data", str(data), "--epochs", "1"]) == 0
+    resume = ["train", "--resume", "--out", out, "-q"]
+    assert main([*resume, "--epochs", "2", "--lr", "0.01", "--in-channels", "1", "--model", "hourglass"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--epochs 2" not in err, err  # a new total is no difference
+    for differing in ("--model hourglass (the run's: resnet18)", "--lr 0.01 (the run's: 0.001)",
+                      "--in-channels 1 (the run's: 3)"):
+        assert differing in err
+    assert load_checkpoint(Path(out) / "last.pt")["train_state"]["epoch"] == 1  # refused before training
+
+    moved = tmp_path / "moved"
+    data.rename(moved)  # the data's new location is given on resume, and must split into the same faces
+    other = tmp_path / "other.csv"
+    other.write_bytes(b"".join((kaggle_dir / "training.csv").read_bytes().splitlines(keepends=True)[:7]))
+    assert main([*resume, "--epochs", "2", "--data", str(other)]) == 1
+    assert "not the run's data" in capsys.readouterr().err
+    assert main([*resume, "--epochs", "2", "--data", str(moved), "--threads", "1", "--model", "resnet18"]) == 0
+    assert [row["epoch"] for row in csv.DictReader(open(Path(out) / "log.csv"))] == ["1", "2"]
+
+
+def test_a_diverging_run_stops_and_keeps_the_last_good_state(kaggle_dir, tmp_path, monkeypatch):
+    """A NaN face in the 5th step (epoch 2) makes the loss NaN: the run stops there, saving no NaN weights."""
+    import facekeypoints.training.loop as train_module
+
+    real_faces, calls = train_module.faces_to_tensor, []
+
+    def faces_to_tensor(*args):
+        calls.append(1)
+        faces = real_faces(*args)
+        return faces * float("nan") if len(calls) == 5 else faces
+
+    monkeypatch.setattr(train_module, "faces_to_tensor", faces_to_tensor)
+    with pytest.raises(FacekeypointsError, match="diverged at epoch 2, step 1: the loss is nan; try a lower --lr "
+                                                 ".*last.pt keeps the end of epoch 1, best.pt its best epoch$"):
+        run(_config(kaggle_dir, tmp_path), quiet=True)
+    last, best = (load_checkpoint(tmp_path / "run" / name) for name in ("last.pt", "best.pt"))
+    assert last["train_state"]["epoch"] == 1 and best["meta"]["epoch"] == 1
+    for weights in (last["state_dict"], best["state_dict"]):
+        assert all(torch.isfinite(w).all() for w in weights.values() if w.is_floating_point())
+
+
+@pytest.mark.parametrize("model", ["resnet18", "keypointnet"])
+def test_a_learning_rate_far_too_high_stops_early_and_says_so(kaggle_dir, tmp_path, capsys, model):
+    # resnet18's loss turns NaN at its second step; keypointnet's weights turn non-finite within its first epoch
+    small = ["--width", "8"] if model == "keypointnet" else []
+    args = ["train", "--model", model, *small, "--data", str(kaggle_dir), "--out", str(tmp_path / "run"),
+            "--lr", "1e6", "--epochs", "3", "--batch-size", "4", "--val-fraction", "0.25", "--threads", "1", "-q"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "training diverged at epoch 1" in err and "lower --lr than 1e+06" in err, err
+    assert not (tmp_path / "run" / "best.pt").exists()  # no NaN weights kept as the best
+
+
+@pytest.mark.parametrize("split", ["training", "validation"])
+def test_faces_without_labels_are_refused_in_one_line(tmp_path, capsys, split):
+    """All training faces unlabelled; or one complete face (trained on) and 4 unlabelled, one of which is the
+    whole validation split: nothing to learn from, or nothing to score."""
+    from conftest import make_faces, training_csv
+
+    images, keypoints, _ = make_faces(5 if split == "validation" else 12, seed=3, partial_every=0)
+    keypoints[1 if split == "validation" else 0:] = np.nan
+    (tmp_path / "training.csv").write_bytes(training_csv(images, keypoints))
+    args = ["train", "--model", "resnet18", "--data", str(tmp_path / "training.csv"), "--out", str(tmp_path / "run"),
+            "--epochs", "1", "--batch-size", "4", "--val-fraction", "0.25", "--threads", "1", "-q"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"training.csv: no {split} face has a labelled keypoint" in err, err

@@ -209,7 +209,8 @@ def _add_train_parser(command, option, data_help: str, with_models: bool) -> Non
     p.add_argument("--threads", type=COUNT, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--limit", type=COUNT, help="use only the first N faces of the file (quick checks)")
     p.add_argument("--complete-only", action="store_true", help="train only on faces with all 15 keypoints (dropna)")
-    p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its last.pt")
+    p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its last.pt, with its "
+                   "settings: only --epochs (the new total), --threads and --data (the same data, moved) may change")
     defaults = {s.name: ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s.train.items()) for s in specs}
     p.epilog = "Models: " + "; ".join(f"{s.name}: {s.summary}" + (f" (defaults: {defaults[s.name]})" if s.train else "")
                                       for s in specs) if specs else None

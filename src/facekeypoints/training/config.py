@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -41,8 +42,38 @@ COMMON = {"epochs": 60, "batch_size": 64, "lr": 1e-3, "augment": False, "ema": 0
           "schedule": "constant", "channels_last": True}
 
 
+# Settings a resumed run may change: the new total of epochs, the machine's threads, the data's new location
+# (checked to hold as many training and validation faces as the run had). Any other change would make the
+# resumed run a different run, so `resume_config` refuses it.
+RESUMABLE = ("epochs", "threads", "data")
+
+_WHOLE = ("a whole number of 1 or more", lambda v: float(v).is_integer() and v >= 1)
+_FRACTION = ("in [0, 1)", lambda v: 0 <= v < 1)
+RULES = {  # what each setting must be: (in words, a test)
+    "epochs": _WHOLE, "batch_size": _WHOLE, "threads": _WHOLE, "limit": _WHOLE,
+    "lr": ("a finite number above 0", lambda v: 0 < v < math.inf),
+    "weight_decay": ("a finite number of 0 or more", lambda v: 0 <= v < math.inf),
+    "ema": _FRACTION, "val_fraction": _FRACTION,
+    "schedule": (f"one of {', '.join(SCHEDULES)}", lambda v: v in SCHEDULES),
+}
+
+
+def check_config(config: TrainConfig) -> TrainConfig:
+    """Refuse a nonsense setting in one line, before any data is read; unset (None) passes."""
+    for key, (must, ok) in RULES.items():
+        value = getattr(config, key)
+        try:
+            good = value is None or bool(ok(value))  # NaN fails every comparison
+        except (TypeError, ValueError, OverflowError):  # not a number at all
+            good = False
+        if not good:
+            raise FacekeypointsError(f"--{key.replace('_', '-')} must be {must}, not {value!r}")
+    return config
+
+
 def resolve_config(config: TrainConfig) -> TrainConfig:
     """Fill what the user left unset (None) from the model's defaults, and check the values."""
+    check_config(config)
     spec = model_spec(config.model)
     if config.bf16 is None:  # mixed precision where the hardware does bfloat16 fast, for every model
         config.bf16 = config.device == "cuda" or cpu_has_amx()
@@ -51,16 +82,32 @@ def resolve_config(config: TrainConfig) -> TrainConfig:
             setattr(config, key, value)
     spec.split_options(config.options)  # refuses options the model does not have
     config.options = {**{name: option.default for name, option in spec.options.items()}, **config.options}
-    for key, low in (("epochs", 1), ("batch_size", 1)):
-        if getattr(config, key) < low:
-            raise FacekeypointsError(f"{key.replace('_', '-')} must be {low} or more, not {getattr(config, key)}")
-    if not config.lr > 0:
-        raise FacekeypointsError(f"lr must be above 0, not {config.lr}")
-    if not 0 <= config.val_fraction < 1:
-        raise FacekeypointsError(f"val-fraction must be in [0, 1), not {config.val_fraction}")
-    if config.schedule not in SCHEDULES:
-        raise FacekeypointsError(f"schedule must be one of {', '.join(SCHEDULES)}, not {config.schedule!r}")
-    return config
+    return check_config(config)  # the model's own defaults too
+
+
+def resume_config(given: TrainConfig, stored: dict[str, Any]) -> TrainConfig:
+    """The config of a run being resumed: the run's own (`stored`), with the RESUMABLE settings `given` sets.
+
+    Any other setting `given` sets (one not at TrainConfig's default) must equal the run's: resuming with
+    another --lr or --model would otherwise silently not do what was asked. All differences, in one line.
+    """
+    check_config(given)
+    run = resolve_config(config_from_dict(stored))  # runs saved before an option existed get its old behaviour
+    unset, differ = TrainConfig(), []
+    for name in (f.name for f in fields(TrainConfig) if f.name not in ("out", "options", *RESUMABLE)):
+        value = getattr(given, name)
+        if value != getattr(unset, name) and value != getattr(run, name):
+            differ.append(f"--{name.replace('_', '-')} {value} (the run's: {getattr(run, name)})")
+    for name, value in given.options.items():
+        if run.options.get(name) != value:
+            differ.append(f"--{name.replace('_', '-')} {value} (the run's: {run.options.get(name, 'none')})")
+    if differ:
+        raise FacekeypointsError(f"--resume continues the run as it was set up, but {', '.join(differ)}; only "
+                                 f"--{', --'.join(RESUMABLE)} may change (start afresh with --force instead)")
+    for name in RESUMABLE:
+        if getattr(given, name) != getattr(unset, name):
+            setattr(run, name, getattr(given, name))
+    return run
 
 
 def build(config: TrainConfig):

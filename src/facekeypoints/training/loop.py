@@ -3,7 +3,9 @@
 A run is resumable at any step: last.pt holds the weights, the optimiser, the learning-rate schedule,
 the random state and the position in the epoch, and each epoch's batch order follows from the seed
 alone, so a resumed run continues with exactly the batches (and dropout draws) it would have had.
-Ctrl-C saves last.pt and exits cleanly.
+Ctrl-C or SIGTERM stop the run at the next step boundary and save last.pt there (a second one stops at
+once, saving nothing). A loss, weights or validation RMSE turned NaN or infinite stop it with an error,
+before anything non-finite is saved.
 
 Under `torchrun --nproc_per_node N` the same command trains with DistributedDataParallel (gloo on CPUs,
 nccl on GPUs): each step's batch is the single-process batch, split into one shard per rank; gradients
@@ -16,10 +18,11 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import json
+import math
+import os
 import signal
 import threading
-import json
-import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -40,7 +43,7 @@ from ..keypoints import four_point_faces
 from ..metrics import RmseReport, keypoint_rmse
 from ..models import faces_to_tensor, flip_offset, model_spec
 from .augment import Augmentation
-from .config import TrainConfig, build, config_from_dict, resolve_config
+from .config import TrainConfig, build, check_config, resolve_config, resume_config
 from .schedule import lr_at
 
 
@@ -115,9 +118,12 @@ def predict(model, codec, data) -> np.ndarray:
 def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: bool = False) -> RmseReport | None:
     """Train (or resume) a run; return the best validation report (None without a validation split).
 
-    On resume the run's own config is used; a `config.epochs` given with it extends (or shortens) the run.
-    A model fitted in closed form (the mean shape) is fitted instead.
+    On resume the run's own config is used: `resume_config` takes a new --epochs total, --threads and --data
+    location from `config` and refuses any other setting that differs. A model fitted in closed form (the mean
+    shape) is fitted instead. A loss, weights or validation RMSE that turn NaN or infinite stop the run with
+    an error; last.pt and best.pt keep the last good state.
     """
+    check_config(config)  # nonsense settings are refused before anything is read
     out = Path(config.out)
     if model_spec(config.model).closed_form and not resume:
         return fit_closed_form(config, force)
@@ -127,10 +133,7 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
         if not last_path.exists():
             raise FacekeypointsError(f"nothing to resume: {last_path} does not exist")
         payload = load_checkpoint(last_path)
-        epochs = config.epochs
-        config = config_from_dict(payload["meta"]["train_config"])
-        config.epochs = epochs or config.epochs
-        config = resolve_config(config)  # runs saved before an option existed get its old behaviour
+        config = resume_config(config, payload["meta"]["train_config"])
         state = payload["train_state"]
     else:
         config = resolve_config(config)
@@ -145,15 +148,9 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
     main_rank = rank == 0
     torch.manual_seed(config.seed)
 
-    data = load_training(config.data)
-    if config.limit:
-        data = data.subset(slice(0, config.limit))
-    train_index, val_index = train_val_split(data, config.val_fraction, config.seed)
-    if config.complete_only:
-        train_index = train_index[data.mask[train_index].all(axis=1)]
-    train_set, val_set = data.subset(train_index), data.subset(val_index)
-    if len(train_set) == 0:
-        raise FacekeypointsError("no training faces left (check --limit, --val-fraction, --complete-only)")
+    data, train_set, val_set = _load_split(config)
+    if state is not None:
+        _check_same_faces(config, payload["meta"], train_set, val_set)
 
     model, codec, model_kwargs = build(config)
     model.to(device).train()
@@ -164,6 +161,7 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
     augment = Augmentation() if config.augment else None
     log: list[dict[str, Any]] = []
     epoch, step, best = 0, 0, float("inf")
+    saved: tuple[int, int] | None = None  # (epoch, step) that last.pt holds from this run, for the messages
     # the current epoch's losses, faces and seconds so far: kept across a resume so its log row covers it all
     losses, faces, seconds_before = [], 0, 0.0
     if state is not None:
@@ -171,6 +169,7 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["rng"])
         epoch, step, best = state["epoch"], state["step"], state["best"]
+        saved = epoch, step
         log = json.loads(state["log"])
         so_far = json.loads(state.get("epoch_so_far", "{}"))  # absent in runs saved before it was kept
         losses, faces, seconds_before = so_far.get("losses", []), so_far.get("faces", 0), so_far.get("seconds", 0.0)
@@ -192,6 +191,7 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
         out.mkdir(parents=True, exist_ok=True)
 
     def save(path: Path, with_state: bool, extra: dict | None = None) -> None:
+        nonlocal saved
         train_state = None
         if with_state:
             so_far = {"losses": losses, "faces": faces,
@@ -202,64 +202,86 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
                 train_state.update(ema=ema.model.state_dict(), ema_updates=ema.updates)
         save_checkpoint(path, model if with_state else scored, model_kwargs,
                         meta={**meta, "codec": codec.config(), **(extra or {})}, train_state=train_state)
+        if with_state:
+            saved = epoch, step
+
+    def kept() -> str:
+        if saved is None:
+            return "nothing was saved"
+        epoch_saved, step_saved = saved
+        where = (f"the end of epoch {epoch_saved}" if epoch_saved and not step_saved
+                 else f"epoch {epoch_saved + 1}, step {step_saved}")
+        return f"{last_path} keeps {where}" + (", best.pt its best epoch" if epoch_saved else "")
+
+    def diverged(what: str) -> FacekeypointsError:  # raised before anything non-finite is saved
+        return FacekeypointsError(f"training diverged at epoch {epoch + 1}, step {step}: {what}; try a lower --lr "
+                                  f"than {config.lr:g} (start afresh with --force); {kept()}")
 
     report = None
     started = time.perf_counter()
-    previous_handler = _stop_on_sigterm()
-    try:
-        while epoch < config.epochs:
-            batches = _batches(len(train_set), config.batch_size, config.seed, epoch)
-            started = time.perf_counter()
-            bar = progress(batches[step:], desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch",
-                           disable=quiet or not main_rank, initial=step, total=len(batches))
-            for batch in bar:
-                for group in optimizer.param_groups:
-                    group["lr"] = _lr_at(config, epoch + step / len(batches))
-                if len(batch) < world:  # a tail too short to give every rank a face: skipped by all ranks
+    with _StopSignals(quiet or not main_rank) as signals:
+        try:
+            while epoch < config.epochs:
+                batches = _batches(len(train_set), config.batch_size, config.seed, epoch)
+                started = time.perf_counter()
+                bar = progress(batches[step:], desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch",
+                               disable=quiet or not main_rank, initial=step, total=len(batches))
+                for batch in bar:
+                    # Between two steps weights, optimiser, random state and position agree: stop here, if asked.
+                    if _any_rank(signals.requested, world):
+                        if not main_rank:
+                            raise FacekeypointsError(f"rank {rank} interrupted")
+                        if saved != (epoch, step):
+                            save(last_path, with_state=True)
+                        raise FacekeypointsError(f"interrupted: saved {last_path} (epoch {epoch + 1}, step {step}); "
+                                                 f"continue with: facekeypoints train --resume --out {out}")
+                    for group in optimizer.param_groups:
+                        group["lr"] = _lr_at(config, epoch + step / len(batches))
+                    if len(batch) < world:  # a tail too short to give every rank a face: skipped by all ranks
+                        step += 1
+                        continue
+                    batch = batch[rank::world]  # this rank's shard
+                    loss = train_step(model, codec, optimizer, faces_to_tensor(train_set.images[batch], device),
+                                      torch.from_numpy(train_set.keypoints[batch]).to(device),
+                                      torch.from_numpy(train_set.mask[batch]).to(device), augment, config.bf16,
+                                      forward)
+                    if _any_rank(not math.isfinite(loss), world):
+                        raise diverged(f"the loss is {loss}")
+                    if ema is not None:
+                        ema.update(model)
+                    losses.append(loss)
+                    faces += len(batch) * world
                     step += 1
+                    bar.set_postfix(loss=f"{loss:.4g}")
+                seconds = seconds_before + time.perf_counter() - started
+                if not _finite(model, scored):  # the same on every rank: their gradients are averaged
+                    raise diverged("the weights hold NaN or infinite values")
+                if world > 1:
+                    meta["rank_checksums"] = _check_ranks_agree(model)
+                if not main_rank:
+                    epoch, step, losses, faces, seconds_before = epoch + 1, 0, [], 0, 0.0
                     continue
-                batch = batch[rank::world]  # this rank's shard
-                loss = train_step(model, codec, optimizer, faces_to_tensor(train_set.images[batch], device),
-                                  torch.from_numpy(train_set.keypoints[batch]).to(device),
-                                  torch.from_numpy(train_set.mask[batch]).to(device), augment, config.bf16, forward)
-                if ema is not None:
-                    ema.update(model)
-                losses.append(loss)
-                faces += len(batch) * world
-                step += 1
-                bar.set_postfix(loss=f"{loss:.4g}")
-            seconds = seconds_before + time.perf_counter() - started
-            if world > 1:
-                meta["rank_checksums"] = _check_ranks_agree(model)
-            if not main_rank:
+                report = None
+                if len(val_set):
+                    report = keypoint_rmse(predict(scored, codec, val_set), val_set.keypoints, val_set.mask)
+                    if not math.isfinite(report.rmse):
+                        raise diverged(f"the validation RMSE is {report.rmse}")
+                row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else float("nan"),
+                       "val_rmse": report.rmse if report else float("nan"), "lr": optimizer.param_groups[0]["lr"],
+                       "seconds": round(seconds, 1), "faces_per_s": round(faces / seconds, 1)}
+                log.append(row)
                 epoch, step, losses, faces, seconds_before = epoch + 1, 0, [], 0, 0.0
-                continue
-            report = None
-            if len(val_set):
-                report = keypoint_rmse(predict(scored, codec, val_set), val_set.keypoints, val_set.mask)
-            row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else float("nan"),
-                   "val_rmse": report.rmse if report else float("nan"), "lr": optimizer.param_groups[0]["lr"],
-                   "seconds": round(seconds, 1), "faces_per_s": round(faces / seconds, 1)}
-            log.append(row)
-            epoch, step, losses, faces, seconds_before = epoch + 1, 0, [], 0, 0.0
-            if report is None or report.rmse < best:
-                best = report.rmse if report else float("nan")
-                save(out / "best.pt", with_state=False, extra={"val_rmse": best, "epoch": epoch,
-                                                               "train_seconds": sum(r["seconds"] for r in log)})
-            save(last_path, with_state=True)
-            _write_log(out, log)
-            if not quiet:
-                print(f"epoch {epoch}: loss {row['train_loss']:.5g}, val RMSE {row['val_rmse']:.4f} px, "
-                      f"{seconds:.0f} s")
-    except KeyboardInterrupt:
-        if not main_rank:
-            raise FacekeypointsError(f"rank {rank} interrupted") from None
-        save(last_path, with_state=True)
-        raise FacekeypointsError(f"interrupted: saved {last_path} (epoch {epoch + 1}, step {step}); "
-                                 f"continue with: facekeypoints train --resume --out {out}") from None
-    finally:
-        if previous_handler is not None:
-            signal.signal(signal.SIGTERM, previous_handler)
+                if report is None or report.rmse < best:
+                    best = report.rmse if report else float("nan")
+                    save(out / "best.pt", with_state=False, extra={"val_rmse": best, "epoch": epoch,
+                                                                   "train_seconds": sum(r["seconds"] for r in log)})
+                save(last_path, with_state=True)
+                _write_log(out, log)
+                if not quiet:
+                    print(f"epoch {epoch}: loss {row['train_loss']:.5g}, val RMSE {row['val_rmse']:.4f} px, "
+                          f"{seconds:.0f} s")
+        except KeyboardInterrupt:  # a second Ctrl-C, or one the handler could not catch: mid-step, save nothing
+            raise FacekeypointsError(f"stopped at once, mid-step: not saved; {kept()}") from None
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()
@@ -270,6 +292,46 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
         scored.load_state_dict(best_payload["state_dict"])
         report = keypoint_rmse(predict(scored, codec, val_set), val_set.keypoints, val_set.mask)
     return report
+
+
+def _load_split(config: TrainConfig):
+    """(all faces, training set, validation set) as the config asks; refused when there is nothing to learn."""
+    data = load_training(config.data)
+    if config.limit:
+        data = data.subset(slice(0, config.limit))
+    train_index, val_index = train_val_split(data, config.val_fraction, config.seed)
+    if config.complete_only:
+        train_index = train_index[data.mask[train_index].all(axis=1)]
+    train_set, val_set = data.subset(train_index), data.subset(val_index)
+    if len(train_set) == 0:
+        raise FacekeypointsError("no training faces left (check --limit, --val-fraction, --complete-only)")
+    for name, part in (("training", train_set), ("validation", val_set)):
+        if len(part) and not part.mask.any():  # a loss or an RMSE over no labels is NaN
+            raise FacekeypointsError(f"{data.source}: no {name} face has a labelled keypoint ({len(part)} faces)"
+                                     + ("; --val-fraction 0 trains without validation" if name == "validation" else ""))
+    return data, train_set, val_set
+
+
+def _check_same_faces(config: TrainConfig, meta: dict[str, Any], train_set, val_set) -> None:
+    """A resumed run's data (perhaps at a new --data location) must split as the run's did."""
+    had = meta.get("train_images", len(train_set)), meta.get("val_images", len(val_set))
+    if had != (len(train_set), len(val_set)):
+        raise FacekeypointsError(f"{config.data} gives {len(train_set)} training and {len(val_set)} validation "
+                                 f"faces, the run had {had[0]} and {had[1]}: not the run's data")
+
+
+def _finite(*models: nn.Module) -> bool:
+    return all(bool(torch.isfinite(t).all()) for m in models for t in m.state_dict().values() if t.is_floating_point())
+
+
+def _any_rank(flag: bool, world: int) -> bool:
+    """Whether any rank raises `flag`: ranks must agree on stopping, or the others would wait for it forever."""
+    if world == 1:
+        return flag
+    device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+    total = torch.tensor([float(flag)], device=device)
+    dist.all_reduce(total, op=dist.ReduceOp.MAX)
+    return bool(total.item())
 
 
 def _start_distributed(config: TrainConfig) -> tuple[int, int]:
@@ -299,16 +361,29 @@ def _check_ranks_agree(model: nn.Module) -> list[float]:
     return [float(g) for g in gathered]
 
 
-def _stop_on_sigterm():
-    """Treat SIGTERM (`kill`, a job scheduler's stop) like Ctrl-C: save last.pt and exit. Background jobs
-    started from a script ignore Ctrl-C's SIGINT, so this is how they are stopped cleanly."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
+class _StopSignals:
+    """Ctrl-C (SIGINT) and SIGTERM (`kill`, a job scheduler's stop; background jobs ignore Ctrl-C) ask the
+    run to stop: the loop saves last.pt at the next step boundary, where weights, optimiser, random state and
+    position agree, so that the resumed run is exact. A second signal stops at once, saving nothing."""
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
+    def __init__(self, quiet: bool):
+        self.quiet, self.requested, self.previous = quiet, False, {}
 
-    return signal.signal(signal.SIGTERM, interrupt)
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        if not self.quiet:  # os.write: safe in a handler, which may run in the middle of another print
+            os.write(2, b"\nstopping after this step to save last.pt (again to stop at once, unsaved)\n")
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():  # handlers can be set there only
+            self.previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def _write_log(out: Path, log: list[dict[str, Any]]) -> None:
@@ -330,16 +405,14 @@ def fit_closed_form(config: TrainConfig, force: bool = False) -> RmseReport | No
     if (out / "best.pt").exists() and not force:
         raise FacekeypointsError(f"{out} already holds a trained model (use --force to overwrite)")
     config = resolve_config(config)
-    data = load_training(config.data)
-    train_index, val_index = train_val_split(data, config.val_fraction, config.seed)
+    data, train_set, val_set = _load_split(config)
     model, codec, model_kwargs = build(config)
-    model.fit(data.keypoints[train_index], data.mask[train_index])
-    meta = {"train_config": asdict(config), "data": data.source, "train_images": len(train_index),
-            "val_images": len(val_index), "codec": codec.config()}
+    model.fit(train_set.keypoints, train_set.mask)
+    meta = {"train_config": asdict(config), "data": data.source, "train_images": len(train_set),
+            "val_images": len(val_set), "codec": codec.config()}
     report = None
-    if len(val_index):
-        val = data.subset(val_index)
-        report = keypoint_rmse(predict(model, codec, val), val.keypoints, val.mask)
+    if len(val_set):
+        report = keypoint_rmse(predict(model, codec, val_set), val_set.keypoints, val_set.mask)
         meta["val_rmse"] = report.rmse
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out / "best.pt", model, config=model_kwargs, meta=meta)
