@@ -223,7 +223,7 @@ def test_resume_refuses_settings_that_differ_and_takes_a_new_total_and_data_loca
     (data / "training.csv").write_bytes((kaggle_dir / "training.csv").read_bytes())
     out = str(tmp_path / "run")
     train = ["train", "--model", "resnet18", "--out", out, "--batch-size", "4", "--val-fraction", "0.25",
-             "--threads", "1", "-q"]
+             "--threads", "1", "--seed", "5", "-q"]
     assert main([*train, "--data", str(data), "--epochs", "1"]) == 0
     resume = ["train", "--resume", "--out", out, "-q"]
     assert main([*resume, "--epochs", "2", "--lr", "0.01", "--in-channels", "1", "--model", "hourglass"]) == 1
@@ -240,6 +240,11 @@ def test_resume_refuses_settings_that_differ_and_takes_a_new_total_and_data_loca
     other.write_bytes(b"".join((kaggle_dir / "training.csv").read_bytes().splitlines(keepends=True)[:7]))
     assert main([*resume, "--epochs", "2", "--data", str(other)]) == 1
     assert "not the run's data" in capsys.readouterr().err
+    # given at their defaults, still not the run's: refused too (argparse has no defaults for train's settings)
+    assert main([*resume, "--epochs", "2", "--seed", "0", "--val-fraction", "0.1", "--model", "keypointnet"]) == 1
+    err = capsys.readouterr().err
+    for differing in ("--seed 0 (the run's: 5)", "--val-fraction 0.1 (the run's: 0.25)", "--model keypointnet"):
+        assert differing in err
     assert main([*resume, "--epochs", "2", "--data", str(moved), "--threads", "1", "--model", "resnet18"]) == 0
     assert [row["epoch"] for row in csv.DictReader(open(Path(out) / "log.csv"))] == ["1", "2"]
 

@@ -74,10 +74,10 @@ def cmd_train(args) -> int:
     if args.data is None and not args.resume:
         raise FacekeypointsError(f"give the training data with --data (or set ${DATA_ENV})")
     options = {k: v for k, v in vars(args).items() if k in getattr(args, "model_options", ()) and v is not None}
-    settings = {f.name for f in fields(TrainConfig)} - {"model", "data", "out", "options"}  # flags of their name
-    config = TrainConfig(model=args.model, data=args.data or "", out=args.out, options=options,
-                         **{name: value for name, value in vars(args).items() if name in settings})
-    report = run(config, resume=args.resume, force=args.force, quiet=args.quiet)
+    settings = {f.name for f in fields(TrainConfig)} - {"out", "options"}  # flags of their name; unset: None
+    given = {name: value for name, value in vars(args).items() if name in settings and value is not None}
+    config = TrainConfig(out=args.out, options=options, **given)
+    report = run(config, resume=args.resume, force=args.force, quiet=args.quiet, given=set(given) | set(options))
     _say(args, f"best checkpoint {Path(args.out) / 'best.pt'}; validation {report.format()}" if report else
          f"trained on all faces (no validation split): {args.out}")
     return 0
@@ -188,7 +188,7 @@ def _add_train_parser(command, option, data_help: str, with_models: bool) -> Non
             raise
         with_models = False
     specs = [model_spec(name) for name in list_models()] if with_models else []
-    p.add_argument("--model", default=DEFAULT_TRAIN_MODEL if specs else None, choices=[s.name for s in specs] or None,
+    p.add_argument("--model", choices=[s.name for s in specs] or None,
                    help=f"which model (default: {DEFAULT_TRAIN_MODEL if specs else 'the best'})")
     p.add_argument("--data", default=os.environ.get(DATA_ENV), help="training data: " + data_help)
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder for checkpoints and logs")
@@ -203,12 +203,14 @@ def _add_train_parser(command, option, data_help: str, with_models: bool) -> Non
         kwargs = ({"action": argparse.BooleanOptionalAction} if kind is bool else {"choices": kind}
                   if isinstance(kind, tuple) else {"type": kind})
         p.add_argument(f"--{name}", help=text if "default" in text else f"{text} (default: the model's)", **kwargs)
-    option(p, "--val-fraction", type=FRACTION, default=0.1, help="share of images held out for validation, 0: none")
-    option(p, "--seed", type=int, default=0, help="seed of the split and of training")
-    option(p, "--device", choices=("cpu", "cuda"), default="cpu", help="where to train")
+    # no argparse defaults here: --resume tells a setting given (even at its default) from one left unset
+    p.add_argument("--val-fraction", type=FRACTION, help="share of images held out for validation, 0: none "
+                   "(default: 0.1)")
+    p.add_argument("--seed", type=int, help="seed of the split and of training (default: 0)")
+    p.add_argument("--device", choices=("cpu", "cuda"), help="where to train (default: cpu)")
     p.add_argument("--threads", type=COUNT, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--limit", type=COUNT, help="use only the first N faces of the file (quick checks)")
-    p.add_argument("--complete-only", action="store_true", help="train only on faces with all 15 keypoints (dropna)")
+    p.add_argument("--complete-only", action="store_true", default=None, help="train only on faces with all 15 keypoints (dropna)")
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its last.pt, with its "
                    "settings: only --epochs (the new total), --threads and --data (the same data, moved) may change")
     defaults = {s.name: ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s.train.items()) for s in specs}

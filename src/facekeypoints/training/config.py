@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -85,18 +86,21 @@ def resolve_config(config: TrainConfig) -> TrainConfig:
     return check_config(config)  # the model's own defaults too
 
 
-def resume_config(given: TrainConfig, stored: dict[str, Any]) -> TrainConfig:
+def resume_config(given: TrainConfig, stored: dict[str, Any], names: Collection[str] | None = None) -> TrainConfig:
     """The config of a run being resumed: the run's own (`stored`), with the RESUMABLE settings `given` sets.
 
-    Any other setting `given` sets (one not at TrainConfig's default) must equal the run's: resuming with
-    another --lr or --model would otherwise silently not do what was asked. All differences, in one line.
+    Any other setting `given` sets must equal the run's: resuming with another --lr or --model would otherwise
+    silently not do what was asked. All differences, in one line. `names`: the settings the user gave (so that
+    one given at its default counts too); default: those not at TrainConfig's defaults.
     """
     check_config(given)
     run = resolve_config(config_from_dict(stored))  # runs saved before an option existed get its old behaviour
     unset, differ = TrainConfig(), []
+    if names is None:
+        names = [f.name for f in fields(TrainConfig) if getattr(given, f.name) != getattr(unset, f.name)]
     for name in (f.name for f in fields(TrainConfig) if f.name not in ("out", "options", *RESUMABLE)):
         value = getattr(given, name)
-        if value != getattr(unset, name) and value != getattr(run, name):
+        if name in names and value != getattr(run, name):
             differ.append(f"--{name.replace('_', '-')} {value} (the run's: {getattr(run, name)})")
     for name, value in given.options.items():
         if run.options.get(name) != value:
@@ -105,7 +109,7 @@ def resume_config(given: TrainConfig, stored: dict[str, Any]) -> TrainConfig:
         raise FacekeypointsError(f"--resume continues the run as it was set up, but {', '.join(differ)}; only "
                                  f"--{', --'.join(RESUMABLE)} may change (start afresh with --force instead)")
     for name in RESUMABLE:
-        if getattr(given, name) != getattr(unset, name):
+        if name in names:
             setattr(run, name, getattr(given, name))
     return run
 

@@ -26,6 +26,7 @@ import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -115,11 +116,13 @@ def predict(model, codec, data) -> np.ndarray:
         model.train(was_training)
 
 
-def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: bool = False) -> RmseReport | None:
+def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: bool = False,
+        given: Collection[str] | None = None) -> RmseReport | None:
     """Train (or resume) a run; return the best validation report (None without a validation split).
 
     On resume the run's own config is used: `resume_config` takes a new --epochs total, --threads and --data
-    location from `config` and refuses any other setting that differs. A model fitted in closed form (the mean
+    location from `config` and refuses any other setting that differs (`given`: the names of the settings the
+    user gave, even at their defaults; default: those not at TrainConfig's defaults). A model fitted in closed form (the mean
     shape) is fitted instead. A loss, weights or validation RMSE that turn NaN or infinite stop the run with
     an error; last.pt and best.pt keep the last good state.
     """
@@ -133,7 +136,7 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
         if not last_path.exists():
             raise FacekeypointsError(f"nothing to resume: {last_path} does not exist")
         payload = load_checkpoint(last_path)
-        config = resume_config(config, payload["meta"]["train_config"])
+        config = resume_config(config, payload["meta"]["train_config"], given)
         state = payload["train_state"]
     else:
         config = resolve_config(config)
