@@ -19,6 +19,7 @@ PARSERS = {
     "lookup": kaggle.parse_lookup,
     "submission": kaggle.parse_submission,
 }
+KAGGLE_NAMES = {f"{stem.lower()}.csv": kind for kind, stem in STEMS.items()} | {"samplesubmission.csv": "submission"}
 HEADERS = {
     frozenset(kaggle.TRAINING_COLUMNS): "training",
     frozenset(kaggle.TEST_COLUMNS): "test",
@@ -63,7 +64,8 @@ def check_path(path: str | Path) -> list[CheckResult]:
                 continue  # this folder or zip lacks that file (a damaged one is an error, as for the loaders)
             results.append(check_source(source, kind))
         if not results:
-            raise DataError(f"no training, test or IdLookupTable file (or {KAGGLE_ZIP}) found", str(path))
+            where = "in this folder" if path.is_dir() else "inside this zip"
+            raise NotFound(f"no training, test or IdLookupTable file (or {KAGGLE_ZIP}) {where}", str(path))
         return results
     source = Source(path)
     return [check_source(source, _kind(source))]
@@ -72,7 +74,7 @@ def check_path(path: str | Path) -> list[CheckResult]:
 def _kind(source: Source) -> str:
     """A file named as Kaggle names it is of that kind, as for the loaders, which find files by name (so a
     wrong header gets their message); any other file is known by its header."""
-    by_name = {f"{stem.lower()}.csv": kind for kind, stem in STEMS.items()}.get(source.path.name.lower())
+    by_name = KAGGLE_NAMES.get(source.path.name.lower())
     if by_name:
         return by_name
     columns = kaggle.read_header(source.read(), source.name)

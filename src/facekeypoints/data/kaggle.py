@@ -1,5 +1,9 @@
 """Read Kaggle's CSV files into arrays, exactly as Kaggle ships them (CRLF or LF, zipped or not).
 
+Other tools' dialects read the same: CR line ends, quoted fields, a trailing comma on each row. Numbers
+are plain decimals (12, +12, 0012, 1.5, .5, 1e-3): not Python's 6_6, and no nan or inf (an unlabelled
+keypoint is an empty field). This is the only parser: `data check` reports exactly what the loaders refuse.
+
 Every parser collects *all* problems of a file, each with its line number (header = line 1), so
 `facekeypoints data check` can list them; the loaders raise on the first one. Pixels are parsed with
 vectorised NumPy over the raw bytes: no Python loop per pixel.
@@ -27,10 +31,11 @@ TEST_COLUMNS = ("ImageId", "Image")
 LOOKUP_COLUMNS = ("RowId", "ImageId", "FeatureName", "Location")
 SUBMISSION_COLUMNS = ("RowId", "Location")
 _ROWS_PER_CHUNK = 512  # rows whose pixels are parsed at once: bounds the temporary arrays
-# The one spelling of numbers in every column: what CSV readers (pandas, spreadsheets) take as a number.
+# The one spelling of numbers, in every column and in Image.
 _INTEGER = re.compile(rb"\s*[+-]?\d+\s*")
 _DECIMAL = re.compile(rb"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 _MAX_DIGITS = 18  # a whole number fits int64
+_LARGEST = float(np.finfo(np.float32).max)  # keypoints are float32: beyond, no coordinate (and squares overflow)
 
 
 @dataclass(frozen=True)
@@ -196,14 +201,15 @@ def _check_header(columns: list[str], expected: tuple[str, ...], name: str) -> N
     if missing:
         parts.append("missing column(s) " + ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""))
     if unexpected:
-        parts.append("unexpected column(s) " + ", ".join(unexpected[:5]) + (" ..." if len(unexpected) > 5 else ""))
+        parts.append("unexpected column(s) " + ", ".join(_shown(c, quote=False) for c in unexpected[:5])
+                     + (" ..." if len(unexpected) > 5 else ""))
     if doubled:
-        parts.append("repeated column(s) " + ", ".join(doubled))
+        parts.append("repeated column(s) " + ", ".join(_shown(c, quote=False) for c in doubled))
     raise DataError(f"wrong header ({'; '.join(parts)}); expected {hint}", name, 1)
 
 
 def _first_error(problems: list[Problem], name: str) -> None:
-    errors = [p for p in problems if p.severity == "error"]
+    errors = sorted((p for p in problems if p.severity == "error"), key=lambda p: p.line or 0)  # as data check
     if errors:
         more = f" (and {len(errors) - 1} more problems: run `facekeypoints data check {name.split(':')[0]}`)"
         raise DataError(errors[0].message + (more if len(errors) > 1 else ""), name, errors[0].line)
@@ -213,15 +219,16 @@ def _shown(field: bytes | str, quote: bool = True) -> str:
     """A field as messages show it: at most a few dozen characters."""
     text = field.decode(errors="replace").strip() if isinstance(field, bytes) else field
     text = text if len(text) <= 24 else f"{text[:20]}... ({len(text)} characters)"
-    return repr(text) if quote else text
+    return repr(text) if quote or not text or not text.isprintable() else text
 
 
 def _parse_int(field: bytes, column: str, line: int, problems: list[Problem]) -> int | None:
     """A whole number, as CSV readers take one: an optional sign, digits; int64-sized (no 1_000, no 1.0)."""
-    if _INTEGER.fullmatch(field) and len(field.strip().lstrip(b"+-").lstrip(b"0")) <= _MAX_DIGITS:
+    whole = _INTEGER.fullmatch(field)
+    if whole and len(field.strip().lstrip(b"+-").lstrip(b"0")) <= _MAX_DIGITS:
         return int(field)
-    problems.append(Problem(line, f"{column} {_shown(field)} is not a whole number"
-                            + (f" of at most {_MAX_DIGITS} digits" if _INTEGER.fullmatch(field) else "")))
+    limit = f" of at most {_MAX_DIGITS} digits" if whole else ""
+    problems.append(Problem(line, f"{column} {_shown(field)} is not a whole number{limit}"))
     return None
 
 
@@ -394,9 +401,9 @@ def parse_submission(data: bytes, name: str) -> tuple[tuple[np.ndarray, np.ndarr
         row_id = _parse_int(fields[index["RowId"]], "RowId", line, problems)
         text = fields[index["Location"]]
         location = _parse_float(text)
-        if location is None or not np.isfinite(location):
-            kind = "number" if location is None else "finite number"
-            problems.append(Problem(line, f"Location {_shown(text)} is not a {kind}"))
+        if location is None or not abs(location) <= _LARGEST:
+            wrong = "not a number" if location is None else "out of range"
+            problems.append(Problem(line, f"Location {_shown(text)} is {wrong}"))
             continue
         if row_id is None:
             continue

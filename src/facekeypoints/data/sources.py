@@ -82,7 +82,7 @@ def _read_member(archive: zipfile.ZipFile, member: str, container: str) -> bytes
     """A member's bytes; a member that cannot be read (encrypted, an unknown method, damaged) is a DataError."""
     name = f"{container}:{member}"
     info = archive.getinfo(member)
-    if info.flag_bits & 0x1:
+    if info.flag_bits & 0x41:  # bit 0: encrypted; bit 6: strong encryption
         raise DataError("the zip member is encrypted: unzip it with its password and give the .csv", name)
     if info.compress_type not in METHODS:
         method = OTHER_METHODS.get(info.compress_type, f"method {info.compress_type}")
@@ -90,6 +90,8 @@ def _read_member(archive: zipfile.ZipFile, member: str, container: str) -> bytes
                         "unzip it with another tool, or zip it again with plain deflate", name)
     try:
         return archive.read(member)
+    except NotImplementedError as exc:  # e.g. "compressed patched data (flag bit 5)"
+        raise DataError(f"the zip member uses a feature Python's zipfile cannot read: {exc}", name) from None
     except (zipfile.BadZipFile, zlib.error, LZMAError, OSError, EOFError, ValueError) as exc:  # bz2 raises OSError
         raise DataError(f"the zip member is damaged ({exc})", name) from None
 
