@@ -33,7 +33,8 @@ def test_rmse_counts_only_labelled_coordinates():
 
 def test_flip_permutation_swaps_left_and_right():
     for i, j in enumerate(FLIP_PERMUTATION):
-        assert KEYPOINT_NAMES[j] == KEYPOINT_NAMES[i].replace("left", "#").replace("right", "left").replace("#", "right")
+        mirrored = KEYPOINT_NAMES[i].replace("left", "#").replace("right", "left").replace("#", "right")
+        assert KEYPOINT_NAMES[j] == mirrored
 
 
 def _lookup(rows):

@@ -17,7 +17,7 @@ import numpy as np
 from .._fs import atomic_output
 from .sources import Source
 
-FORMAT = 1  # bump when parsing changes what the arrays hold
+FORMAT = 2  # bump when parsing changes what the arrays hold, or which files it accepts
 
 
 def cache_dir() -> Path | None:

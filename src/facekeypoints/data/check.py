@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import DataError
 from ..keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS, PARTIAL_KEYPOINTS
 from . import kaggle
-from .sources import KAGGLE_ZIP, Source, resolve
+from .sources import KAGGLE_ZIP, STEMS, NotFound, Source, resolve
 
 PARSERS = {
     "training": kaggle.parse_training,
@@ -19,6 +19,7 @@ PARSERS = {
     "lookup": kaggle.parse_lookup,
     "submission": kaggle.parse_submission,
 }
+KAGGLE_NAMES = {f"{stem.lower()}.csv": kind for kind, stem in STEMS.items()} | {"samplesubmission.csv": "submission"}
 HEADERS = {
     frozenset(kaggle.TRAINING_COLUMNS): "training",
     frozenset(kaggle.TEST_COLUMNS): "test",
@@ -59,21 +60,27 @@ def check_path(path: str | Path) -> list[CheckResult]:
         for kind in ("training", "test", "lookup"):
             try:
                 source = resolve(path, kind)
-            except DataError:
-                continue  # this folder or zip lacks that file
+            except NotFound:
+                continue  # this folder or zip lacks that file (a damaged one is an error, as for the loaders)
             results.append(check_source(source, kind))
         if not results:
-            raise DataError(f"no training, test or IdLookupTable file (or {KAGGLE_ZIP}) found", str(path))
+            where = "in this folder" if path.is_dir() else "inside this zip"
+            raise NotFound(f"no training, test or IdLookupTable file (or {KAGGLE_ZIP}) {where}", str(path))
         return results
     source = Source(path)
-    return [check_source(source, _kind_from_header(source))]
+    return [check_source(source, _kind(source))]
 
 
-def _kind_from_header(source: Source) -> str:
-    data = source.read()
-    header = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip()
-    kind = HEADERS.get(frozenset(c.strip().strip('"') for c in header.split(",")))
+def _kind(source: Source) -> str:
+    """A file named as Kaggle names it is of that kind, as for the loaders, which find files by name (so a
+    wrong header gets their message); any other file is known by its header."""
+    by_name = KAGGLE_NAMES.get(source.path.name.lower())
+    if by_name:
+        return by_name
+    columns = kaggle.read_header(source.read(), source.name)
+    kind = HEADERS.get(frozenset(columns))
     if kind is None:
+        header = ",".join(columns)
         first = header[:60] + ("..." if len(header) > 60 else "")
         raise DataError(f"not a Kaggle keypoints file: unknown header {first!r}", source.name, 1)
     return kind
@@ -114,7 +121,7 @@ def _image_warnings(images: np.ndarray, lines: np.ndarray) -> list[kaggle.Proble
             out.append(_warning(line, f"same image as line {first_line[digest]}"))
         else:
             first_line[digest] = line
-    for i in np.flatnonzero(images.reshape(len(images), -1).std(axis=1) < 2.0):
+    for i in np.flatnonzero(images.std(axis=(1, 2)) < 2.0):
         out.append(_warning(lines[i], "the image is blank (almost uniform grey)"))
     return out
 

@@ -1,5 +1,9 @@
 """Read Kaggle's CSV files into arrays, exactly as Kaggle ships them (CRLF or LF, zipped or not).
 
+Other tools' dialects read the same: CR line ends, quoted fields, a trailing comma on each row. Numbers
+are plain decimals (12, +12, 0012, 1.5, .5, 1e-3): not Python's 6_6, and no nan or inf (an unlabelled
+keypoint is an empty field). This is the only parser: `data check` reports exactly what the loaders refuse.
+
 Every parser collects *all* problems of a file, each with its line number (header = line 1), so
 `facekeypoints data check` can list them; the loaders raise on the first one. Pixels are parsed with
 vectorised NumPy over the raw bytes: no Python loop per pixel.
@@ -7,6 +11,8 @@ vectorised NumPy over the raw bytes: no Python loop per pixel.
 
 from __future__ import annotations
 
+import codecs
+import csv
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +31,11 @@ TEST_COLUMNS = ("ImageId", "Image")
 LOOKUP_COLUMNS = ("RowId", "ImageId", "FeatureName", "Location")
 SUBMISSION_COLUMNS = ("RowId", "Location")
 _ROWS_PER_CHUNK = 512  # rows whose pixels are parsed at once: bounds the temporary arrays
+# The one spelling of numbers, in every column and in Image.
+_INTEGER = re.compile(rb"\s*[+-]?\d+\s*")
+_DECIMAL = re.compile(rb"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+_MAX_DIGITS = 18  # a whole number fits int64
+_LARGEST = float(np.finfo(np.float32).max)  # keypoints are float32: beyond, no coordinate (and squares overflow)
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,7 @@ class LookupTable:
         """bool (N, 15): which keypoints the table asks for, for each of `image_ids`."""
         position = {int(i): n for n, i in enumerate(image_ids)}
         out = np.zeros((len(image_ids), NUM_KEYPOINTS), bool)
-        rows = np.array([position.get(int(i), -1) for i in self.image_ids])
+        rows = np.array([position.get(int(i), -1) for i in self.image_ids], np.int64)
         known = rows >= 0
         out[rows[known], self.keypoint[known]] = True
         return out
@@ -104,35 +115,76 @@ class LookupTable:
 # ----------------------------------------------------------------------------------------------- tables
 
 
-def _split_table(data: bytes, name: str, expected: tuple[str, ...], problems: list[Problem]):
-    """Check the header; return {column: index}, the rows' fields and their line numbers.
+def read_header(data: bytes, name: str) -> list[str]:
+    """The column names of a CSV file, read as the parsers read them (the rest of the file is not looked at)."""
+    _check_text(data, name)
+    end = re.search(rb"[\r\n]", data)
+    return _columns(data[: end.start()] if end else data, name)
 
-    Rows with the wrong number of fields become problems. Blank lines are skipped (but counted).
-    """
-    if not data.strip():
+
+def _check_text(data: bytes, name: str) -> None:
+    if not data or data.isspace():
         raise DataError("the file is empty", name)
     if b"\0" in data[:65536]:
         raise DataError("binary data, not a CSV text file", name)
+
+
+def _columns(line: bytes, name: str) -> list[str]:
+    try:
+        columns = [c.decode().strip() for c in _split_row(line.removeprefix(codecs.BOM_UTF8))]
+    except UnicodeDecodeError:
+        raise DataError("binary data, not a CSV text file", name) from None
+    except csv.Error as exc:
+        raise DataError(f"the header is badly quoted ({exc})", name, 1) from None
+    if len(columns) > 1 and not columns[-1]:
+        columns.pop()  # a trailing comma
+    return columns
+
+
+def _split_row(line: bytes) -> list[bytes]:
+    """A line's fields, as the csv module reads them: a field may be quoted (with "" for a quote inside).
+
+    Lines without quotes (all of Kaggle's) are just split, which is what csv would do, only faster.
+    Each line is read alone, so line numbers stay true and a quote left open is an error of its line.
+    """
+    if b'"' not in line:
+        return line.split(b",")
+    [fields] = csv.reader([line.decode("latin-1")], strict=True)  # latin-1: one character per byte, and back
+    return [f.encode("latin-1") for f in fields]
+
+
+def _split_table(data: bytes, name: str, expected: tuple[str, ...], problems: list[Problem]):
+    """Check the header; return {column: index}, the rows' fields and their line numbers.
+
+    Line ends may be CRLF, LF or CR. Rows with the wrong number of fields become problems; one empty
+    field too many at the end (a trailing comma) is dropped. Blank lines are skipped (but counted).
+    """
+    _check_text(data, name)
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     lines = data.split(b"\n")
-    try:
-        header = lines[0].decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataError("binary data, not a CSV text file", name) from None
-    columns = [c.strip().strip('"') for c in header.split(",")]
+    columns = _columns(lines[0], name)
     _check_header(columns, expected, name)
     index = {c: i for i, c in enumerate(columns)}
     rows, numbers = [], []
     for number, raw in enumerate(lines[1:], start=2):
         if not raw.strip():
             continue
-        fields = raw.split(b",")
+        try:
+            fields = _split_row(raw)
+        except csv.Error as exc:
+            problems.append(Problem(number, f"badly quoted field ({exc})"))
+            continue
+        if len(fields) == len(columns) + 1 and not fields[-1].strip():
+            fields.pop()  # a trailing comma
         if len(fields) != len(columns):
             problems.append(Problem(number, f"expected {len(columns)} comma-separated fields, found {len(fields)}"))
             continue
         rows.append(fields)
         numbers.append(number)
+    if not rows and not problems:
+        what = "faces" if "Image" in expected else "rows"
+        problems.append(Problem(None, f"the file holds only its header: no {what}"))
     return index, rows, numbers
 
 
@@ -149,25 +201,40 @@ def _check_header(columns: list[str], expected: tuple[str, ...], name: str) -> N
     if missing:
         parts.append("missing column(s) " + ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""))
     if unexpected:
-        parts.append("unexpected column(s) " + ", ".join(unexpected[:5]) + (" ..." if len(unexpected) > 5 else ""))
+        parts.append("unexpected column(s) " + ", ".join(_shown(c, quote=False) for c in unexpected[:5])
+                     + (" ..." if len(unexpected) > 5 else ""))
     if doubled:
-        parts.append("repeated column(s) " + ", ".join(doubled))
+        parts.append("repeated column(s) " + ", ".join(_shown(c, quote=False) for c in doubled))
     raise DataError(f"wrong header ({'; '.join(parts)}); expected {hint}", name, 1)
 
 
 def _first_error(problems: list[Problem], name: str) -> None:
-    errors = [p for p in problems if p.severity == "error"]
+    errors = sorted((p for p in problems if p.severity == "error"), key=lambda p: p.line or 0)  # as data check
     if errors:
         more = f" (and {len(errors) - 1} more problems: run `facekeypoints data check {name.split(':')[0]}`)"
         raise DataError(errors[0].message + (more if len(errors) > 1 else ""), name, errors[0].line)
 
 
+def _shown(field: bytes | str, quote: bool = True) -> str:
+    """A field as messages show it: at most a few dozen characters."""
+    text = field.decode(errors="replace").strip() if isinstance(field, bytes) else field
+    text = text if len(text) <= 24 else f"{text[:20]}... ({len(text)} characters)"
+    return repr(text) if quote or not text or not text.isprintable() else text
+
+
 def _parse_int(field: bytes, column: str, line: int, problems: list[Problem]) -> int | None:
-    try:
+    """A whole number, as CSV readers take one: an optional sign, digits; int64-sized (no 1_000, no 1.0)."""
+    whole = _INTEGER.fullmatch(field)
+    if whole and len(field.strip().lstrip(b"+-").lstrip(b"0")) <= _MAX_DIGITS:
         return int(field)
-    except ValueError:
-        problems.append(Problem(line, f"{column} {field.decode(errors='replace').strip()!r} is not a whole number"))
-        return None
+    limit = f" of at most {_MAX_DIGITS} digits" if whole else ""
+    problems.append(Problem(line, f"{column} {_shown(field)} is not a whole number{limit}"))
+    return None
+
+
+def _parse_float(field: bytes) -> float | None:
+    """A decimal number such as 66, 66.5, .5 or 6.6e1; None for anything else (nan, inf, Python's 6_6.0)."""
+    return float(field) if _DECIMAL.fullmatch(field) else None
 
 
 # ----------------------------------------------------------------------------------------------- pixels
@@ -176,17 +243,18 @@ def _parse_int(field: bytes, column: str, line: int, problems: list[Problem]) ->
 def _parse_images(fields: list[bytes], lines: list[int], problems: list[Problem]) -> tuple[np.ndarray, np.ndarray]:
     """Parse space-separated grey levels, one image per field. Returns (uint8 (n, 96, 96), ok (n,)).
 
-    A well-formed field is 9216 runs of digits separated by single spaces: that is checked per row with
-    C-speed bytes methods, and then all such rows are parsed at once in NumPy from the separators'
-    positions. Other rows are described one by one (they are rare).
+    Nearly every field is 9216 runs of 1-3 digits separated by single spaces: that is checked per row
+    with C-speed bytes methods, and then all such rows are parsed at once in NumPy from the separators'
+    positions. The other rows (rare) are read one by one by `_read_image`, which holds the rules.
     """
-    fields = [f.strip().strip(b'"') for f in fields]
-    ok = np.array(
+    fields = [f.strip() for f in fields]
+    fast = np.array(
         [f.count(b" ") == NUM_PIXELS - 1 and b"  " not in f and not f.translate(None, b"0123456789 ") for f in fields],
         bool,
     )
     images = np.zeros((len(fields), NUM_PIXELS), np.uint8)
-    good_rows = np.flatnonzero(ok)
+    slow = [np.flatnonzero(~fast)]
+    good_rows = np.flatnonzero(fast)
     for start in range(0, len(good_rows), _ROWS_PER_CHUNK):
         rows = good_rows[start : start + _ROWS_PER_CHUNK]
         buf = np.frombuffer(b" ".join(fields[r] for r in rows), np.uint8)
@@ -197,28 +265,42 @@ def _parse_images(fields: list[bytes], lines: list[int], problems: list[Problem]
         for k in (2, 3):
             longer = np.flatnonzero(lengths >= k)
             values[longer] += 10 ** (k - 1) * digits[ends[longer] - k]
-        values[lengths > 3] = 1000  # only out-of-range (or zero-padded) values are that long
+        values[lengths > 3] = 1000  # out of range, or zero-padded: `_read_image` tells which
         values = values.reshape(len(rows), NUM_PIXELS)
         in_range = (values <= 255).all(axis=1)
         images[rows[in_range]] = values[in_range]
-        ok[rows[~in_range]] = False
-    for r in np.flatnonzero(~ok):
-        problems.append(Problem(lines[r], _describe_bad_image(fields[r])))
+        slow.append(rows[~in_range])
+    ok = fast.copy()  # until `_read_image` says otherwise
+    for r in np.sort(np.concatenate(slow)).tolist():
+        values, problem = _read_image(fields[r])
+        ok[r] = values is not None
+        if ok[r]:
+            images[r] = values
+        else:
+            problems.append(Problem(lines[r], problem))
     return images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE), ok
 
 
-def _describe_bad_image(field: bytes) -> str:
+def _read_image(field: bytes) -> tuple[list[int] | None, str]:
+    """The rules for Image: 9216 whole numbers 0-255 separated by single spaces; leading zeros and a sign
+    are allowed, as in every number. Returns (the values, "") or (None, what is wrong)."""
     tokens = field.split()
+    values = []
     for token in tokens:
-        text = token.decode(errors="replace")
-        if re.fullmatch(r"[-+]?\d+", text):
-            if not 0 <= int(text) <= 255:
-                return f"Image value {text} is outside 0-255"
-        elif not re.fullmatch(r"\d+", text):
-            return f"Image holds a non-numeric value {text[:20]!r}"
-    if len(tokens) == NUM_PIXELS:  # right count, odd spacing (e.g. two spaces between values)
-        return "Image values are not separated by single spaces"
-    return f"Image has {len(tokens)} values, expected {NUM_PIXELS} (96x96)"
+        if not _INTEGER.fullmatch(token):
+            if _DECIMAL.fullmatch(token):
+                return None, f"Image value {_shown(token, quote=False)} is not a whole number"
+            return None, f"Image holds a non-numeric value {_shown(token)}"
+        magnitude = token.lstrip(b"+-").lstrip(b"0") or b"0"
+        # The length first: int() refuses 4,300 digits or more.
+        if len(magnitude) > 3 or int(magnitude) > 255 or (token.startswith(b"-") and magnitude != b"0"):
+            return None, f"Image value {_shown(token, quote=False)} is outside 0-255"
+        values.append(int(magnitude))
+    if len(tokens) != NUM_PIXELS:
+        return None, f"Image has {len(tokens)} values, expected {NUM_PIXELS} (96x96)"
+    if b" ".join(tokens) != field:
+        return None, "Image values are not separated by single spaces"
+    return values, ""
 
 
 # ----------------------------------------------------------------------------------------------- files
@@ -232,13 +314,14 @@ def parse_training(data: bytes, name: str) -> tuple[KeypointData, list[Problem]]
     coord_index = [index[c] for c in COORDINATE_COLUMNS]
     coords = np.full((len(rows), len(COORDINATE_COLUMNS)), np.nan, np.float32)
     for r, fields in enumerate(rows):
-        try:
-            coords[r] = [float(fields[i]) if fields[i].strip() else np.nan for i in coord_index]
-        except ValueError:
+        values = [_parse_float(fields[i]) if fields[i].strip() else np.nan for i in coord_index]  # empty: unlabelled
+        if None in values:
             ok[r] = False
-            bad = next(c for c, i in zip(COORDINATE_COLUMNS, coord_index) if not _is_number_or_empty(fields[i]))
-            text = fields[index[bad]].decode(errors="replace").strip()
-            problems.append(Problem(lines[r], f"{bad} {text!r} is not a number"))
+            column = COORDINATE_COLUMNS[values.index(None)]
+            problems.append(Problem(lines[r], f"{column} {_shown(fields[index[column]])} is not a number"))
+        else:
+            with np.errstate(over="ignore"):  # 1e300 becomes inf: outside the image either way
+                coords[r] = values
     xy = coords.reshape(-1, NUM_KEYPOINTS, 2)
     labelled = ~np.isnan(xy)
     with np.errstate(invalid="ignore"):
@@ -257,14 +340,6 @@ def parse_training(data: bytes, name: str) -> tuple[KeypointData, list[Problem]]
     keep = np.flatnonzero(ok)
     result = KeypointData(images[keep], xy[keep], labelled[keep, :, 0], np.asarray(lines, np.int64)[keep], name)
     return result, problems
-
-
-def _is_number_or_empty(field: bytes) -> bool:
-    try:
-        float(field)
-    except ValueError:
-        return not field.strip()
-    return True
 
 
 def parse_test(data: bytes, name: str) -> tuple[TestImages, list[Problem]]:
@@ -297,9 +372,9 @@ def parse_lookup(data: bytes, name: str) -> tuple[LookupTable, list[Problem]]:
     for fields, line in zip(rows, lines):
         row_id = _parse_int(fields[index["RowId"]], "RowId", line, problems)
         image_id = _parse_int(fields[index["ImageId"]], "ImageId", line, problems)
-        feature = fields[index["FeatureName"]].decode(errors="replace").strip().strip('"')
+        feature = fields[index["FeatureName"]].decode(errors="replace").strip()
         if feature not in COLUMN_INDEX:
-            problems.append(Problem(line, f"unknown FeatureName {feature!r}"))
+            problems.append(Problem(line, f"unknown FeatureName {_shown(feature)}"))
             continue
         if row_id is None or image_id is None:
             continue
@@ -324,13 +399,11 @@ def parse_submission(data: bytes, name: str) -> tuple[tuple[np.ndarray, np.ndarr
     seen: dict[int, int] = {}
     for fields, line in zip(rows, lines):
         row_id = _parse_int(fields[index["RowId"]], "RowId", line, problems)
-        text = fields[index["Location"]].strip()
-        try:
-            location = float(text)
-        except ValueError:
-            location = float("nan")
-        if not np.isfinite(location):
-            problems.append(Problem(line, f"Location {text.decode(errors='replace')!r} is not a number"))
+        text = fields[index["Location"]]
+        location = _parse_float(text)
+        if location is None or not abs(location) <= _LARGEST:
+            wrong = "not a number" if location is None else "out of range"
+            problems.append(Problem(line, f"Location {_shown(text)} is {wrong}"))
             continue
         if row_id is None:
             continue
