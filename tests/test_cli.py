@@ -84,6 +84,8 @@ def test_data_check(kaggle_dir, capsys):
     assert "line 3: error: Image has 3 values" in stdout and "line 6: error: Image value 300" in stdout
     code, stdout, _ = run(capsys, "data", "check", kaggle_dir / "solution.csv")
     assert code == 0 and "submission file" in stdout
+    code, stdout, err = run(capsys, "data", "check", kaggle_dir / "absent.csv", kaggle_dir / "solution.csv")
+    assert code == 1 and "absent.csv: no such file" in err and "submission file" in stdout  # goes on past it
 
 
 def test_train_mean(kaggle_dir, capsys, tmp_path):

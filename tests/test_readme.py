@@ -47,3 +47,15 @@ def test_a_readme_example_runs_as_printed(index, workdir):
     assert done.stdout.strip(), "an example prints what it found"
     for expected in re.findall(r"^# -> (.*)$", block, re.M):
         assert expected in done.stdout, f"README example {index + 1} says it prints {expected!r}:\n{done.stdout}"
+
+
+def test_every_test_the_readme_cites_exists():
+    """The Reliability section names the test behind each promise: a renamed or deleted test must not leave it
+    pointing at nothing."""
+    text = README.read_text(encoding="utf-8")
+    tests = README.parent / "tests"
+    source = "".join(path.read_text(encoding="utf-8") for path in tests.glob("test_*.py"))
+    cited = re.findall(r"`(test_\w+)`", text)
+    assert len(cited) >= 10
+    assert [name for name in cited if f"def {name}(" not in source] == []
+    assert [f for f in re.findall(r"`(tests/[\w/]+\.py)`", text) if not (README.parent / f).exists()] == []

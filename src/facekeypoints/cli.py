@@ -61,11 +61,19 @@ def cmd_show(args) -> int:
 def cmd_data_check(args) -> int:
     from .data.check import check_path
 
-    results = [result for path in args.paths for result in check_path(path)]
-    for result in results:
-        print("".join(line + "\n" for line in result.problem_lines(args.errors_only)), end="")
-        _say(args, result.summary())
-    return 1 if any(result.errors for result in results) else 0
+    failed = False
+    for path in args.paths:  # each path is checked, whatever the one before it came to
+        try:
+            results = check_path(path)
+        except FacekeypointsError as error:
+            print(f"facekeypoints: error: {error}", file=sys.stderr)
+            failed = True
+            continue
+        for result in results:
+            print("".join(line + "\n" for line in result.problem_lines(args.errors_only)), end="")
+            _say(args, result.summary())
+            failed |= bool(result.errors)
+    return 1 if failed else 0
 
 
 def cmd_train(args) -> int:
