@@ -191,7 +191,8 @@ def test_nonsense_numbers_and_typos_are_refused_in_one_line_before_any_work(argv
         main([str(a) for a in argv + extra])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and err.count("\n") == 1, err
-    assert err.startswith(f"facekeypoints {argv[0]}: error: {message}") and f"(see facekeypoints {argv[0]} --help)" in err
+    assert err.startswith(f"facekeypoints {argv[0]}: error: {message}")
+    assert f"(see facekeypoints {argv[0]} --help)" in err
     assert not out.exists()
 
 

@@ -202,7 +202,8 @@ def _add_train_parser(command, option, data_help: str, with_models: bool) -> Non
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder for checkpoints and logs")
     for name, kind, text in (  # unset (None): the model's own default
             ("epochs", COUNT, "epochs to train, with --resume the new total"), ("batch-size", COUNT, "faces per step"),
-            ("lr", POSITIVE, "the learning rate"), ("ema", FRACTION, "decay of a moving average of the weights, 0: none"),
+            ("lr", POSITIVE, "the learning rate"),
+            ("ema", FRACTION, "decay of a moving average of the weights, 0: none"),
             ("weight-decay", _number(float, 0), "AdamW with this decay, 0 for Adam"),
             ("schedule", SCHEDULES, "learning rate: constant, halved at half time, or warm-up then cosine"),
             ("augment", bool, "random flips, rotations, zoom, shifts, brightness and contrast"),
@@ -218,7 +219,8 @@ def _add_train_parser(command, option, data_help: str, with_models: bool) -> Non
     p.add_argument("--device", choices=("cpu", "cuda"), help="where to train (default: cpu)")
     p.add_argument("--threads", type=COUNT, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--limit", type=COUNT, help="use only the first N faces of the file (quick checks)")
-    p.add_argument("--complete-only", action="store_true", default=None, help="train only on faces with all 15 keypoints (dropna)")
+    p.add_argument("--complete-only", action="store_true", default=None,
+                   help="train only on faces with all 15 keypoints (dropna)")
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its last.pt, with its "
                    "settings: only --epochs (the new total), --threads and --data (the same data, moved) may change")
     defaults = {s.name: ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s.train.items()) for s in specs}
