@@ -417,9 +417,7 @@ def test_huge_images_are_refused_from_their_header_and_the_batch_goes_on(tmp_pat
 
 
 def test_large_images_are_scanned_shrunk_and_boxes_mapped_back(fk):
-    """The detector never scans more than DETECT_PIXELS; the face is found where it is and cut at full size."""
-    from facekeypoints.photos.crops import DETECT_PIXELS
-
+    """The detector scans a large image shrunk; the face is found where it is and cut at full size."""
     face = read_image(sample_image())
     big = np.zeros((5000, 6000), np.uint8)
     x0, y0, scale = 3000, 1000, 4
@@ -432,9 +430,30 @@ def test_large_images_are_scanned_shrunk_and_boxes_mapped_back(fk):
             return super().__call__(grey)
 
     [found] = FaceKeypoints(fk.model, detector=Recording()).detect(big)
-    assert max(scanned) <= DETECT_PIXELS < big.size
+    assert max(scanned) < 0.4 * big.size  # 0.59 of the side: a 40-px crop's face is then Haar's 24 px
     expected = (fk(face)[0].as_array() + 0.5) * scale - 0.5 + (x0, y0)
     assert np.abs(found.as_array() - expected).max() < 2 * scale  # within 2 pixels of the 512-px original
+
+
+@pytest.mark.parametrize("min_crop", [40, 80])
+def test_shrinking_a_large_image_loses_no_face_large_enough_for_keypoints(min_crop):
+    """Shrunk to 4 MP, a 24 MP photo lost every face under 130 px (reviewed on real photos). The shrink now
+    stops where a face whose crop is min_crop would be the detector's smallest (Haar: 24 px)."""
+    from facekeypoints.photos import find_faces
+    from facekeypoints.photos.detectors import framing_of
+
+    scanned = []
+
+    class Recording(HaarDetector):
+        def __call__(self, grey):
+            scanned.append(grey.shape)
+            return super().__call__(grey)
+
+    detector = Recording()
+    find_faces(np.zeros((4000, 6000), np.uint8), detector, min_crop=min_crop)
+    scale = scanned[0][1] / 6000
+    assert scale < 1  # still shrunk: the detector's time grows with the pixels
+    assert min_crop / framing_of(detector).side * scale >= detector.min_size - 0.1
 
 
 def test_save_dir_mirrors_the_inputs_and_never_loses_the_records(tmp_path, capsys):

@@ -13,10 +13,11 @@ from .detectors import FaceDetector, Framing, framing_of
 
 MIN_CROP = 40  # a face whose crop is smaller than this (pixels) is reported as too small, not guessed
 
-# Larger images are scanned for faces at this many pixels, the boxes mapped back, the crops cut at full size.
-# The Haar detector's time grows with the pixels (about 1 s for gus.jpg's 2.7 MP here; 16000x16000 took 26 s and
-# 20000x20000 crashed it); at 4 MP the smallest face it finds (24 px scanned) in a 12 MP photo is 42 px, about
-# MIN_CROP, and smaller faces would get no keypoints anyway.
+# Larger images are scanned for faces shrunk toward this many pixels, the boxes mapped back, the crops cut at full
+# size. The Haar detector's time grows with the pixels (about 1 s for gus.jpg's 2.7 MP here; 16000x16000 took 26 s
+# and 20000x20000 crashed it). The shrink stops where a face just large enough for keypoints (min_crop) would fall
+# under the detector's smallest size (its `min_size`, if it has one): shrinking further would lose faces the full
+# image finds (Haar: at most to 0.59 of the side, e.g. 54 MP of a 150 MP photo).
 DETECT_PIXELS = 4_000_000
 
 
@@ -61,9 +62,11 @@ class Found:
     faces: np.ndarray  # uint8 (len(usable), 96, 96): the usable crops, ready for the model
 
 
-def _detect(grey: np.ndarray, detector: FaceDetector, detect_pixels: float) -> list[tuple[int, int, int, int]]:
-    """The detector's boxes, found on the image shrunk to at most `detect_pixels` pixels and mapped back."""
-    scale = min(1.0, (detect_pixels / grey.size) ** 0.5)
+def _detect(grey: np.ndarray, detector: FaceDetector, detect_pixels: float, least_scale: float
+            ) -> list[tuple[int, int, int, int]]:
+    """The detector's boxes, found on the image shrunk toward `detect_pixels` pixels (but to no less than
+    `least_scale` of its side) and mapped back."""
+    scale = min(1.0, max((detect_pixels / grey.size) ** 0.5, least_scale))
     if scale == 1:
         return [tuple(int(v) for v in box) for box in detector(grey)]
     small = cv2.resize(grey, (max(1, int(grey.shape[1] * scale)), max(1, int(grey.shape[0] * scale))),
@@ -76,9 +79,11 @@ def find_faces(grey: np.ndarray, detector: FaceDetector, min_crop: int = MIN_CRO
                detect_pixels: float = DETECT_PIXELS) -> Found:
     """Detect the faces in a uint8 grey image and cut the 96x96 crop of each one large enough, framed as
     the detector's `framing` says (`framing_of`). An image of more than `detect_pixels` pixels is shrunk to
-    that for the detector (its boxes are mapped back; the crops come from the full image)."""
+    that for the detector, but never so far that a face of `min_crop` would be under the detector's `min_size`
+    (its boxes are mapped back; the crops come from the full image)."""
     framing = framing_of(detector)
-    boxes = _detect(grey, detector, detect_pixels)
+    least_scale = getattr(detector, "min_size", 0) * framing.side / max(min_crop, 1)
+    boxes = _detect(grey, detector, detect_pixels, least_scale)
     crops = [Crop.from_box(box, framing) for box in boxes]
     usable = [i for i, crop in enumerate(crops) if crop.side >= min_crop]
     faces = (np.stack([crops[i].cut(grey) for i in usable]) if usable
