@@ -510,7 +510,10 @@ def test_broken_links_and_unlistable_folders_are_reported_not_skipped(tmp_path, 
     (folder / "locked").mkdir(parents=True)
     (folder / "face.png").write_bytes(sample_image().read_bytes())
     (folder / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
-    (folder / "loop").symlink_to(folder)  # followed once, not forever
+    (folder / "loop").symlink_to(folder)  # a link to a folder is not followed: not forever, nor to /usr
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "other.png").write_bytes(sample_image().read_bytes())
+    (folder / "out").symlink_to(tmp_path / "elsewhere")
     real_scandir, real_listdir = os.scandir, os.listdir
 
     def refuse(real):  # chmod 000 does not stop root, which the tests may run as
@@ -524,6 +527,8 @@ def test_broken_links_and_unlistable_folders_are_reported_not_skipped(tmp_path, 
     monkeypatch.setattr(os, "listdir", refuse(real_listdir))
     results = {r.source.name: r for r in fk.detect_files(folder, workers=0)}
     assert sorted(results) == ["face.png", "gone.jpg", "locked"]
+    assert [r.source.name for r in fk.detect_files([folder, folder / "face.png"], workers=0)
+            if r.source.name == "face.png"] == ["face.png"]  # named twice, read once
     assert len(results["face.png"].faces) == 1
     assert results["gone.jpg"].error == f"{folder / 'gone.jpg'}: cannot read (a broken link)"
     assert results["locked"].error == f"{folder / 'locked'}: cannot read (a folder that cannot be listed: " \

@@ -184,17 +184,12 @@ def _listed(inputs) -> list:
 
 
 def _walk(folder: Path) -> list[Path]:
-    """The images and videos under a folder, sorted; links to folders are followed, each folder once. A folder
-    that cannot be listed and a broken link are kept, to be reported when read (not skipped without a word)."""
+    """The images and videos under a folder, sorted. Links to folders inside it are not followed (as `find` and
+    `os.walk` do not: a link to /usr or to `..` would pull in files nobody asked for); give such a folder
+    itself. A folder that cannot be listed and a broken link are kept, to be reported when read (not skipped
+    without a word)."""
     found: list[Path] = []
-    walked = set()
-    for root, dirs, files in os.walk(folder, onerror=lambda exc: found.append(Path(exc.filename)),
-                                     followlinks=True):
-        real = os.path.realpath(root)
-        if real in walked:  # a link back to a folder already walked
-            dirs[:] = []
-            continue
-        walked.add(real)
+    for root, _, files in os.walk(folder, onerror=lambda exc: found.append(Path(exc.filename))):
         found += [Path(root, name) for name in files if Path(name).suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES]
     return sorted(found)
 
@@ -208,8 +203,8 @@ def walk_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> list
     seen = set()
     for item in items:
         for path in _walk(item) if item.is_dir() else [item]:  # a missing file is reported when it is read
-            if os.path.abspath(path) not in seen:  # each file once, however it was named
-                seen.add(os.path.abspath(path))
+            if os.path.realpath(path) not in seen:  # each file once, however it was named (links too)
+                seen.add(os.path.realpath(path))
                 paths.append(path)
     if not paths:
         return []
