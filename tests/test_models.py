@@ -3,6 +3,8 @@ one file."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -149,3 +151,25 @@ def test_only_models_that_learn_a_flip_offset_average_with_the_mirror():
     kp = KeypointModel.load("keypointnet")
     assert kp.can_flip and not kp.flips_by_default  # shipped without it: see the README
     assert not np.allclose(kp.predict(faces, flip=True), kp.predict(faces))
+
+
+@pytest.mark.parametrize("model, options, message", [
+    ("hourglass", {"stacks": 0}, "--stacks must be a number of 1 or more, not 0"),
+    ("hourglass", {"sigma": float("nan")}, "--sigma must be a number of 0.1 or more, not nan"),
+    ("keypointnet", {"width": -3}, "--width must be a number of 1 or more, not -3"),
+    ("resnet18", {"in_channels": 2}, "--in-channels must be one of 1, 3, not 2"),
+])
+def test_a_model_option_out_of_range_is_refused_before_any_data_is_read(model, options, message, tmp_path, capsys):
+    """--stacks 0 ended in an AttributeError traceback after the data had loaded, --width 0 in torch's, and
+    --sigma nan in advice to lower --lr."""
+    from facekeypoints.training import TrainConfig, run
+
+    with pytest.raises(FacekeypointsError, match=re.escape(message)):
+        run(TrainConfig(model=model, data=str(tmp_path / "absent"), out=str(tmp_path / "run"), options=options))
+    flag, value = next(iter(options.items()))
+    from facekeypoints.cli import main
+
+    with pytest.raises(SystemExit):  # the command line refuses it too, in one line
+        main(["train", "--model", model, f"--{flag.replace('_', '-')}", str(value), "--out", str(tmp_path / "r"),
+              "--data", str(tmp_path / "absent")])
+    assert capsys.readouterr().err.count("\n") == 1

@@ -230,7 +230,8 @@ def _add_train_parser(command, option, data_help: str, with_models: bool) -> Non
     for name, declared in options.items():  # an option several models have is one flag
         first = declared[0][1]
         flag = isinstance(first.default, bool)
-        kind = {"action": argparse.BooleanOptionalAction} if flag else {"type": type(first.default)}
+        kind = {"action": argparse.BooleanOptionalAction} if flag else {
+            "type": type(first.default) if first.low is None else _number(type(first.default), first.low)}
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, choices=first.choices, **kind,
                        help="; ".join(f"{model}: {o.help} (default: {o.default})" for model, o in declared))
     p.set_defaults(model_options=tuple(options))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -15,12 +16,27 @@ from ..errors import FacekeypointsError
 class Option:
     """A setting of a model that `facekeypoints train` offers as `--NAME` (underscores become dashes).
 
-    codec: the setting belongs to the model's codec (e.g. a heatmap's sigma), not to the network."""
+    codec: the setting belongs to the model's codec (e.g. a heatmap's sigma), not to the network.
+    low: the least value a number may take (and it must be finite), checked before any work."""
 
     default: Any
     help: str
     choices: tuple | None = None
     codec: bool = False
+    low: float | None = None
+
+    def check(self, name: str, value: Any) -> None:
+        """Refuse a value outside the option's choices or below its least value, in one line."""
+        flag = f"--{name.replace('_', '-')}"
+        if self.choices is not None and value not in self.choices:
+            raise FacekeypointsError(f"{flag} must be one of {', '.join(map(str, self.choices))}, not {value!r}")
+        if self.low is not None:
+            try:
+                good = math.isfinite(value) and value >= self.low
+            except TypeError:
+                good = False
+            if not good:
+                raise FacekeypointsError(f"{flag} must be a number of {self.low:g} or more, not {value!r}")
 
     def __post_init__(self):
         if self.default is None:  # the command line takes the option's type from its default
@@ -47,6 +63,8 @@ class ModelSpec:
         if unknown:
             raise FacekeypointsError(f"model {self.name} has no option {', '.join(sorted(unknown))} "
                                      f"(its options: {', '.join(self.options) or 'none'})")
+        for name, value in options.items():
+            self.options[name].check(name, value)
         values = {name: options.get(name, option.default) for name, option in self.options.items()}
         network = {k: v for k, v in values.items() if not self.options[k].codec}
         codec = {k: v for k, v in values.items() if self.options[k].codec}

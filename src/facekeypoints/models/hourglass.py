@@ -50,8 +50,8 @@ class HourglassBlock(nn.Module):
 @register_model(
     codec=HeatmapCodec,
     summary="the stacked hourglass of the original project, full-resolution Gaussian heatmaps read at the peak",
-    options={"stacks": Option(1, "hourglasses stacked"),
-             "sigma": Option(2.0, "Gaussian std of the target heatmaps, pixels", codec=True),
+    options={"stacks": Option(1, "hourglasses stacked", low=1),
+             "sigma": Option(2.0, "Gaussian std of the target heatmaps, pixels", codec=True, low=0.1),
              "decoder": Option("argmax", "heatmap decoding: the peak cell as the original, or subpixel",
                                choices=("argmax", "subpixel"), codec=True)},
     # Adam 1e-3, later 5e-4 (the original project): halved at half time
