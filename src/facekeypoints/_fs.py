@@ -24,11 +24,11 @@ def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path
     An OS error that names no file (a full disk) is raised naming `path`.
     """
     path = Path(path)
-    refuse_existing(path, force)
+    mode = refuse_existing(path, force)
     if path.is_symlink() and path.resolve().is_file():  # write the file it points to, keep the link
         path = path.resolve()
     try:
-        if _written_through(path):
+        if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
             with tempfile.TemporaryDirectory() as folder:
                 tmp = Path(folder) / ("output" + path.suffix)
                 yield tmp
@@ -51,13 +51,14 @@ def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path
         raise
 
 
-def refuse_existing(path: str | os.PathLike, force: bool = False) -> None:
+def refuse_existing(path: str | os.PathLike, force: bool = False) -> int | None:
     """Without `force`, an existing output is an error: called before the work, not after it. A folder or a
-    block device is never an output; a character device or a pipe needs no `force` (nothing there is lost)."""
+    block device is never an output; a character device or a pipe needs no `force` (nothing there is lost).
+    Returns the existing file's mode (its link's target's), None if there is none."""
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        return
+        return None
     except OSError as error:  # e.g. a path through a file ("out.csv/x.png") or no permission
         raise FacekeypointsError(f"cannot write {path}: {error.strerror}") from None
     if stat.S_ISDIR(mode):
@@ -66,14 +67,7 @@ def refuse_existing(path: str | os.PathLike, force: bool = False) -> None:
         raise FacekeypointsError(f"{path} is not a regular file: refusing to write to it")
     if stat.S_ISREG(mode) and not force:
         raise OutputExistsError(f"{path} already exists (use --force to overwrite)")
-
-
-def _written_through(path: Path) -> bool:
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return False
-    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+    return mode
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> None:

@@ -116,10 +116,10 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
 
     inputs: files and folders; one path is one input. model: anything with `predict_with_spread(crops)`; it
     runs in this process, on batches of up to `batch_size` faces gathered across images. detector: finds the
-    faces (`find_faces`), in `workers` processes (default `default_workers()`; 0: in this process; a detector that cannot be pickled always
-    runs here). min_crop, max_spread: as `find_faces` and `faces_from` take them. keep_images: also keep each
-    decoded image (BGR) on its result, for drawing. max_pixels: larger images are refused (`io.decode_image`).
-    A file that cannot be read yields a result with `.error` set; the stream goes on.
+    faces (`find_faces`), in `workers` processes (default `default_workers()`; 0: in this process; a detector
+    that cannot be pickled always runs here). min_crop, max_spread: as `find_faces` and `faces_from` take them.
+    keep_images: also keep each decoded image (BGR) on its result, for drawing. max_pixels: larger images are
+    refused (`io.decode_image`). A file that cannot be read yields a result with `.error` set; the stream goes on.
     """
     if every < 1:
         raise ValueError("every must be 1 or more")

@@ -24,9 +24,9 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import asdict
 from pathlib import Path
-from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -123,8 +123,8 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
     On resume the run's own config is used: `resume_config` takes a new --epochs total, --threads and --data
     location from `config` and refuses any other setting that differs (`given`: the names of the settings the
     user gave, even at their defaults; default: those not at TrainConfig's defaults). A model fitted in closed
-    form (the mean shape) is fitted instead. A loss, weights or validation RMSE that turn NaN or infinite stop the run with
-    an error; last.pt and best.pt keep the last good state.
+    form (the mean shape) is fitted instead. A loss, weights or validation RMSE that turn NaN or infinite stop
+    the run with an error; last.pt and best.pt keep the last good state.
     """
     check_config(config)  # nonsense settings are refused before anything is read
     out = Path(config.out)
