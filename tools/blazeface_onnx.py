@@ -9,10 +9,11 @@
    [N, H, W, 3] in [-1, 1] with a dynamic batch N; outputs `regressors` [N, A, 16] and `classificators`
    [N, A, 1]. Sparse weights are densified, fp16 weights stay fp16 behind a Cast (exact; ONNX Runtime folds it
    when it loads the model). Nothing depends on the time or machine: a rebuild gives the same bytes.
-   weights/LICENSE-mediapipe.txt gets the Apache-2.0 text with a NOTICE of what was converted.
+   weights/LICENSE-mediapipe.txt gets the Apache-2.0 text with a NOTICE of what was converted. Each file
+   written is printed with its size and sha256.
 3. ONNX Runtime is compared with LiteRT (the .tflite originals) on real photos letterboxed to the input size,
-   singly and as one batch, and timed; a difference over 1e-3 exits 1. --check does only this, on the files
-   already in --out.
+   singly and as one batch, and timed; a difference over 1e-3 (relative where the value exceeds 1) exits 1.
+   --check does only this, on the files already in --out.
 Not imported by the package, which needs none of tflite, onnx, LiteRT or mediapipe.
 """
 
@@ -64,7 +65,8 @@ def read_wheel(path: Path | None) -> dict[str, bytes]:
         if path is None:
             command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--dest", tmp,
                        "--platform", "manylinux_2_28_x86_64", "--python-version", "3.11", f"mediapipe=={VERSION}"]
-            subprocess.run(command, check=True)
+            if subprocess.run(command).returncode:
+                fail(f"pip could not download {WHEEL}; download it and give it as --wheel")
             path = Path(tmp) / WHEEL
         try:
             data = path.read_bytes()
@@ -319,6 +321,8 @@ def check(onnx_path: Path, tflite_bytes: bytes, photos: list[Path]) -> bool:
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1
+    if not onnx_path.is_file():
+        fail(f"{onnx_path}: no such file to check")
     session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
     size = session.get_inputs()[0].shape[1]
     outputs = [o.name for o in session.get_outputs()]
