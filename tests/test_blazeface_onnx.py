@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from facekeypoints.photos.blazeface import FULL, SHORT
 from facekeypoints.photos.io import read_colour
 from facekeypoints.shipped import sample_image
 
@@ -44,13 +45,20 @@ def test_inputs_and_outputs_are_named_and_shaped_for_the_decoder(model):
     name, session = model
     side, anchors = MODELS[name]
     (given,) = session.get_inputs()
-    assert (given.name, given.type, given.shape[1:]) == ("input", "tensor(float)", [side, side, 3])
+    assert (given.name, given.type, given.shape[3]) == ("input", "tensor(float)", 3)
+    assert all(isinstance(dim, str) for dim in given.shape[:3])  # batch, height and width are free
     produced = {o.name: o for o in session.get_outputs()}
     assert sorted(produced) == ["classificators", "regressors"]
-    assert produced["regressors"].shape[1:] == [anchors, 16]
-    assert produced["classificators"].shape[1:] == [anchors, 1]
+    assert produced["regressors"].shape[2] == 16 and produced["classificators"].shape[2] == 1
     batch_dims = {given.shape[0]} | {o.shape[0] for o in produced.values()}
-    assert len(batch_dims) == 1 and isinstance(given.shape[0], str)  # one dynamic batch size for all
+    assert len(batch_dims) == 1  # one dynamic batch size for all
+    # At the size it was trained at, MediaPipe's anchor count; at any other, the count the decoder's anchors give.
+    net = {net.name: net for net in (SHORT, FULL)}[name]
+    for height, width in ((side, side), (2 * side, side + 64), (96, 320)):
+        regressors, scores = session.run(None, {"input": np.zeros((1, height, width, 3), np.float32)})
+        expected = anchors if (height, width) == (side, side) else len(net.anchors(height, width))
+        assert regressors.shape == (1, expected, 16) and scores.shape == (1, expected, 1)
+        assert len(net.anchors(height, width)) == expected
 
 
 def test_a_batch_gives_what_single_calls_give_and_finds_the_face(model):

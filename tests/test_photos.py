@@ -20,7 +20,7 @@ from facekeypoints.errors import FacekeypointsError, OutputExistsError
 from facekeypoints.keypoints import KEYPOINT_NAMES
 from facekeypoints.photos import write_results
 from facekeypoints.photos.crops import Crop, find_faces
-from facekeypoints.photos.detectors import DETECTORS, Framing, HaarDetector, create_detector, framing_of
+from facekeypoints.photos import DETECTORS, Framing, HaarDetector, create_detector, framing_of
 from facekeypoints.photos.io import ImageError, read_colour, read_image, to_grey
 from facekeypoints.photos.results import FileResult
 from facekeypoints.photos.stream import detect_files

@@ -45,6 +45,7 @@ MODELS = {
     "blazeface_full_range": ("face_detection_full_range_sparse.tflite",
                              "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1"),
 }
+SIZES = {"blazeface_short_range": 128, "blazeface_full_range": 192}  # the square input each was trained at
 LICENSE = f"mediapipe-{VERSION}.dist-info/LICENSE"
 APACHE_LINES = 201  # the rest of the wheel's LICENSE is a third-party notice for code unrelated to the models
 OPSET, IR_VERSION = 13, 8
@@ -258,8 +259,8 @@ def convert(tflite_bytes: bytes, source: str) -> "onnx.ModelProto":
             if ins[0] in nchw:  # TFLite reshapes NHWC element order
                 nodes.append(helper.make_node("Transpose", [x], [x + "_nhwc"], perm=[0, 2, 3, 1]))
                 x += "_nhwc"
-            # 0 copies the batch size from the input
-            add("Reshape", [x, constant(np.array([0, *shape(out)[1:]], np.int64), "shape")], out)
+            # 0 copies the batch size, -1 leaves the number of anchors to the input's size
+            add("Reshape", [x, constant(np.array([0, -1, shape(out)[-1]], np.int64), "shape")], out)
         elif kind == "CONCATENATION":
             opt = options(tflite.ConcatenationOptions, op)
             if any(i in nchw for i in ins):
@@ -270,15 +271,15 @@ def convert(tflite_bytes: bytes, source: str) -> "onnx.ModelProto":
 
     size = shape(graph_input)[1:]
     onnx_graph = helper.make_graph(
-        nodes, Path(source).stem, [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", *size])],
-        [helper.make_tensor_value_info(name(i), TensorProto.FLOAT, ["N", *shape(i)[1:]]) for i in outputs],
+        nodes, Path(source).stem, [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", "H", "W", 3])],
+        [helper.make_tensor_value_info(name(i), TensorProto.FLOAT, ["N", "A", shape(i)[-1]]) for i in outputs],
         initializers)
     onnx_model = helper.make_model(
         onnx_graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION,
         producer_name="facekeypoints tools/blazeface_onnx.py", producer_version="1",
         doc_string=f"MediaPipe BlazeFace face detector, converted from mediapipe {VERSION}'s {SOURCE}{source} "
-                   f"(Apache-2.0, The MediaPipe Authors; see LICENSE-mediapipe.txt). Input: RGB in [-1, 1], NHWC "
-                   f"{size}; outputs: regressors (box and 6 keypoints per anchor), classificators (score logits).")
+                   f"(Apache-2.0, The MediaPipe Authors; see LICENSE-mediapipe.txt). Input: RGB in [-1, 1], NHWC, "
+                   f"trained at {size}, runs at any size that is a multiple of 32; outputs: regressors (box and 6 keypoints per anchor), classificators (score logits).")
     onnx.checker.check_model(onnx_model, full_check=True)
     return onnx_model
 
@@ -324,7 +325,7 @@ def check(onnx_path: Path, tflite_bytes: bytes, photos: list[Path]) -> bool:
     if not onnx_path.is_file():
         fail(f"{onnx_path}: no such file to check")
     session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-    size = session.get_inputs()[0].shape[1]
+    size = SIZES[onnx_path.stem]  # the graph takes any size (a multiple of 32): the check runs the trained one
     outputs = [o.name for o in session.get_outputs()]
     batch = np.stack([letterbox(p, size) for p in photos])
 

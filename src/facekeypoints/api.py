@@ -1,9 +1,10 @@
 """The top-level API: keypoints of the faces in a photo.
 
     >>> from facekeypoints import FaceKeypoints
-    >>> fk = FaceKeypoints()                      # the shipped default model, OpenCV's face detector
+    >>> fk = FaceKeypoints()                      # the shipped default model and face detector (BlazeFace)
     >>> faces = fk("photo.jpg")                   # or an RGB/grey numpy array, or a PIL image
     >>> faces[0].box, faces[0].keypoints["nose_tip"]
+    >>> fk("photo.jpg", boxes=[(120, 80, 200, 200)])   # faces you already have: no detector
 
 A thin layer over `facekeypoints.photos`, which does the work, holding a loaded model and a detector.
 """
@@ -27,12 +28,13 @@ from .photos import (
     FaceDetector,
     FileResult,
     Found,
+    as_detection,
     create_detector,
+    decode_image,
     detect_files,
     faces_from,
     find_faces,
-    read_image,
-    to_grey,
+    to_image,
     to_uint8,
 )
 from .shipped import DEFAULT_MODEL
@@ -46,9 +48,11 @@ class FaceKeypoints:
     model: a shipped model's name (default: the best shipped model) or a checkpoint file from
     `facekeypoints train` or an .onnx file from `facekeypoints export`, or a loaded model (`load_model`,
     `KeypointModel`). backend: "auto", "onnx" or "torch", as `load_model` takes it. detector: a name in
-    `photos.DETECTORS` (default "haar": OpenCV's Haar cascade) or any callable from a grey uint8 image to
-    boxes (x, y, w, h); its boxes are framed by its `framing` attribute if it has one, else taken as the
-    crops themselves (`photos.framing_of`). min_crop: faces whose crop would be smaller than this many pixels
+    `photos.DETECTORS` (default "blazeface": MediaPipe's BlazeFace; "haar": OpenCV's Haar cascade) or any
+    callable from a BGR uint8 image to `photos.Detection`s or boxes (x, y, w, h); plain boxes are framed by its
+    `framing` attribute if it has one, else taken as the crops themselves (`photos.framing_of`). min_size: the
+    smallest face a detector named here looks for, in pixels (default: 1/25 of each image's long side, at least
+    24 px; smaller is slower on large images). min_crop: faces whose crop would be smaller than this many pixels
     are returned without keypoints (`Face.too_small`). max_spread: detections on which the model's heatmaps
     spread wider than this (pixels of the 96-pixel crop) are dropped as not faces. max_pixels: image files
     with more pixels are refused (`photos.decode_image`: from the header, before decoding).
@@ -56,36 +60,41 @@ class FaceKeypoints:
 
     def __init__(self, model: str | Path | Predictor = DEFAULT_MODEL,
                  detector: str | FaceDetector | None = DEFAULT_DETECTOR, min_crop: int = MIN_CROP,
-                 max_spread: float = MAX_SPREAD, backend: str = "auto", max_pixels: float = MAX_PIXELS):
-        for name, value in (("max_spread", max_spread), ("max_pixels", max_pixels)):
+                 max_spread: float = MAX_SPREAD, backend: str = "auto", max_pixels: float = MAX_PIXELS,
+                 min_size: float | None = None):
+        for name, value in (("max_spread", max_spread), ("max_pixels", max_pixels), ("min_crop", min_crop),
+                            ("min_size", 1 if min_size is None else min_size)):
             if not isinstance(value, numbers.Real) or not value > 0:  # NaN too
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
-        self.model = model if isinstance(model, Predictor) else load_model(model, backend)
         if detector is None or isinstance(detector, str):
-            detector = create_detector(detector or DEFAULT_DETECTOR)
+            detector = create_detector(detector or DEFAULT_DETECTOR, min_size=min_size)
+        elif min_size is not None:
+            raise ValueError("min_size is for a detector named here; give your own detector its own smallest size")
+        self.model = model if isinstance(model, Predictor) else load_model(model, backend)
         self.detector = detector
         self.min_crop, self.max_spread, self.max_pixels = min_crop, max_spread, max_pixels
 
-    def __call__(self, image, channels: str = "rgb") -> list[Face]:
-        return self.detect(image, channels)
+    def __call__(self, image, channels: str = "rgb", boxes=None) -> list[Face]:
+        return self.detect(image, channels, boxes)
 
-    def detect(self, image, channels: str = "rgb") -> list[Face]:
+    def detect(self, image, channels: str = "rgb", boxes=None) -> list[Face]:
         """The faces in `image`, largest first.
 
         image: a file path; a numpy array, grey (H, W) or colour (H, W, 3|4) in `channels` order ("rgb",
         as PIL, matplotlib and scikit-image give; "bgr" for OpenCV's cv2.imread); or a PIL image. An array's
         levels are uint8, uint16, bool, other integers in 0-255 or floats in [0, 1] or [0, 255]
         (`photos.to_uint8`); anything else is refused with a ValueError or TypeError.
+        boxes: the faces, if you have them: boxes (x, y, w, h), each taken as the crop (a box that is not square:
+        the square of its width about its centre), or `photos.Detection`s; the detector is not run.
         """
         if isinstance(image, (str, os.PathLike)):
-            grey = read_image(image, self.max_pixels)
-        else:
-            grey = to_grey(image, channels)
-        return self.detect_grey(grey)
+            image, channels = decode_image(image, self.max_pixels), "bgr"
+        return self.detect_image(to_image(image, channels), boxes)
 
-    def detect_grey(self, grey: np.ndarray) -> list[Face]:
-        """As `detect`, for a uint8 grey image (H, W)."""
-        found = find_faces(grey, self.detector, self.min_crop)
+    def detect_image(self, image: np.ndarray, boxes=None) -> list[Face]:
+        """As `detect`, for a uint8 BGR (H, W, 3) or grey (H, W) image."""
+        detections = None if boxes is None else [as_detection(box) for box in boxes]
+        found = find_faces(image, self.detector, self.min_crop, detections)
         return self.faces(found, *self.model.predict_with_spread(found.faces))
 
     def faces(self, found: Found, keypoints: np.ndarray, spread: np.ndarray) -> list[Face]:

@@ -4,8 +4,9 @@ The flow, one module per step (each imports only the ones before it):
 
     io         decode an image (any depth, EXIF orientation; too large refused from its header) or a video's
                frames; walk files and folders
-    detectors  find face boxes (`HaarDetector`, or any callable), each detector with its `Framing`
-    crops      turn each box into a 96x96 grey crop framed like Kaggle's (`find_faces`)
+    detection  what a detector gives (`Detection`: box, score, six points) and its `Framing`
+    haar, blazeface   the two detectors (`HaarDetector`, `BlazeFaceDetector`); `detectors`: them by name
+    crops      turn each detection into a 96x96 grey crop framed like Kaggle's, upright (`find_faces`)
     (model)    any model with `predict_with_spread(crops)`: keypoints and doubt per crop (not in here)
     results    map the crop keypoints back into the photo, drop non-faces (`faces_from` -> `Face`), draw
     stream     many files at once: worker processes detect, batched model calls, `FileResult`s in order
@@ -14,17 +15,21 @@ The flow, one module per step (each imports only the ones before it):
 `facekeypoints.api.FaceKeypoints` ties a loaded model to these.
 """
 
-from .crops import DETECT_PIXELS, MIN_CROP, Crop, Found, find_faces
-from .detectors import (
-    DEFAULT_DETECTOR,
-    DETECTORS,
+from .blazeface import BlazeFaceDetector
+from .crops import MIN_CROP, Crop, Found, find_faces, to_bgr
+from .detection import (
+    DETECTION_POINTS,
     IDENTITY_FRAMING,
+    Detection,
     FaceDetector,
     Framing,
-    HaarDetector,
-    create_detector,
+    as_detection,
+    detect,
     framing_of,
+    smallest_face,
 )
+from .detectors import DEFAULT_DETECTOR, DETECTORS, create_detector
+from .haar import HaarDetector
 from .io import (
     IMAGE_SUFFIXES,
     MAX_PIXELS,
@@ -40,6 +45,7 @@ from .io import (
     read_colour,
     read_image,
     to_grey,
+    to_image,
     to_uint8,
     walk_inputs,
 )
@@ -49,11 +55,13 @@ from .writers import AnnotationsWriter, Counts, RecordsWriter, VideoOutput, writ
 
 __all__ = [
     "AnnotationsWriter",
+    "BlazeFaceDetector",
     "Counts",
     "Crop",
     "DEFAULT_DETECTOR",
-    "DETECT_PIXELS",
+    "DETECTION_POINTS",
     "DETECTORS",
+    "Detection",
     "Face",
     "FaceDetector",
     "FileResult",
@@ -71,10 +79,12 @@ __all__ = [
     "SpreadModel",
     "VIDEO_SUFFIXES",
     "VideoOutput",
+    "as_detection",
     "create_detector",
     "count_frames",
     "decode_image",
     "default_workers",
+    "detect",
     "detect_files",
     "draw_faces",
     "expand_inputs",
@@ -86,7 +96,10 @@ __all__ = [
     "is_video",
     "read_colour",
     "read_image",
+    "smallest_face",
+    "to_bgr",
     "to_grey",
+    "to_image",
     "to_uint8",
     "walk_inputs",
     "write_image",

@@ -1,7 +1,8 @@
-"""From detector boxes to the model's 96x96 grey crops, and from crop pixels back to photo pixels."""
+"""From detections to the model's 96x96 grey crops, cut upright, and from crop pixels back to photo pixels."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -9,83 +10,92 @@ import cv2
 import numpy as np
 
 from ..keypoints import IMAGE_SIZE
-from .detectors import FaceDetector, Framing, framing_of
+from .detection import Detection, FaceDetector, Framing, detect
 
-MIN_CROP = 40  # a face whose crop is smaller than this (pixels) is reported as too small, not guessed
-
-# Larger images are scanned for faces shrunk toward this many pixels, the boxes mapped back, the crops cut at full
-# size. The Haar detector's time grows with the pixels (about 1 s for gus.jpg's 2.7 MP here; 16000x16000 took 26 s
-# and 20000x20000 crashed it). The shrink stops where a face just large enough for keypoints (min_crop) would fall
-# under the detector's smallest size (its `min_size`, if it has one): shrinking further would lose faces the full
-# image finds (Haar: at most to 0.59 of the side, e.g. 54 MP of a 150 MP photo).
-DETECT_PIXELS = 4_000_000
+# A face whose crop is smaller than this (pixels) is reported as too small, not guessed. Measured with
+# `python benchmarks/face_size.py`: validation faces shrunk to 32 px (and JPEG-compressed at that size) keep the
+# shipped model's RMSE within 1.5x of full size with at most 5 % of faces off by more than 0.1 inter-ocular.
+MIN_CROP = 32
 
 
 @dataclass
 class Crop:
-    """Where a 96x96 face crop came from: crop pixel = (photo pixel - origin) * scale."""
+    """A square of the photo cut out as a 96x96 crop: its centre (x, y; pixel edges, so a box (x, y, w, h) has
+    its centre at x + w/2), side (photo pixels) and angle (degrees, clockwise on screen: the crop turns with the
+    face, so that the face in it is upright)."""
 
-    origin: tuple[float, float]
-    side: float  # the crop's side in photo pixels
+    centre: tuple[float, float]
+    side: float
+    angle: float = 0.0
 
     @property
     def scale(self) -> float:
         return IMAGE_SIZE / self.side
 
     @classmethod
-    def from_box(cls, box: Sequence[float], framing: Framing) -> Crop:
-        """The crop around a detector's box (x, y, w, h), framed as that detector's `framing` says."""
-        x, y, w, _ = box
-        return cls((x + framing.left * w, y + framing.top * w), framing.side * w)
+    def from_box(cls, box: Sequence[float], framing: Framing, angle: float = 0.0) -> Crop:
+        """The crop around a box (x, y, w, h), framed as `framing` says in the face's frame, turned by `angle`."""
+        x, y, w, h = box
+        # the crop's centre from the box's, in the face's frame, then turned into the photo's
+        dx, dy = ((framing.left + framing.side / 2 - 0.5) * w, (framing.top + framing.side / 2 - 0.5) * w)
+        cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+        return cls((x + w / 2 + cos * dx - sin * dy, y + h / 2 + sin * dx + cos * dy), framing.side * w, angle)
 
-    def cut(self, grey: np.ndarray) -> np.ndarray:
-        """The 96x96 crop of `grey` (edges replicated where the crop leaves the photo)."""
-        s = self.scale
-        # Pixel centres: crop pixel i sits at photo position origin + (i + 0.5) / s - 0.5.
-        matrix = np.array([[s, 0, (0.5 - self.origin[0]) * s - 0.5], [0, s, (0.5 - self.origin[1]) * s - 0.5]])
-        interpolation = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
-        return cv2.warpAffine(grey, matrix, (IMAGE_SIZE, IMAGE_SIZE), flags=interpolation,
-                              borderMode=cv2.BORDER_REPLICATE)
+    @classmethod
+    def from_detection(cls, detection: Detection) -> Crop:
+        """The crop of a detection: its framing in units of its size, about its box's centre, turned with it."""
+        x, y, w, h = detection.box
+        size = detection.size
+        square = (x + (w - size) / 2, y + (h - size) / 2, size, size)
+        return cls.from_box(square, detection.framing, detection.angle)
+
+    def to_photo_matrix(self, size: int = IMAGE_SIZE) -> np.ndarray:
+        """The affine map (2, 3) from the pixels of this crop cut at `size` x `size` to the photo's pixels (pixel
+        centres at whole numbers in both)."""
+        cos, sin = math.cos(math.radians(self.angle)), math.sin(math.radians(self.angle))
+        turn = np.array([[cos, -sin], [sin, cos]]) * (self.side / size)
+        # crop pixel q has its centre at q + 0.5 from the crop's edge, photo pixel p at p + 0.5 from the photo's
+        shift = np.asarray(self.centre) - 0.5 + turn @ np.full(2, 0.5 - size / 2)
+        return np.column_stack([turn, shift])
+
+    def cut(self, grey: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
+        """The crop of `grey` at `size` x `size` pixels (edges replicated where the crop leaves the photo)."""
+        if self.side > size + 1:  # warpAffine has no area averaging (it would alias): cut at full size, then shrink
+            full = self.cut(grey, math.ceil(self.side))
+            return cv2.resize(full, (size, size), interpolation=cv2.INTER_AREA)
+        return cv2.warpAffine(grey, self.to_photo_matrix(size), (size, size),
+                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
 
     def to_photo(self, points: np.ndarray) -> np.ndarray:
         """Crop pixel coordinates (..., 2) -> photo pixel coordinates."""
-        return (np.asarray(points, np.float64) + 0.5) / self.scale - 0.5 + np.asarray(self.origin)
+        matrix = self.to_photo_matrix()
+        return np.asarray(points, np.float64) @ matrix[:, :2].T + matrix[:, 2]
 
 
 @dataclass
 class Found:
     """The faces a detector found in one image, cut into crops for the model (no keypoints yet)."""
 
-    boxes: list[tuple[int, int, int, int]]
+    detections: list[Detection]
     crops: list[Crop]
-    usable: list[int]  # indices of the boxes whose crop is large enough for keypoints
+    usable: list[int]  # indices of the detections whose crop is large enough for keypoints
     faces: np.ndarray  # uint8 (len(usable), 96, 96): the usable crops, ready for the model
 
 
-def _detect(grey: np.ndarray, detector: FaceDetector, detect_pixels: float, least_scale: float
-            ) -> list[tuple[int, int, int, int]]:
-    """The detector's boxes, found on the image shrunk toward `detect_pixels` pixels (but to no less than
-    `least_scale` of its side) and mapped back."""
-    scale = min(1.0, max((detect_pixels / grey.size) ** 0.5, least_scale))
-    if scale == 1:
-        return [tuple(int(v) for v in box) for box in detector(grey)]
-    small = cv2.resize(grey, (max(1, int(grey.shape[1] * scale)), max(1, int(grey.shape[0] * scale))),
-                       interpolation=cv2.INTER_AREA)
-    sx, sy = grey.shape[1] / small.shape[1], grey.shape[0] / small.shape[0]
-    return [tuple(int(round(v * s)) for v, s in zip(box, (sx, sy, sx, sy))) for box in detector(small)]
+def to_bgr(image: np.ndarray) -> np.ndarray:
+    """A uint8 grey (H, W) or BGR (H, W, 3) image as BGR, what detectors take."""
+    return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
 
 
-def find_faces(grey: np.ndarray, detector: FaceDetector, min_crop: int = MIN_CROP,
-               detect_pixels: float = DETECT_PIXELS) -> Found:
-    """Detect the faces in a uint8 grey image and cut the 96x96 crop of each one large enough, framed as
-    the detector's `framing` says (`framing_of`). An image of more than `detect_pixels` pixels is shrunk to
-    that for the detector, but never so far that a face of `min_crop` would be under the detector's `min_size`
-    (its boxes are mapped back; the crops come from the full image)."""
-    framing = framing_of(detector)
-    least_scale = getattr(detector, "min_size", 0) * framing.side / max(min_crop, 1)
-    boxes = _detect(grey, detector, detect_pixels, least_scale)
-    crops = [Crop.from_box(box, framing) for box in boxes]
+def find_faces(image: np.ndarray, detector: FaceDetector, min_crop: int = MIN_CROP,
+               detections: Sequence[Detection] | None = None) -> Found:
+    """Detect the faces in a uint8 BGR (or grey) image and cut the 96x96 grey crop of each one large enough,
+    upright and framed as its detection says. `detections`: faces already known (the detector is not run)."""
+    if detections is None:
+        detections = detect(detector, to_bgr(image))
+    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    crops = [Crop.from_detection(d) for d in detections]
     usable = [i for i, crop in enumerate(crops) if crop.side >= min_crop]
     faces = (np.stack([crops[i].cut(grey) for i in usable]) if usable
              else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8))
-    return Found(boxes, crops, usable, faces)
+    return Found(list(detections), crops, usable, faces)

@@ -147,11 +147,11 @@ def _pil_levels(image: Image.Image) -> np.ndarray:
     return np.asarray(image if image.mode.startswith(("I", "F")) else image.convert("RGB"))
 
 
-def to_grey(image, channels: str = "rgb") -> np.ndarray:
-    """uint8 grey (H, W) from a grey or colour array (H, W[, 1, 3 or 4]), or a PIL image. `channels` says the
-    colour order of an array: "rgb" (PIL, matplotlib, scikit-image) or "bgr" (OpenCV). The levels are read as
-    `to_uint8` says (uint8, uint16, bool, integers in 0-255, floats in [0, 1] or [0, 255]); anything else is
-    refused with a ValueError or TypeError that says what was expected."""
+def to_image(image, channels: str = "rgb") -> np.ndarray:
+    """uint8 grey (H, W) or BGR (H, W, 3) from a grey or colour array (H, W[, 1, 3 or 4]), or a PIL image.
+    `channels` says the colour order of an array: "rgb" (PIL, matplotlib, scikit-image) or "bgr" (OpenCV). The
+    levels are read as `to_uint8` says (uint8, uint16, bool, integers in 0-255, floats in [0, 1] or [0, 255]);
+    anything else is refused with a ValueError or TypeError that says what was expected."""
     if channels not in ("rgb", "bgr"):
         raise ValueError(f'expected channels "rgb" or "bgr", got {channels!r}')
     if isinstance(image, Image.Image):
@@ -169,9 +169,15 @@ def to_grey(image, channels: str = "rgb") -> np.ndarray:
     if image.size == 0:
         raise ValueError(f"expected an image, got an empty array of shape {image.shape}")
     image = np.ascontiguousarray(to_uint8(image))
-    if image.ndim == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY if channels == "bgr" else cv2.COLOR_RGB2GRAY)
+    if image.ndim == 3 and channels == "rgb":
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     return image
+
+
+def to_grey(image, channels: str = "rgb") -> np.ndarray:
+    """uint8 grey (H, W) from what `to_image` takes."""
+    image = to_image(image, channels)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
 
 
 def _listed(inputs) -> list:

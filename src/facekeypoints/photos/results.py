@@ -26,8 +26,15 @@ class Face:
 
     box: tuple[int, int, int, int]  # the detector's box: x, y, width, height
     keypoints: dict[str, tuple[float, float]] | None  # name -> (x, y); None for a face too small to trust
-    crop: Crop = field(repr=False)
+    crop: Crop = field(repr=False)  # where the model's crop was cut: its angle is the face's turn
     spread: float = float("nan")  # the model's doubt: median heatmap spread in crop pixels (faces: about 7)
+    score: float = float("nan")  # the detector's confidence in [0, 1] (NaN: the detector gives none)
+
+    @property
+    def angle(self) -> float:
+        """How far the face is turned in the image plane (degrees, clockwise on screen): the crop was cut turned
+        by as much, so that the model saw it upright."""
+        return self.crop.angle
 
     @property
     def too_small(self) -> bool:
@@ -40,12 +47,16 @@ class Face:
         return np.array([self.keypoints[name] for name in KEYPOINT_NAMES], np.float64)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: {"box": [x, y, w, h], "keypoints": {name: [x, y]} or null, "too_small": bool}."""
+        """JSON-ready: {"box": [x, y, w, h], "score", "angle", "keypoints": {name: [x, y]} or null, "too_small",
+        "spread"}; a number the detector or model does not give is null."""
         points = None if self.keypoints is None else {k: [round(x, 2), round(y, 2)] for k, (x, y) in
                                                         self.keypoints.items()}
-        spread = None if np.isnan(self.spread) else round(float(self.spread), 2)
-        return {"box": [int(v) for v in self.box], "keypoints": points, "too_small": self.too_small,
-                "spread": spread}
+
+        def number(value: float, digits: int) -> float | None:
+            return None if np.isnan(value) else round(float(value), digits)
+
+        return {"box": [int(v) for v in self.box], "score": number(self.score, 3), "angle": round(self.angle, 1),
+                "keypoints": points, "too_small": self.too_small, "spread": number(self.spread, 2)}
 
     def describe(self) -> str:
         """One line for people: where the face is and its keypoints, rounded to pixels."""
@@ -152,15 +163,16 @@ def faces_from(found: Found, keypoints: np.ndarray, spread: np.ndarray, max_spre
     which the model sees no face (spread above `max_spread`) dropped. Too small faces come without keypoints."""
     answers = dict(zip(found.usable, zip(keypoints, np.asarray(spread).tolist())))
     faces = []
-    for i, (box, crop) in enumerate(zip(found.boxes, found.crops)):
+    for i, (detection, crop) in enumerate(zip(found.detections, found.crops)):
+        box = tuple(int(round(v)) for v in detection.box)
         if i not in answers:
-            faces.append(Face(box, None, crop))
+            faces.append(Face(box, None, crop, score=detection.score))
             continue
         points, doubt = answers[i]
         if doubt > max_spread:  # the model sees no face there: a false detection
             continue
         named = {name: (float(x), float(y)) for name, (x, y) in zip(KEYPOINT_NAMES, crop.to_photo(points))}
-        faces.append(Face(box, named, crop, doubt))
+        faces.append(Face(box, named, crop, doubt, detection.score))
     return faces
 
 

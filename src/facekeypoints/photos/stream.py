@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import FacekeypointsError
 from .crops import MIN_CROP, Found, find_faces
 from .detectors import FaceDetector
-from .io import MAX_PIXELS, frames, is_video, read_colour, to_grey, walk_inputs
+from .io import MAX_PIXELS, frames, is_video, read_colour, walk_inputs
 from .results import MAX_SPREAD, FileResult, faces_from
 
 
@@ -51,20 +51,18 @@ def _find_in_worker(task: tuple):
 
 def _find(task: tuple, detector: FaceDetector, min_crop: int, max_pixels: float
           ) -> tuple[Found | None, tuple[int, int], np.ndarray | None, str | None]:
-    """One job: an image file ("path", path, keep_image) or a decoded frame ("grey", grey) ->
+    """One job: an image file ("path", path, keep_image) or a decoded frame ("image", BGR image) ->
     (detections, (width, height), the colour image if asked, error)."""
-    colour = None
     if task[0] == "path":
         try:
-            colour = read_colour(Path(task[1]), max_pixels)
+            image = read_colour(Path(task[1]), max_pixels)
         except FacekeypointsError as exc:
             return None, (0, 0), None, str(exc)
-        grey = to_grey(colour, "bgr")
-        colour = colour if task[2] else None
+        kept = image if task[2] else None
     else:
-        grey = task[1]
-    found = find_faces(grey, detector, min_crop)
-    return found, (grey.shape[1], grey.shape[0]), colour, None
+        image, kept = task[1], None
+    found = find_faces(image, detector, min_crop)
+    return found, (image.shape[1], image.shape[0]), kept, None
 
 
 class _Done:
@@ -95,7 +93,7 @@ def _jobs(inputs: list[tuple[Path, Path]], every: int, keep_images: bool, max_pi
                 height, width = frame.image.shape[:2]
                 result = FileResult(path, frame.index, width, height, fps=frame.fps,
                                     image=frame.image if keep_images else None, name=name)
-                yield result, ("grey", to_grey(frame.image, "bgr"))
+                yield result, ("image", frame.image)
         except FacekeypointsError as exc:
             yield FileResult(path, None, error=str(exc), name=name), None
 
@@ -164,7 +162,7 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
         for result, found in pending:
             end = start + len(found.faces)
             result.faces = faces_from(found, keypoints[start:end], spread[start:end], max_spread)
-            result.not_faces = len(found.boxes) - len(result.faces)  # faces_from drops only those
+            result.not_faces = len(found.detections) - len(result.faces)  # faces_from drops only those
             start = end
             yield result
         pending.clear()

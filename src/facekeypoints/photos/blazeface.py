@@ -1,0 +1,218 @@
+"""BlazeFace, MediaPipe's face detector, embedded: its two networks (Apache-2.0, converted from the TFLite files
+in the mediapipe 0.10.21 wheel by tools/blazeface_onnx.py) run by ONNX Runtime, decoded in NumPy as MediaPipe
+decodes them: anchors, sigmoid scores, weighted non-maximum suppression.
+
+Both networks are fully convolutional, so they run on an input of any size (a multiple of 16 or 32 pixels)
+and find faces of about 14-100 pixels in it wherever they are (the full-range one), or of 15-100 % of a
+128-pixel view of the whole image (the short-range one, which also finds faces turned by 90 degrees). The image
+is scanned at the scale that makes the smallest face asked for `FACE_PX` pixels wide, then at coarser scales
+until the short-range view takes over: one pass per scale, no tiles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..shipped import shipped_onnx
+from .detection import Detection, Framing, smallest_face
+
+FACE_PX = 20  # the smallest face is scanned at this size: found in all of the tests on the sample photos
+LARGEST_PX = 100  # the full-range net's largest reliable face: each coarser scan is FACE_PX / LARGEST_PX finer
+BAND = 1024  # the scan goes in bands of at most this many rows (of the scaled image), to bound the memory
+THRESHOLD = 0.5  # MediaPipe's default min_detection_confidence
+NMS_IOU = 0.3  # MediaPipe's weighted NMS: boxes overlapping the best by more are merged into it
+# A face turned far from upright is taken from the turned view of the short-range net that scores it highest,
+# if that beats the upright view by this much (the upright view's points are poor for such faces). 0.05: the
+# sample photos turned by 90 degrees score 0.06-0.24 higher in the right turn; turned by 25 degrees at most 0.03
+# higher in a wrong one.
+TURNED_MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class Net:
+    """One BlazeFace network: its file, anchor layout and framing.
+
+    Each anchor layer has a grid of the input's size / stride and adds `per_layer` anchors per cell; layers of
+    equal stride share one grid. Regressors are in input pixels: box centre offset and size, then the six points
+    as offsets from the anchor's centre.
+    """
+
+    name: str
+    strides: tuple[int, ...]
+    per_layer: int
+    multiple: int  # input sides must be multiples of this (the deepest stride-2 layer)
+    view: int  # the whole-image view's long side, where used
+    framing: Framing
+
+    def anchors(self, height: int, width: int) -> np.ndarray:
+        """Anchor centres (A, 2) x, y in input pixels, in the network's output order."""
+        centres = []
+        for stride in dict.fromkeys(self.strides):
+            per_cell = self.per_layer * self.strides.count(stride)
+            ys, xs = np.mgrid[0:height // stride, 0:width // stride]
+            grid = np.stack([xs + 0.5, ys + 0.5], -1).reshape(-1, 1, 2) * stride
+            centres.append(np.repeat(grid, per_cell, axis=1).reshape(-1, 2))
+        return np.concatenate(centres).astype(np.float32)
+
+
+# Framings measured with `python benchmarks/framing.py blazeface` (the Kaggle crop around each net's box).
+SHORT = Net("blazeface_short_range", (8, 16, 16, 16), 2, 16, 128, Framing(-0.1452, -0.2679, 1.3359))
+FULL = Net("blazeface_full_range", (4,), 1, 32, 192, Framing(-0.1803, -0.2536, 1.3705))
+
+
+class BlazeFaceDetector:
+    """MediaPipe's BlazeFace: faces turned any way in the image plane, with six points (eyes, nose tip, mouth,
+    ear tragions) that give each face's angle, so that its crop can be cut upright.
+
+    min_size: the smallest face (box width, pixels of the image) to look for; None: `detection.smallest_face`'s
+    default for each image. The time grows with (image side / min_size) squared. threshold: the least score of
+    a face. threads: ONNX Runtime's intra-op threads (None: one per core).
+    """
+
+    def __init__(self, min_size: float | None = None, threshold: float = THRESHOLD, threads: int | None = 1):
+        if min_size is not None and not min_size > 0:
+            raise ValueError(f"min_size must be a positive number of pixels, got {min_size!r}")
+        if not 0 < threshold < 1:
+            raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
+        import onnxruntime as ort  # here, not at import: the package's other parts do not need it
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads, options.inter_op_num_threads = int(threads), 1
+        self.sessions = {net.name: ort.InferenceSession(str(shipped_onnx(net.name)), options,
+                                                        providers=["CPUExecutionProvider"]) for net in (SHORT, FULL)}
+        self.min_size, self.threshold, self.threads = min_size, threshold, threads
+
+    # Worker processes get a copy by pickling: ONNX Runtime's sessions cannot be pickled, so they are built again.
+    def __getstate__(self) -> dict:
+        return {"min_size": self.min_size, "threshold": self.threshold, "threads": self.threads}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
+
+    def __call__(self, image: np.ndarray) -> list[Detection]:
+        rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB if image.ndim == 2 else cv2.COLOR_BGR2RGB)
+        long_side = max(rgb.shape[:2])
+        smallest = smallest_face(rgb.shape, self.min_size)
+        # The full-range net: the smallest face at FACE_PX, then coarser until the short-range view covers the
+        # faces left (down to ~0.15 of the long side; LARGEST_PX at 0.2 of it leaves a margin).
+        full = []
+        scale = min(2.0, FACE_PX / smallest)
+        while True:
+            full.append(self._scan(FULL, rgb, scale))
+            if LARGEST_PX / scale >= 0.2 * long_side:
+                break
+            scale *= FACE_PX / LARGEST_PX
+        faces = _merge(np.concatenate(full), FULL)
+        # The short-range net on the whole image, turned by 0, 90, 180 and 270 degrees. Upright, it finds the large
+        # faces, even turned by 90 degrees, but its points (and so the face's angle) are good only within about 45
+        # degrees of upright: beyond, the turned view that shows the face upright scores it higher, and its points
+        # are taken. (Faces seen only in a turned view are not taken: on the sample photos they were false.)
+        scale = SHORT.view / long_side
+        view = cv2.resize(rgb, (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale))),
+                          interpolation=cv2.INTER_AREA)
+        turned = [[_unturn(face, turns, view.shape, scale)
+                   for face in _merge(self._run(SHORT, np.ascontiguousarray(np.rot90(view, turns))), SHORT)]
+                  for turns in range(4)]
+        faces += [face for face in turned[0] if not _overlapping(face, faces)]
+        chosen = []
+        for face in faces:
+            upright = max((other.score for other in _overlapping(face, turned[0])), default=0.0)
+            best = max((other for view_faces in turned[1:] for other in _overlapping(face, view_faces)),
+                       key=lambda other: other.score, default=None)
+            chosen.append(best if best is not None and best.score > upright + TURNED_MARGIN else face)
+        return [face for face in chosen if face.box[2] >= smallest]
+
+    def _scan(self, net: Net, rgb: np.ndarray, scale: float) -> np.ndarray:
+        """The net's raw detections on the image resized by `scale`, in bands: rows of (score, x0, y0, x1, y1,
+        six points x, y) in image pixels."""
+        height, width = rgb.shape[:2]
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        scaled = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        overlap = 2 * LARGEST_PX // net.multiple * net.multiple  # a face is whole in one band
+        rows = []
+        for top in range(0, size[1], BAND - overlap):
+            band = scaled[top:top + BAND]
+            found = self._run(net, band)
+            # Keep each face in the band holding its centre, away from the cut (the last band keeps the rest).
+            centre_y = (found[:, 2] + found[:, 4]) / 2
+            last = top + BAND >= size[1]
+            keep = (centre_y >= (overlap / 2 if top else 0)) & (last | (centre_y < BAND - overlap / 2))
+            found = found[keep]
+            found[:, 2::2] += top  # the y of the corners and points
+            rows.append(found)
+            if last:
+                break
+        found = np.concatenate(rows)
+        found[:, 1:] /= scale
+        return found
+
+    def _run(self, net: Net, rgb: np.ndarray) -> np.ndarray:
+        """Raw detections (score, box corners, points) above the threshold on one uint8 RGB input, padded on
+        the right and bottom to the net's multiple, in its pixels."""
+        height, width = rgb.shape[:2]
+        padded = np.zeros((-(-height // net.multiple) * net.multiple, -(-width // net.multiple) * net.multiple, 3),
+                          np.float32)
+        padded[:height, :width] = rgb
+        padded = padded / 127.5 - 1  # as MediaPipe feeds it: [-1, 1]; the padding is black
+        regressors, logits = self.sessions[net.name].run(None, {"input": padded[None]})
+        scores = 1 / (1 + np.exp(-np.clip(logits[0, :, 0].astype(np.float64), -80, 80)))
+        keep = scores >= self.threshold
+        anchors = np.tile(net.anchors(*padded.shape[:2])[keep], 7)  # the centre plus the six points
+        values = regressors[0][keep]
+        centres = values[:, :2] + anchors[:, :2]
+        half = values[:, 2:4] / 2
+        return np.column_stack([scores[keep], centres - half, centres + half, values[:, 4:] + anchors[:, 2:]])
+
+
+def _overlapping(face: Detection, others: list[Detection]) -> list[Detection]:
+    return [other for other in others if _iou(face.box, other.box) > NMS_IOU]
+
+
+def _iou(a, b) -> float:
+    """Overlap of two boxes (x, y, w, h): intersection over union."""
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    inter = max(w, 0) * max(h, 0)
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+
+
+def _merge(found: np.ndarray, net: Net) -> list[Detection]:
+    """MediaPipe's weighted non-maximum suppression: the best-scoring detection and all that overlap it by more
+    than NMS_IOU become one, their boxes and points averaged by score, with the best one's score."""
+    found = found[np.argsort(-found[:, 0], kind="stable")]
+    corners = found[:, 1:5]
+    areas = (corners[:, 2] - corners[:, 0]) * (corners[:, 3] - corners[:, 1])
+    left = np.ones(len(found), bool)
+    merged = []
+    for best in range(len(found)):
+        if not left[best]:
+            continue
+        low = np.maximum(corners[best, :2], corners[:, :2])
+        high = np.minimum(corners[best, 2:], corners[:, 2:])
+        inter = np.prod(np.clip(high - low, 0, None), axis=1)
+        group = left & (inter / (areas[best] + areas - inter) > NMS_IOU)
+        group[best] = True
+        left &= ~group
+        weights = found[group, :1]
+        mean = (found[group, 1:] * weights).sum(0) / weights.sum()
+        x0, y0, x1, y1 = mean[:4]
+        merged.append(Detection((float(x0), float(y0), float(x1 - x0), float(y1 - y0)), float(found[best, 0]),
+                                mean[4:].reshape(6, 2), net.framing))
+    return merged
+
+
+def _unturn(face: Detection, turns: int, shape: tuple[int, ...], scale: float) -> Detection:
+    """A detection in `np.rot90(image, turns)` of an image of `shape`, resized by `scale`, mapped back into the
+    image's own pixels."""
+    corners = np.array([face.box[:2], np.add(face.box[:2], face.box[2:])])
+    points = np.concatenate([corners, face.points])
+    for undone in range(turns, 0, -1):  # rot90 turns counter-clockwise: (x, y) came from (width - y, x)
+        width = shape[1] if (undone - 1) % 2 == 0 else shape[0]  # of rot90(image, undone - 1)
+        points = np.column_stack([width - points[:, 1], points[:, 0]])
+    points = points / scale
+    low, high = points[:2].min(axis=0), points[:2].max(axis=0)
+    return Detection((*low, *(high - low)), face.score, points[2:], face.framing)
