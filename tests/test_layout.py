@@ -82,7 +82,7 @@ def graph() -> dict[str, set[str]]:
 
 def test_the_import_walk_sees_imports(graph):
     """The walk itself: it must see relative, lazy and package-level imports, or the tests below prove nothing."""
-    assert "photos.detectors" in graph["photos.crops"]
+    assert "photos.detection" in graph["photos.crops"]
     assert "inference.torch_backend" in graph["inference.loading"]  # imported inside a function
     assert "models._registry" in graph["models"]
     assert "codecs" in graph["models._registry"]
