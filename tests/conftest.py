@@ -41,6 +41,19 @@ def real_data() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def real_photos() -> list[Path]:
+    """The real photos beside the Kaggle files (../shared/data/photos): one face each."""
+    folder = Path(os.environ.get("FKD_DATA_DIR", DEFAULT_DATA)).parent / "photos"
+    photos = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".jpg", ".png"))
+    if not photos:
+        message = f"real photos not found in {folder}"
+        if os.environ.get("FKD_REQUIRE_DATA") == "1":
+            pytest.fail(message + " and FKD_REQUIRE_DATA=1 requires them")
+        pytest.skip(message)
+    return photos
+
+
 def make_faces(n: int, seed: int = 0, partial_every: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """n random 96x96 faces with keypoints; every `partial_every`-th one carries only the usual 4."""
     rng = np.random.default_rng(seed)

@@ -20,7 +20,14 @@ from facekeypoints.errors import FacekeypointsError, OutputExistsError
 from facekeypoints.keypoints import KEYPOINT_NAMES
 from facekeypoints.photos import write_results
 from facekeypoints.photos.crops import Crop, find_faces
-from facekeypoints.photos import DETECTORS, Framing, HaarDetector, create_detector, framing_of
+from facekeypoints.photos import (
+    DETECTORS,
+    BlazeFaceDetector,
+    Framing,
+    HaarDetector,
+    create_detector,
+    framing_of,
+)
 from facekeypoints.photos.io import ImageError, read_colour, read_image, to_grey
 from facekeypoints.photos.results import FileResult
 from facekeypoints.photos.stream import detect_files
@@ -222,18 +229,24 @@ def test_detect_files_streams_lazily(tmp_path, fk):
 
 
 def test_detectors_by_name():
-    assert set(DETECTORS) == {"haar"}
+    assert set(DETECTORS) == {"blazeface", "haar"}
     assert isinstance(create_detector("haar"), HaarDetector)
     assert create_detector("haar", min_size=60).min_size == 60  # options go to the detector
-    with pytest.raises(FacekeypointsError, match="unknown face detector 'dlib'.*haar"):
+    assert create_detector("blazeface", min_size=60).min_size == 60
+    with pytest.raises(FacekeypointsError, match="unknown face detector 'dlib'.*blazeface, haar"):
         create_detector("dlib")
+    with pytest.raises(ValueError, match="min_size"):
+        create_detector("blazeface", min_size=0)
 
 
 def test_face_keypoints_takes_a_detector_name(fk):
-    assert isinstance(fk.detector, HaarDetector)  # the default
+    assert isinstance(fk.detector, BlazeFaceDetector)  # the default
     assert isinstance(FaceKeypoints(fk.model, detector="haar").detector, HaarDetector)
-    with pytest.raises(FacekeypointsError, match="choose from haar"):
+    assert FaceKeypoints(fk.model, min_size=48).detector.min_size == 48
+    with pytest.raises(FacekeypointsError, match="choose from blazeface, haar"):
         FaceKeypoints(fk.model, detector="nope")
+    with pytest.raises(ValueError, match="min_size"):  # it would not reach a detector you made yourself
+        FaceKeypoints(fk.model, detector=HaarDetector(), min_size=48)
 
 
 def test_each_detector_carries_its_framing():
@@ -241,8 +254,10 @@ def test_each_detector_carries_its_framing():
     haar = HaarDetector()
     assert framing_of(haar) == HaarDetector.framing == Framing(0.0052, 0.0052, 0.9897)
     found = find_faces(grey, haar)
-    (x, y, w, _), crop = found.boxes[0], found.crops[0]
-    assert np.allclose(crop.origin, (x + 0.0052 * w, y + 0.0052 * w)) and np.isclose(crop.side, 0.9897 * w)
+    (x, y, w, h), crop = found.detections[0].box, found.crops[0]
+    assert found.detections[0].framing == haar.framing and crop.angle == 0
+    left, top = x + 0.0052 * w, y + (h - w) / 2 + 0.0052 * w
+    assert np.allclose(crop.centre, (left + 0.9897 * w / 2, top + 0.9897 * w / 2)) and np.isclose(crop.side, 0.9897 * w)
 
     box = (100, 80, 200, 200)
 
@@ -251,7 +266,7 @@ def test_each_detector_carries_its_framing():
 
     assert framing_of(plain) == Framing(0, 0, 1)  # a plain callable: its box is the crop
     crop = find_faces(grey, plain).crops[0]
-    assert crop.origin == (100, 80) and crop.side == 200
+    assert crop.centre == (200, 180) and crop.side == 200
 
     class Framed:
         framing = Framing(-0.1, -0.2, 1.5)
@@ -260,14 +275,17 @@ def test_each_detector_carries_its_framing():
             return [box]
 
     crop = find_faces(grey, Framed()).crops[0]
-    assert np.allclose(crop.origin, (80, 40)) and np.isclose(crop.side, 300)
+    assert np.allclose(crop.centre, (80 + 150, 40 + 150)) and np.isclose(crop.side, 300)
     with pytest.raises(ValueError, match="positive"):
         Framing(0, 0, 0)
+    for bad in ([(1, 2, 3)], [(0, 0, -5, 5)], [(0, 0, float("nan"), 5)]):
+        with pytest.raises(ValueError, match="x, y, width, height"):
+            find_faces(grey, lambda image, bad=bad: bad)
 
 
 def test_detect_files_without_face_keypoints(fk):
     """The stream takes a model and a detector; FaceKeypoints is only a convenience over it."""
-    [result] = detect_files([sample_image()], fk.model, HaarDetector(), workers=0)
+    [result] = detect_files([sample_image()], fk.model, BlazeFaceDetector(), workers=0)
     np.testing.assert_allclose(result.faces[0].as_array(), fk(sample_image())[0].as_array(), atol=1e-6)
 
 
@@ -416,44 +434,55 @@ def test_huge_images_are_refused_from_their_header_and_the_batch_goes_on(tmp_pat
         read_image(_png(tmp_path / "small.png", 300, 200), max_pixels=50_000)
 
 
-def test_large_images_are_scanned_shrunk_and_boxes_mapped_back(fk):
-    """The detector scans a large image shrunk; the face is found where it is and cut at full size."""
-    face = read_image(sample_image())
-    big = np.zeros((5000, 6000), np.uint8)
+class _Scanned:
+    """Wraps a Haar detector's OpenCV cascade to record the sizes of the images it scans."""
+
+    def __init__(self, cascade):
+        self.cascade, self.shapes = cascade, []
+
+    def detectMultiScale(self, grey, **options):  # noqa: N802 (OpenCV's name)
+        self.shapes.append(grey.shape)
+        return self.cascade.detectMultiScale(grey, **options)
+
+
+@pytest.mark.parametrize("name", ["haar", "blazeface"])
+def test_large_images_are_scanned_shrunk_and_faces_mapped_back(fk, name):
+    """A large image is scanned shrunk; the face is found where it is and cut at full size."""
+    face = read_colour(sample_image())
+    big = np.zeros((5000, 6000, 3), np.uint8)
     x0, y0, scale = 3000, 1000, 4
     big[y0:y0 + 512 * scale, x0:x0 + 512 * scale] = cv2.resize(face, None, fx=scale, fy=scale)
-    scanned = []
-
-    class Recording(HaarDetector):
-        def __call__(self, grey):
-            scanned.append(grey.size)
-            return super().__call__(grey)
-
-    [found] = FaceKeypoints(fk.model, detector=Recording()).detect(big)
-    assert max(scanned) < 0.4 * big.size  # 0.59 of the side: a 40-px crop's face is then Haar's 24 px
-    expected = (fk(face)[0].as_array() + 0.5) * scale - 0.5 + (x0, y0)
-    assert np.abs(found.as_array() - expected).max() < 2 * scale  # within 2 pixels of the 512-px original
+    detector = create_detector(name)
+    [found] = FaceKeypoints(fk.model, detector=detector).detect(big, channels="bgr")
+    expected = (FaceKeypoints(fk.model, detector=name)(face, channels="bgr")[0].as_array() + 0.5) * scale - 0.5
+    assert np.abs(found.as_array() - expected - (x0, y0)).max() < 2 * scale  # within 2 px of the 512-px original
 
 
-@pytest.mark.parametrize("min_crop", [40, 80])
-def test_shrinking_a_large_image_loses_no_face_large_enough_for_keypoints(min_crop):
+@pytest.mark.parametrize("min_size", [30, 80])
+def test_haar_shrinks_a_large_image_no_further_than_its_smallest_face_allows(min_size):
     """Shrunk to 4 MP, a 24 MP photo lost every face under 130 px (reviewed on real photos). The shrink now
-    stops where a face whose crop is min_crop would be the detector's smallest (Haar: 24 px)."""
-    from facekeypoints.photos import find_faces
-    from facekeypoints.photos.detectors import framing_of
+    stops where the smallest face asked for is the cascade's smallest (24 px)."""
+    from facekeypoints.photos.haar import WINDOW
 
-    scanned = []
-
-    class Recording(HaarDetector):
-        def __call__(self, grey):
-            scanned.append(grey.shape)
-            return super().__call__(grey)
-
-    detector = Recording()
-    find_faces(np.zeros((4000, 6000), np.uint8), detector, min_crop=min_crop)
-    scale = scanned[0][1] / 6000
+    detector = HaarDetector(min_size=min_size)
+    detector.cascade = scanned = _Scanned(detector.cascade)
+    detector(np.zeros((4000, 6000, 3), np.uint8))
+    scale = scanned.shapes[0][1] / 6000
     assert scale < 1  # still shrunk: the detector's time grows with the pixels
-    assert min_crop / framing_of(detector).side * scale >= detector.min_size - 0.1
+    assert np.isclose(min_size * scale, WINDOW, atol=0.1)  # but a face of min_size is still seen
+
+
+def test_blazeface_finds_a_small_face_in_a_large_photo_when_asked():
+    """A 40-px face in a 4000x3000 photo: under the default smallest size (1/25 of the long side, 160 px), found
+    when min_size asks for it, at its place."""
+    face = read_colour(sample_image())
+    small = cv2.resize(face, (200, 200), interpolation=cv2.INTER_AREA)  # the face is about 40 px wide
+    big = np.full((3000, 4000, 3), 90, np.uint8)
+    big[2100:2300, 1000:1200] = small
+    assert BlazeFaceDetector()(big) == []
+    [found] = BlazeFaceDetector(min_size=30)(big)
+    x, y, w, h = found.box
+    assert 1000 < x < x + w < 1200 and 2100 < y < y + h < 2300 and 30 < w < 60
 
 
 def test_save_dir_mirrors_the_inputs_and_never_loses_the_records(tmp_path, capsys):

@@ -22,7 +22,10 @@ from .detection import Detection, Framing, smallest_face
 FACE_PX = 20  # the smallest face is scanned at this size: found in all of the tests on the sample photos
 LARGEST_PX = 100  # the full-range net's largest reliable face: each coarser scan is FACE_PX / LARGEST_PX finer
 BAND = 1024  # the scan goes in bands of at most this many rows (of the scaled image), to bound the memory
-THRESHOLD = 0.5  # MediaPipe's default min_detection_confidence
+# The least score of a face, as in MediaPipe's graphs: 0.5 for the short-range net, 0.6 for the full-range one
+# (at 0.5 it took the edges of a photo pasted on a plain background for a face: 0.53).
+THRESHOLD = 0.5
+FULL_THRESHOLD = 0.6
 NMS_IOU = 0.3  # MediaPipe's weighted NMS: boxes overlapping the best by more are merged into it
 # A face turned far from upright is taken from the turned view of the short-range net that scores it highest,
 # if that beats the upright view by this much (the upright view's points are poor for such faces). 0.05: the
@@ -73,7 +76,7 @@ class BlazeFaceDetector:
 
     min_size: the smallest face (box width, pixels of the image) to look for; None: `detection.smallest_face`'s
     default for each image. The time grows with (image side / min_size) squared. threshold: the least score of
-    a face. threads: ONNX Runtime's intra-op threads (None: one per core).
+    a face for the short-range net; the full-range one asks 0.1 more. threads: ONNX Runtime's intra-op threads (None: one per core).
     """
 
     def __init__(self, min_size: float | None = None, threshold: float = THRESHOLD, threads: int | None = 1):
@@ -168,7 +171,7 @@ class BlazeFaceDetector:
         padded = padded / 127.5 - 1  # as MediaPipe feeds it: [-1, 1]; the padding is black
         regressors, logits = self.sessions[net.name].run(None, {"input": padded[None]})
         scores = 1 / (1 + np.exp(-np.clip(logits[0, :, 0].astype(np.float64), -80, 80)))
-        keep = scores >= self.threshold
+        keep = scores >= self.threshold + (FULL_THRESHOLD - THRESHOLD if net is FULL else 0)
         anchors = np.tile(net.anchors(*padded.shape[:2])[keep], 7)  # the centre plus the six points
         values = regressors[0][keep]
         centres = values[:, :2] + anchors[:, :2]
