@@ -605,3 +605,44 @@ def test_detections_dropped_as_not_faces_are_counted(fk, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["predict", str(sample_image()), "--max-spread", "nan"])
     assert "--max-spread: must be above 0, not nan" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------- faces the user already has
+
+
+def test_faces_you_already_have_skip_the_detector(fk):
+    image = read_colour(sample_image())
+    [found] = fk(image, channels="bgr")
+    [given] = fk(image, channels="bgr", boxes=[found.box])  # the box as the crop: no detector, no score
+    assert given.box == found.box and np.isnan(given.score) and given.angle == 0
+    inter_ocular = np.linalg.norm(found.as_array()[0] - found.as_array()[1])
+    assert np.linalg.norm(given.as_array() - found.as_array(), axis=1).mean() < 0.1 * inter_ocular
+    assert fk(image, channels="bgr", boxes=[]) == []
+    with pytest.raises(ValueError, match="x, y, width, height"):
+        fk(image, channels="bgr", boxes=[(1, 2, 3)])
+
+
+def test_predict_takes_boxes_from_a_file_or_its_own_records(tmp_path, capsys):
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(sample_image().read_bytes())
+    boxes = tmp_path / "boxes.json"
+    boxes.write_text(json.dumps({str(photo): [[150, 60, 150, 150], [10, 10, 20, 20]]}))
+    out = tmp_path / "faces.json"
+    assert main(["predict", str(photo), "--boxes", str(boxes), "--json", str(out), "-q"]) == 0
+    [record] = json.loads(out.read_text())
+    assert [face["box"] for face in record["faces"]] == [[150, 60, 150, 150], [10, 10, 20, 20]]
+    assert record["faces"][0]["score"] is None and record["faces"][1]["too_small"]  # 20 px: under the minimum
+    # predict's own records, edited or not, are boxes too: the same answers come back
+    detected = tmp_path / "detected.json"
+    assert main(["predict", str(photo), "--json", str(detected), "-q"]) == 0
+    again = tmp_path / "again.json"
+    assert main(["predict", str(photo), "--boxes", str(detected), "--json", str(again), "-q"]) == 0
+    first, second = (json.loads(p.read_text())[0]["faces"][0] for p in (detected, again))
+    assert first["box"] == second["box"]
+    for bad, message in (("{", "line 1: not JSON"), ('{"a.jpg": [[1, 2, 3]]}', "boxes of a.jpg"),
+                         ("[1, 2]", "expected")):
+        boxes.write_text(bad)
+        capsys.readouterr()
+        assert main(["predict", str(photo), "--boxes", str(boxes), "-q"]) == 1
+        err = capsys.readouterr().err
+        assert message in err and str(boxes) in err and len(err.strip().splitlines()) == 1

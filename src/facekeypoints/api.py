@@ -102,7 +102,7 @@ class FaceKeypoints:
         return faces_from(found, keypoints, spread, self.max_spread)
 
     def detect_files(self, inputs, every: int = 1, workers: int | None = None, batch_size: int = 64,
-                     keep_images: bool = False) -> Iterator[FileResult]:
+                     keep_images: bool = False, boxes: dict | None = None) -> Iterator[FileResult]:
         """Faces in many image and video files, streamed: yields one `photos.FileResult` per image and per
         video frame (every `every`-th), in input order, with bounded memory.
 
@@ -110,11 +110,12 @@ class FaceKeypoints:
         decode images and detect faces (default: one per CPU, at most 8, or none on 2 CPUs or fewer; 0: all
         in this process); the model runs here, on batches of up to `batch_size` faces gathered across images.
         keep_images: also yield each decoded image (BGR), for drawing. A file that cannot be read yields a
-        result with `.error` set; the stream goes on. To write the results: `photos.write_results`.
+        result with `.error` set; the stream goes on. To write the results: `photos.write_results`. boxes: faces
+        you already have, by file (and frame), as `photos.read_boxes` reads them from a JSON file.
         """
         return detect_files(inputs, self.model, self.detector, min_crop=self.min_crop, max_spread=self.max_spread,
                             every=every, workers=workers, batch_size=batch_size, keep_images=keep_images,
-                            max_pixels=self.max_pixels)
+                            max_pixels=self.max_pixels, boxes=boxes)
 
     def predict_crops(self, faces: np.ndarray, four_point: np.ndarray | None = None) -> np.ndarray:
         """Keypoints (N, 15, 2) of ready 96x96 grey face crops (N, 96, 96), as `submit` predicts them.

@@ -108,17 +108,19 @@ def cmd_evaluate(args) -> int:
 
 def cmd_predict(args) -> int:
     from .api import FaceKeypoints
-    from .photos import count_frames, expand_inputs, write_results
+    from .photos import count_frames, expand_inputs, read_boxes, write_results
     from .shipped import sample_image
 
     given = args.inputs or [sample_image()]
     inputs = expand_inputs(given)
     if not inputs:
         raise FacekeypointsError(f"no images or videos found in {', '.join(map(str, given))}")
+    boxes = read_boxes(args.boxes) if args.boxes else None
     fk = FaceKeypoints(args.model, detector=args.detector, min_crop=args.min_face, max_spread=args.max_spread,
-                       backend=args.backend, max_pixels=args.max_pixels)
+                       backend=args.backend, max_pixels=args.max_pixels, min_size=args.min_size)
     bar = _progress.progress(total=count_frames(inputs, args.every), desc="predicting", unit="frame")
-    results = fk.detect_files(given, every=args.every, workers=args.workers, keep_images=bool(args.save_dir))
+    results = fk.detect_files(given, every=args.every, workers=args.workers, keep_images=bool(args.save_dir),
+                              boxes=boxes)
     # The records go to --json; else, unless the pictures are the output, to stdout (nowhere else to say it).
     counts = write_results(results, args.json or (None if args.save_dir else sys.stdout), args.save_dir,
                            labels=args.labels, every=args.every, force=args.force, on_result=lambda r: bar.update(1),
@@ -271,6 +273,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--save-dir", metavar="DIR", help="write annotated images (PNG) and videos (MP4) here")
     option(p, "--every", type=COUNT, default=1, metavar="N", help="videos: every N-th frame")
     option(p, "--min-face", type=NATURAL, default=MIN_CROP, metavar="PX", help="smaller face crops get no keypoints")
+    p.add_argument("--min-size", type=POSITIVE, metavar="PX", help="the smallest face the detector looks for (default: "
+                   "1/25 of each image's long side, at least 24 px); smaller finds smaller faces in large photos, "
+                   "more slowly")
+    p.add_argument("--boxes", metavar="FILE", help="faces you already have, JSON: {\"photo.jpg\": [[x, y, w, h], "
+                   "...]} or the records of --json; their images are not given to the detector")
     p.add_argument("--workers", type=NATURAL, metavar="N", help="processes that decode and detect while the model runs "
                    "here; 0: none (default: one per CPU up to 8; none on 2 CPUs or fewer)")
     option(p, "--max-spread", type=POSITIVE, default=MAX_SPREAD, metavar="PX", help="drop detections whose keypoint "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import warnings
 from collections import Counter
@@ -288,3 +289,43 @@ def frame_count(path: Path) -> int:
     count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
     capture.release()
     return max(count, 0)
+
+
+def read_boxes(path: str | os.PathLike) -> dict[tuple[str, int | None], list[list[float]]]:
+    """Faces the user already has, from a JSON file: either an object {"photo.jpg": [[x, y, w, h], ...], ...}, or
+    the records `facekeypoints predict --json` writes (a list of {"source", "frame", "faces": [{"box": [x, y, w,
+    h]}, ...]}, or one such record a line), so that its boxes can be corrected by hand and used again.
+
+    Returns {(real path of the file, video frame number or None): boxes}. Relative paths are from the current
+    folder. A malformed file raises ImageError naming it (and the line, for JSON that does not parse)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImageError(f"{path}: cannot read the boxes ({getattr(exc, 'strerror', None) or exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as first:
+        try:  # JSON lines: one record a line
+            data = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError:
+            raise ImageError(f"{path}, line {first.lineno}: not JSON ({first.msg})") from None
+    if isinstance(data, dict):
+        entries = [(source, None, boxes) for source, boxes in data.items()]
+    elif isinstance(data, list) and all(isinstance(r, dict) and "source" in r and "faces" in r for r in data):
+        entries = [(r["source"], r.get("frame"), [face.get("box") if isinstance(face, dict) else face
+                                                  for face in r["faces"] or []]) for r in data]
+    else:
+        raise ImageError(f"{path}: expected {{\"photo.jpg\": [[x, y, w, h], ...]}} or the records predict --json "
+                         "writes")
+    found: dict[tuple[str, int | None], list[list[float]]] = {}
+    for source, frame, boxes in entries:
+        if not isinstance(boxes, list) or not all(
+                isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box)
+                and box[2] > 0 and box[3] > 0 for box in boxes):
+            raise ImageError(f"{path}: the boxes of {source} are not a list of [x, y, width, height] with a positive "
+                             "width and height")
+        if frame is not None and not isinstance(frame, int):
+            raise ImageError(f"{path}: the frame of {source} is not a whole number: {frame!r}")
+        found[(os.path.realpath(source), frame)] = boxes
+    return found

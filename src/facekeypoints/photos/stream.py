@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import FacekeypointsError
 from .crops import MIN_CROP, Found, find_faces
-from .detectors import FaceDetector
+from .detection import FaceDetector, as_detection
 from .io import MAX_PIXELS, frames, is_video, read_colour, walk_inputs
 from .results import MAX_SPREAD, FileResult, faces_from
 
@@ -51,8 +51,9 @@ def _find_in_worker(task: tuple):
 
 def _find(task: tuple, detector: FaceDetector, min_crop: int, max_pixels: float
           ) -> tuple[Found | None, tuple[int, int], np.ndarray | None, str | None]:
-    """One job: an image file ("path", path, keep_image) or a decoded frame ("image", BGR image) ->
-    (detections, (width, height), the colour image if asked, error)."""
+    """One job: an image file ("path", path, keep_image, boxes) or a decoded frame ("image", BGR image, boxes) ->
+    (detections, (width, height), the colour image if asked, error). boxes: the faces if known, else None."""
+    boxes = task[-1]
     if task[0] == "path":
         try:
             image = read_colour(Path(task[1]), max_pixels)
@@ -61,7 +62,8 @@ def _find(task: tuple, detector: FaceDetector, min_crop: int, max_pixels: float
         kept = image if task[2] else None
     else:
         image, kept = task[1], None
-    found = find_faces(image, detector, min_crop)
+    detections = None if boxes is None else [as_detection(box) for box in boxes]
+    found = find_faces(image, detector, min_crop, detections)
     return found, (image.shape[1], image.shape[0]), kept, None
 
 
@@ -81,19 +83,20 @@ class _Done:
 # ------------------------------------------------------------------------------------------ stream
 
 
-def _jobs(inputs: list[tuple[Path, Path]], every: int, keep_images: bool, max_pixels: float
-          ) -> Iterator[tuple[FileResult, tuple | None]]:
+def _jobs(inputs: list[tuple[Path, Path]], every: int, keep_images: bool, max_pixels: float,
+          boxes: dict[tuple[str, int | None], list]) -> Iterator[tuple[FileResult, tuple | None]]:
     """(what is known of each image or frame so far, the worker's task for it); task None: an error."""
     for path, name in inputs:
+        real = os.path.realpath(path)
         if not is_video(path):
-            yield FileResult(path, None, name=name), ("path", str(path), keep_images)
+            yield FileResult(path, None, name=name), ("path", str(path), keep_images, boxes.get((real, None)))
             continue
         try:  # a video is decoded here, in order; its frames' faces are found by the workers
             for frame in frames(path, every, max_pixels):
                 height, width = frame.image.shape[:2]
                 result = FileResult(path, frame.index, width, height, fps=frame.fps,
                                     image=frame.image if keep_images else None, name=name)
-                yield result, ("image", frame.image)
+                yield result, ("image", frame.image, boxes.get((real, frame.index)))
         except FacekeypointsError as exc:
             yield FileResult(path, None, error=str(exc), name=name), None
 
@@ -108,7 +111,8 @@ def default_workers() -> int:
 def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model: SpreadModel,
                  detector: FaceDetector, min_crop: int = MIN_CROP, max_spread: float = MAX_SPREAD, every: int = 1,
                  workers: int | None = None, batch_size: int = 64, keep_images: bool = False,
-                 max_pixels: float = MAX_PIXELS) -> Iterator[FileResult]:
+                 max_pixels: float = MAX_PIXELS, boxes: dict[tuple[str, int | None], list] | None = None
+                 ) -> Iterator[FileResult]:
     """Faces in many image and video files, streamed: one `FileResult` per image and per video frame (every
     `every`-th), in input order, with bounded memory. Folders are searched recursively.
 
@@ -117,7 +121,9 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
     faces (`find_faces`), in `workers` processes (default `default_workers()`; 0: in this process; a detector
     that cannot be pickled always runs here). min_crop, max_spread: as `find_faces` and `faces_from` take them.
     keep_images: also keep each decoded image (BGR) on its result, for drawing. max_pixels: larger images are
-    refused (`io.decode_image`). A file that cannot be read yields a result with `.error` set; the stream goes on.
+    refused (`io.decode_image`). boxes: faces already known, as `io.read_boxes` gives them ({(real path, frame
+    or None): [[x, y, w, h], ...]}): those images and frames are not given to the detector. A file that cannot be
+    read yields a result with `.error` set; the stream goes on.
     """
     if every < 1:
         raise ValueError("every must be 1 or more")
@@ -137,7 +143,7 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
         pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
                                    initargs=(detector, min_crop, max_pixels))
     ahead = 4 * max(workers, 1)  # images in flight: enough to keep every worker busy, few enough to bound memory
-    jobs = _jobs(named, every, keep_images, max_pixels)
+    jobs = _jobs(named, every, keep_images, max_pixels, boxes or {})
     window: deque[tuple[FileResult, Future | _Done | None]] = deque()
     pending: list[tuple[FileResult, Found]] = []  # detected, waiting for the model's batch
 
