@@ -117,3 +117,15 @@ def test_anchors_match_mediapipe_layout():
     short = SHORT.anchors(32, 32)  # 4x4 cells of stride 8 with 2 anchors, then 2x2 of stride 16 with 6
     assert len(short) == 4 * 4 * 2 + 2 * 2 * 6 and short[0].tolist() == short[1].tolist() == [4, 4]
     assert short[32].tolist() == [8, 8] and short[38].tolist() == [24, 8]
+
+
+def test_a_confident_upright_face_keeps_its_upright_points(fk):
+    """The sample photo at 360 px on a black 640x480 canvas: the full-range net saw it upright (0.97), but a
+    turned view of the short-range one (0.65) beat the upright short-range view (0.55) and took over, turning
+    the crop by 57 degrees; the model then saw no face and dropped it."""
+    from facekeypoints.shipped import sample_image
+
+    photo = cv2.copyMakeBorder(cv2.resize(read_colour(sample_image()), (360, 360)), 60, 60, 140, 140,
+                               cv2.BORDER_CONSTANT)
+    [face] = fk(photo, channels="bgr")
+    assert abs(face.angle) < 10 and not face.too_small

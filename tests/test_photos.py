@@ -473,7 +473,7 @@ def test_haar_shrinks_a_large_image_no_further_than_its_smallest_face_allows(min
 
 
 def test_blazeface_finds_a_small_face_in_a_large_photo_when_asked():
-    """A 40-px face in a 4000x3000 photo: under the default smallest size (1/25 of the long side, 160 px), found
+    """A 40-px face in a 4000x3000 photo: under the default smallest size (1/20 of the long side, 200 px), found
     when min_size asks for it, at its place."""
     face = read_colour(sample_image())
     small = cv2.resize(face, (200, 200), interpolation=cv2.INTER_AREA)  # the face is about 40 px wide

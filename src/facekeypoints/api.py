@@ -51,7 +51,7 @@ class FaceKeypoints:
     `photos.DETECTORS` (default "blazeface": MediaPipe's BlazeFace; "haar": OpenCV's Haar cascade) or any
     callable from a BGR uint8 image to `photos.Detection`s or boxes (x, y, w, h); plain boxes are framed by its
     `framing` attribute if it has one, else taken as the crops themselves (`photos.framing_of`). min_size: the
-    smallest face a detector named here looks for, in pixels (default: 1/25 of each image's long side, at least
+    smallest face a detector named here looks for, in pixels (default: 1/20 of each image's long side, at least
     24 px; smaller is slower on large images). min_crop: faces whose crop would be smaller than this many pixels
     are returned without keypoints (`Face.too_small`). max_spread: detections on which the model's heatmaps
     spread wider than this (pixels of the 96-pixel crop) are dropped as not faces. max_pixels: image files

@@ -274,7 +274,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     option(p, "--every", type=COUNT, default=1, metavar="N", help="videos: every N-th frame")
     option(p, "--min-face", type=NATURAL, default=MIN_CROP, metavar="PX", help="smaller face crops get no keypoints")
     p.add_argument("--min-size", type=POSITIVE, metavar="PX", help="the smallest face the detector looks for (default: "
-                   "1/25 of each image's long side, at least 24 px); smaller finds smaller faces in large photos, "
+                   "1/20 of each image's long side, at least 24 px); smaller finds smaller faces in large photos, "
                    "more slowly")
     p.add_argument("--boxes", metavar="FILE", help="faces you already have, JSON: {\"photo.jpg\": [[x, y, w, h], "
                    "...]} or the records of --json; their images are not given to the detector")

@@ -11,6 +11,7 @@ until the short-range view takes over: one pass per scale, no tiles.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -28,10 +29,11 @@ THRESHOLD = 0.5
 FULL_THRESHOLD = 0.6
 NMS_IOU = 0.3  # MediaPipe's weighted NMS: boxes overlapping the best by more are merged into it
 # A face turned far from upright is taken from the turned view of the short-range net that scores it highest,
-# if that beats the upright view by this much (the upright view's points are poor for such faces). 0.05: the
-# sample photos turned by 90 degrees score 0.06-0.24 higher in the right turn; turned by 25 degrees at most 0.03
-# higher in a wrong one.
+# if that beats both upright views by this much (their points are poor for such faces). 0.05: the sample photos
+# turned by 90 degrees score 0.06-0.11 higher in the right turn; turned by 25 degrees at most 0.03 higher in a
+# wrong one.
 TURNED_MARGIN = 0.05
+TURNED_CHECK = 20  # degrees: the sample photos turned by 90 degrees look turned by 26-76 to the upright views
 # A face that only the short-range net sees must score this much in one of its views: at 0.5 it saw a face in a
 # fold of the astronaut's suit (0.51); the sample photos' faces turned by 90 degrees, which the full-range net
 # misses, score 0.72-0.96.
@@ -54,15 +56,18 @@ class Net:
     view: int  # the whole-image view's long side, where used
     framing: Framing
 
+    @functools.lru_cache(maxsize=64)  # noqa: B019 (a few nets, each a few input sizes: kept for the process)
     def anchors(self, height: int, width: int) -> np.ndarray:
-        """Anchor centres (A, 2) x, y in input pixels, in the network's output order."""
+        """Anchor centres (A, 2) x, y in input pixels, in the network's output order (read-only)."""
         centres = []
         for stride in dict.fromkeys(self.strides):
             per_cell = self.per_layer * self.strides.count(stride)
             ys, xs = np.mgrid[0:height // stride, 0:width // stride]
             grid = np.stack([xs + 0.5, ys + 0.5], -1).reshape(-1, 1, 2) * stride
             centres.append(np.repeat(grid, per_cell, axis=1).reshape(-1, 2))
-        return np.concatenate(centres).astype(np.float32)
+        anchors = np.concatenate(centres).astype(np.float32)
+        anchors.flags.writeable = False
+        return anchors
 
 
 # Framings measured with `python benchmarks/framing.py blazeface` (the Kaggle crop around each net's box).
@@ -117,24 +122,30 @@ class BlazeFaceDetector:
         # The short-range net on the whole image, turned by 0, 90, 180 and 270 degrees. Upright, it finds the large
         # faces, even turned by 90 degrees, but its points (and so the face's angle) are good only within about 45
         # degrees of upright: beyond, the turned view that shows the face upright scores it higher, and its points
-        # are taken. (Faces seen only in a turned view are not taken: on the sample photos they were false.)
+        # are taken. The turned views are run only where a face looks turned (by TURNED_CHECK degrees): where none
+        # does, they would change nothing. (Faces seen only in a turned view are not taken: on the sample photos
+        # they were false.)
         scale = SHORT.view / long_side
         view = cv2.resize(rgb, (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale))),
                           interpolation=cv2.INTER_AREA)
-        turned = [[_unturn(face, turns, view.shape, scale)
-                   for face in _merge(self._run(SHORT, np.ascontiguousarray(np.rot90(view, turns))), SHORT)]
-                  for turns in range(4)]
+
+        def seen(turns: int) -> list[Detection]:
+            found = _merge(self._run(SHORT, np.ascontiguousarray(np.rot90(view, turns))), SHORT)
+            return [_unturn(face, turns, view.shape, scale) for face in found]
+
+        upright = seen(0)
         # A face the full-range net missed needs a higher score: at 0.5 the short-range one sees faces in folds.
         confirmed = len(faces)
-        faces += [face for face in turned[0] if not _overlapping(face, faces)]
+        faces += [face for face in upright if not _overlapping(face, faces)]
+        turned = [seen(turns) for turns in (1, 2, 3)] if any(abs(f.angle) > TURNED_CHECK for f in faces) else []
         chosen = []
         for i, face in enumerate(faces):
-            upright = max((other.score for other in _overlapping(face, turned[0])), default=0.0)
-            best = max((other for view_faces in turned[1:] for other in _overlapping(face, view_faces)),
+            score = max([face.score] + [other.score for other in _overlapping(face, upright)])
+            best = max((other for view_faces in turned for other in _overlapping(face, view_faces)),
                        key=lambda other: other.score, default=face)
             if i >= confirmed and max(face.score, best.score) < SHORT_ALONE:
                 continue
-            chosen.append(best if best.score > upright + TURNED_MARGIN else face)
+            chosen.append(best if best.score > score + TURNED_MARGIN else face)
         return [face for face in chosen if face.box[2] >= smallest]
 
     def _scan(self, net: Net, rgb: np.ndarray, scale: float) -> np.ndarray:

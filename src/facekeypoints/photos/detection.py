@@ -16,9 +16,10 @@ from typing import Protocol, Sequence
 import numpy as np
 
 # Without a size asked for, detectors look for faces down to this fraction of the image's long side, and not
-# under FLOOR pixels: the time they take grows with the image's pixels over the smallest face's, and this keeps
-# a 2000x1334 photo (faces from 80 px) within tens of milliseconds. Ask for smaller faces with `min_size`.
-AUTO_FRACTION, AUTO_FLOOR = 1 / 25, 24
+# under FLOOR pixels: the time they take grows with the image's pixels over the smallest face's, and this keeps a
+# 640x480 photo (faces from 32 px) within 15 ms end to end and a 2000x1334 one (from 100 px) near 50 ms, most of
+# it decoding (`python benchmarks/photos.py`). Ask for smaller faces with `min_size`.
+AUTO_FRACTION, AUTO_FLOOR = 1 / 20, 24
 
 # The six points BlazeFace gives, in its order. "right" is the person's right: on the image's left when they face
 # the camera.
