@@ -4,13 +4,17 @@
 
 1. a 640x480 JPEG end to end, `FaceKeypoints(model, detector)(path)`: decode + detect + keypoints, 1 thread
    (OMP_NUM_THREADS=1, cv2.setNumThreads(1), the model and BlazeFace on 1 ONNX Runtime thread); median of
-   --repeats after warm-up. The JPEG: the shipped sample portrait on a 640x480 canvas, its face ~100 px.
-2. gus.jpg (2000x1334) end to end, with decode alone beside it.
+   --repeats after warm-up. The JPEG: the shipped sample portrait on a 640x480 canvas, its face ~100 px. Also
+   with min_size=40 (the default looks for faces down to 1/25 of the long side).
+2. gus.jpg (2000x1334) end to end, with decode alone beside it; gus.jpg is a progressive JPEG, so the same
+   pixels re-saved as a baseline JPEG too.
 3. Tilt: each shared photo turned by +-25 and +-40 degrees (canvas expanded, border replicated) and by +-90
    (cv2.rotate): faces found (k/N), extra faces, and for BlazeFace the keypoints turned back against the upright
-   answer, mean distance / inter-ocular distance (max over photos).
+   answer, mean distance / inter-ocular distance (max over photos), and how far `Face.angle` is from the upright
+   face's angle plus the turn.
 4. Small faces: each photo shrunk (INTER_AREA) until the upright BlazeFace box is ~24, 32, 40 px: faces found,
-   faces with keypoints (not too_small), and their error / inter-ocular against the full-size answer.
+   faces with keypoints (not too_small), and their error / inter-ocular against the full-size answer; the 24 px
+   faces again with min_size=16 (the default floor is 24 px).
 5. False positives: detections per photo before and after the model's spread filter (`max_spread`).
 6. Video: a 640x480 mp4v clip of the sample face moving (150 frames) through `detect_files`, frames/s; with the
    package's default threads (a child process without the 1-thread settings) and with 1 thread.
