@@ -83,7 +83,8 @@ def main() -> None:
         pooled = []
         for size in sizes:
             print(f"{net.name}, the face at {size:.0f} px:")
-            one = [d[0] for d in (_merge(detector._scan(net, rgb, size / 96), net) for rgb in rgbs)
+            scaled = [cv2.resize(rgb, None, fx=size / 96, fy=size / 96, interpolation=cv2.INTER_AREA) for rgb in rgbs]
+            one = [d[0] for d in (_merge(detector._scan(net, image, size / 96), net) for image in scaled)
                    if len(d) == 1]
             framing(one, len(faces))
             pooled += one

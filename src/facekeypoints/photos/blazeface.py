@@ -33,7 +33,9 @@ NMS_IOU = 0.3  # MediaPipe's weighted NMS: boxes overlapping the best by more ar
 # turned by 90 degrees score 0.06-0.11 higher in the right turn; turned by 25 degrees at most 0.03 higher in a
 # wrong one.
 TURNED_MARGIN = 0.05
-TURNED_CHECK = 20  # degrees: the sample photos turned by 90 degrees look turned by 26-76 to the upright views
+# degrees: the sample photos turned by 90 degrees look turned by 26-76 degrees to the upright views, or the two
+# disagree by 64 (astronaut.png turned by -90: the full-range net saw it upright)
+TURNED_CHECK = 20
 # A face that only the short-range net sees must score this much in one of its views: at 0.5 it saw a face in a
 # fold of the astronaut's suit (0.51); the sample photos' faces turned by 90 degrees, which the full-range net
 # misses, score 0.72-0.96.
@@ -113,8 +115,9 @@ class BlazeFaceDetector:
         # faces left (down to ~0.15 of the long side; LARGEST_PX at 0.2 of it leaves a margin).
         full = []
         scale = min(2.0, FACE_PX / smallest)
+        pyramid = _Pyramid(rgb)
         while True:
-            full.append(self._scan(FULL, rgb, scale))
+            full.append(self._scan(FULL, pyramid.at(scale), scale))
             if LARGEST_PX / scale >= 0.2 * long_side:
                 break
             scale *= FACE_PX / LARGEST_PX
@@ -122,12 +125,11 @@ class BlazeFaceDetector:
         # The short-range net on the whole image, turned by 0, 90, 180 and 270 degrees. Upright, it finds the large
         # faces, even turned by 90 degrees, but its points (and so the face's angle) are good only within about 45
         # degrees of upright: beyond, the turned view that shows the face upright scores it higher, and its points
-        # are taken. The turned views are run only where a face looks turned (by TURNED_CHECK degrees): where none
-        # does, they would change nothing. (Faces seen only in a turned view are not taken: on the sample photos
+        # are taken. The turned views are run only where a face looks turned (by TURNED_CHECK degrees, to either
+        # net, or the two disagree by as much): where none does, they would change nothing. (Faces seen only in a turned view are not taken: on the sample photos
         # they were false.)
         scale = SHORT.view / long_side
-        view = cv2.resize(rgb, (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale))),
-                          interpolation=cv2.INTER_AREA)
+        view = pyramid.at(scale)
 
         def seen(turns: int) -> list[Detection]:
             found = _merge(self._run(SHORT, np.ascontiguousarray(np.rot90(view, turns))), SHORT)
@@ -137,7 +139,10 @@ class BlazeFaceDetector:
         # A face the full-range net missed needs a higher score: at 0.5 the short-range one sees faces in folds.
         confirmed = len(faces)
         faces += [face for face in upright if not _overlapping(face, faces)]
-        turned = [seen(turns) for turns in (1, 2, 3)] if any(abs(f.angle) > TURNED_CHECK for f in faces) else []
+        looks_turned = any(abs(face.angle) > TURNED_CHECK for face in faces) or any(
+            abs(face.angle - other.angle) > TURNED_CHECK for face in faces[:confirmed]
+            for other in _overlapping(face, upright))  # the two nets disagree: one of them sees it turned
+        turned = [seen(turns) for turns in (1, 2, 3)] if looks_turned else []
         chosen = []
         for i, face in enumerate(faces):
             score = max([face.score] + [other.score for other in _overlapping(face, upright)])
@@ -151,12 +156,10 @@ class BlazeFaceDetector:
         # faces come out smaller (the sample photos shrunk to 28 px faces: boxes of 23-26 px).
         return [face for face in chosen if face.box[2] >= 0.75 * smallest]
 
-    def _scan(self, net: Net, rgb: np.ndarray, scale: float) -> np.ndarray:
-        """The net's raw detections on the image resized by `scale`, in bands: rows of (score, x0, y0, x1, y1,
-        six points x, y) in image pixels."""
-        height, width = rgb.shape[:2]
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        scaled = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    def _scan(self, net: Net, scaled: np.ndarray, scale: float) -> np.ndarray:
+        """The net's raw detections on the image resized by `scale` (`scaled`), in bands: rows of (score, x0, y0,
+        x1, y1, six points x, y) in the image's pixels."""
+        size = scaled.shape[1], scaled.shape[0]
         overlap = 2 * LARGEST_PX // net.multiple * net.multiple  # a face is whole in one band
         rows = []
         for top in range(0, size[1], BAND - overlap):
@@ -191,6 +194,24 @@ class BlazeFaceDetector:
         centres = values[:, :2] + anchors[:, :2]
         half = values[:, 2:4] / 2
         return np.column_stack([scores[keep], centres - half, centres + half, values[:, 4:] + anchors[:, 2:]])
+
+
+class _Pyramid:
+    """An image at the scales asked for, each smaller one shrunk from the last rather than from the full image
+    (two area shrinks of a 2000x1334 photo took 11 ms; from the first, much smaller one, the second is cheap)."""
+
+    def __init__(self, image: np.ndarray):
+        self.image, self.scale, self.last = image, 1.0, image
+
+    def at(self, scale: float) -> np.ndarray:
+        height, width = self.image.shape[:2]
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        if scale > 1:  # a small image, enlarged: from the original
+            return cv2.resize(self.image, size, interpolation=cv2.INTER_LINEAR)
+        if scale < self.scale:
+            self.last, self.scale = cv2.resize(self.last, size, interpolation=cv2.INTER_AREA), scale
+            return self.last
+        return self.last if scale == self.scale else cv2.resize(self.image, size, interpolation=cv2.INTER_AREA)
 
 
 def _overlapping(face: Detection, others: list[Detection]) -> list[Detection]:
