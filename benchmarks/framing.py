@@ -4,10 +4,10 @@
 
 Runs the detector on the 15-keypoint training faces themselves (padded by replicating the edges, so that the face
 is not at the border) and prints how often it finds exactly one face, and the median framing: where the Kaggle
-crop lies in units of the box's width, in the face's own frame (turned by the detection's angle). A photo's
-detection (its box's centre, its size: `Detection.size`) is later mapped to a crop with the same framing: the face then looks to the model as the training
-faces did. BlazeFace's two networks are measured apart (each has its own framing), the full-range one at three
-scales of the face.
+crop lies in units of the detection's size, in the face's own frame (turned by the detection's angle). A photo's
+detection (its box's centre, its size: `Detection.size`) is later mapped to a crop with the same framing: the
+face then looks to the model as the training faces did. BlazeFace's two networks are measured apart (each has its
+own framing), the full-range one at five sizes of the face.
 """
 
 from __future__ import annotations

@@ -83,7 +83,8 @@ class BlazeFaceDetector:
 
     min_size: the smallest face (box width, pixels of the image) to look for; None: `detection.smallest_face`'s
     default for each image. The time grows with (image side / min_size) squared. threshold: the least score of
-    a face for the short-range net; the full-range one asks 0.1 more. threads: ONNX Runtime's intra-op threads (None: one per core).
+    a face for the short-range net; the full-range one asks 0.1 more. threads: ONNX Runtime's intra-op threads
+    (None: one per core).
     """
 
     def __init__(self, min_size: float | None = None, threshold: float = THRESHOLD, threads: int | None = 1):
@@ -126,8 +127,8 @@ class BlazeFaceDetector:
         # faces, even turned by 90 degrees, but its points (and so the face's angle) are good only within about 45
         # degrees of upright: beyond, the turned view that shows the face upright scores it higher, and its points
         # are taken. The turned views are run only where a face looks turned (by TURNED_CHECK degrees, to either
-        # net, or the two disagree by as much): where none does, they would change nothing. (Faces seen only in a turned view are not taken: on the sample photos
-        # they were false.)
+        # net, or the two disagree by as much): where none does, they would change nothing. (Faces seen only in a
+        # turned view are not taken: on the sample photos they were false.)
         scale = SHORT.view / long_side
         view = pyramid.at(scale)
 
