@@ -279,7 +279,8 @@ def convert(tflite_bytes: bytes, source: str) -> "onnx.ModelProto":
         producer_name="facekeypoints tools/blazeface_onnx.py", producer_version="1",
         doc_string=f"MediaPipe BlazeFace face detector, converted from mediapipe {VERSION}'s {SOURCE}{source} "
                    f"(Apache-2.0, The MediaPipe Authors; see LICENSE-mediapipe.txt). Input: RGB in [-1, 1], NHWC, "
-                   f"trained at {size}, runs at any size that is a multiple of 32; outputs: regressors (box and 6 keypoints per anchor), classificators (score logits).")
+                   f"trained at {size}, runs at any size that is a multiple of 32; outputs: regressors (box and 6 "
+                   "keypoints per anchor), classificators (score logits).")
     onnx.checker.check_model(onnx_model, full_check=True)
     return onnx_model
 
