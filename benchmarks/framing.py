@@ -77,13 +77,12 @@ def main() -> None:
     print(f"BlazeFace as the pipeline runs it: one face in {sum(len(f) == 1 for f in found)} of {len(faces)}, "
           f"none in {sum(not f for f in found)}")
     side = canvases[0].shape[0]
-    rgbs = [cv2.cvtColor(c, cv2.COLOR_BGR2RGB) for c in canvases]
     # The full-range net sees faces at FACE_PX to LARGEST_PX: its framing is the median over 30-80 px.
     for net, sizes in ((SHORT, [SHORT.view / side * 96]), (FULL, [30, 40, 50, 60, 80])):
         pooled = []
         for size in sizes:
             print(f"{net.name}, the face at {size:.0f} px:")
-            scaled = [cv2.resize(rgb, None, fx=size / 96, fy=size / 96, interpolation=cv2.INTER_AREA) for rgb in rgbs]
+            scaled = [cv2.resize(c, None, fx=size / 96, fy=size / 96, interpolation=cv2.INTER_AREA) for c in canvases]
             one = [d[0] for d in (_merge(detector._scan(net, image, size / 96), net) for image in scaled)
                    if len(d) == 1]
             framing(one, len(faces))

@@ -28,7 +28,6 @@ from .photos import (
     FaceDetector,
     FileResult,
     Found,
-    as_detection,
     create_detector,
     decode_image,
     detect_files,
@@ -93,8 +92,7 @@ class FaceKeypoints:
 
     def detect_image(self, image: np.ndarray, boxes=None) -> list[Face]:
         """As `detect`, for a uint8 BGR (H, W, 3) or grey (H, W) image."""
-        detections = None if boxes is None else [as_detection(box) for box in boxes]
-        found = find_faces(image, self.detector, self.min_crop, detections)
+        found = find_faces(image, self.detector, self.min_crop, boxes)
         return self.faces(found, *self.model.predict_with_spread(found.faces))
 
     def faces(self, found: Found, keypoints: np.ndarray, spread: np.ndarray) -> list[Face]:

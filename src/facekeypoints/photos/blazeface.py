@@ -109,14 +109,15 @@ class BlazeFaceDetector:
         self.__init__(**state)
 
     def __call__(self, image: np.ndarray) -> list[Detection]:
-        rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB if image.ndim == 2 else cv2.COLOR_BGR2RGB)
-        long_side = max(rgb.shape[:2])
-        smallest = smallest_face(rgb.shape, self.min_size)
+        # BGR throughout: the shrunk copies become RGB as each is fed to a net (`_run`), not the full image
+        bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
+        long_side = max(bgr.shape[:2])
+        smallest = smallest_face(bgr.shape, self.min_size)
         # The full-range net: the smallest face at FACE_PX, then coarser until the short-range view covers the
         # faces left (down to ~0.15 of the long side; LARGEST_PX at 0.2 of it leaves a margin).
         full = []
         scale = min(2.0, FACE_PX / smallest)
-        pyramid = _Pyramid(rgb)
+        pyramid = _Pyramid(bgr)
         while True:
             full.append(self._scan(FULL, pyramid.at(scale), scale))
             if LARGEST_PX / scale >= 0.2 * long_side:
@@ -159,7 +160,7 @@ class BlazeFaceDetector:
 
     def _scan(self, net: Net, scaled: np.ndarray, scale: float) -> np.ndarray:
         """The net's raw detections on the image resized by `scale` (`scaled`), in bands: rows of (score, x0, y0,
-        x1, y1, six points x, y) in the image's pixels."""
+        x1, y1, six points x, y) in the image's pixels. `scaled` is BGR."""
         size = scaled.shape[1], scaled.shape[0]
         overlap = 2 * LARGEST_PX // net.multiple * net.multiple  # a face is whole in one band
         rows = []
@@ -179,13 +180,13 @@ class BlazeFaceDetector:
         found[:, 1:] /= scale
         return found
 
-    def _run(self, net: Net, rgb: np.ndarray) -> np.ndarray:
-        """Raw detections (score, box corners, points) above the threshold on one uint8 RGB input, padded on
-        the right and bottom to the net's multiple, in its pixels."""
-        height, width = rgb.shape[:2]
+    def _run(self, net: Net, bgr: np.ndarray) -> np.ndarray:
+        """Raw detections (score, box corners, points) above the threshold on one uint8 BGR input, fed as RGB,
+        padded on the right and bottom to the net's multiple, in its pixels."""
+        height, width = bgr.shape[:2]
         padded = np.zeros((-(-height // net.multiple) * net.multiple, -(-width // net.multiple) * net.multiple, 3),
                           np.float32)
-        padded[:height, :width] = rgb
+        padded[:height, :width] = bgr[..., ::-1]
         padded = padded / 127.5 - 1  # as MediaPipe feeds it: [-1, 1]; the padding is black
         regressors, logits = self.sessions[net.name].run(None, {"input": padded[None]})
         scores = 1 / (1 + np.exp(-np.clip(logits[0, :, 0].astype(np.float64), -80, 80)))
@@ -216,15 +217,20 @@ class _Pyramid:
 
 
 def _overlapping(face: Detection, others: list[Detection]) -> list[Detection]:
-    return [other for other in others if _iou(face.box, other.box) > NMS_IOU]
+    """The detections among `others` whose boxes overlap `face`'s by more than NMS_IOU."""
+    if not others:
+        return []
+    corners = np.array([[x, y, x + w, y + h] for x, y, w, h in (other.box for other in others)])
+    x, y, w, h = face.box
+    return [other for other, iou in zip(others, _ious(np.array([x, y, x + w, y + h]), corners)) if iou > NMS_IOU]
 
 
-def _iou(a, b) -> float:
-    """Overlap of two boxes (x, y, w, h): intersection over union."""
-    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    inter = max(w, 0) * max(h, 0)
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+def _ious(one: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Intersection over union of a box with each of several, all as corners (x0, y0, x1, y1)."""
+    inter = np.prod(np.clip(np.minimum(one[2:], corners[:, 2:]) - np.maximum(one[:2], corners[:, :2]), 0, None),
+                    axis=1)
+    area = np.prod(one[2:] - one[:2])
+    return inter / (area + np.prod(corners[:, 2:] - corners[:, :2], axis=1) - inter)
 
 
 def _merge(found: np.ndarray, net: Net) -> list[Detection]:
@@ -232,16 +238,12 @@ def _merge(found: np.ndarray, net: Net) -> list[Detection]:
     than NMS_IOU become one, their boxes and points averaged by score, with the best one's score."""
     found = found[np.argsort(-found[:, 0], kind="stable")]
     corners = found[:, 1:5]
-    areas = (corners[:, 2] - corners[:, 0]) * (corners[:, 3] - corners[:, 1])
     left = np.ones(len(found), bool)
     merged = []
     for best in range(len(found)):
         if not left[best]:
             continue
-        low = np.maximum(corners[best, :2], corners[:, :2])
-        high = np.minimum(corners[best, 2:], corners[:, 2:])
-        inter = np.prod(np.clip(high - low, 0, None), axis=1)
-        group = left & (inter / (areas[best] + areas - inter) > NMS_IOU)
+        group = left & (_ious(corners[best], corners) > NMS_IOU)
         group[best] = True
         left &= ~group
         weights = found[group, :1]

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from ..keypoints import IMAGE_SIZE
-from .detection import Detection, FaceDetector, Framing, detect
+from .detection import Detection, FaceDetector, Framing, as_detection, detect
 
 # A face whose crop is smaller than this (pixels) is reported as too small, not guessed. Measured with
 # `python benchmarks/face_size.py`: validation faces shrunk to 24 px keep the shipped model's RMSE within 1.5x of
@@ -88,11 +88,14 @@ def to_bgr(image: np.ndarray) -> np.ndarray:
 
 
 def find_faces(image: np.ndarray, detector: FaceDetector, min_crop: int = MIN_CROP,
-               detections: Sequence[Detection] | None = None) -> Found:
+               boxes: Sequence[Detection | Sequence[float]] | None = None) -> Found:
     """Detect the faces in a uint8 BGR (or grey) image and cut the 96x96 grey crop of each one large enough,
-    upright and framed as its detection says. `detections`: faces already known (the detector is not run)."""
-    if detections is None:
+    upright and framed as its detection says. `boxes`: faces already known, as `Detection`s or boxes (x, y, w, h)
+    taken as the crops (the detector is not run)."""
+    if boxes is None:
         detections = detect(detector, to_bgr(image))
+    else:
+        detections = [as_detection(box) for box in boxes]
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     crops = [Crop.from_detection(d) for d in detections]
     usable = [i for i, crop in enumerate(crops) if crop.side >= min_crop]

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import FacekeypointsError
 from .crops import MIN_CROP, Found, find_faces
-from .detection import FaceDetector, as_detection
+from .detection import FaceDetector
 from .io import MAX_PIXELS, frames, is_video, read_colour, walk_inputs
 from .results import MAX_SPREAD, FileResult, faces_from
 
@@ -62,8 +62,7 @@ def _find(task: tuple, detector: FaceDetector, min_crop: int, max_pixels: float
         kept = image if task[2] else None
     else:
         image, kept = task[1], None
-    detections = None if boxes is None else [as_detection(box) for box in boxes]
-    found = find_faces(image, detector, min_crop, detections)
+    found = find_faces(image, detector, min_crop, boxes)
     return found, (image.shape[1], image.shape[0]), kept, None
 
 
