@@ -92,3 +92,23 @@ def test_random_crops_give_keypoints_or_say_what_was_expected(fk, crops, four_po
         assert "expected" in str(exc)
     else:
         assert points.shape == (len(crops), 15, 2) and np.isfinite(points).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(angle=st.floats(-180, 180), scale=st.floats(0.05, 20), shift=st.tuples(*[st.floats(-1e3, 1e3)] * 2),
+       points=hnp.arrays(np.float64, (5, 2), elements=st.floats(-100, 100)))
+def test_fit_similarity_recovers_a_similarity_and_is_least_squares(angle, scale, shift, points):
+    from facekeypoints.photos import fit_similarity
+
+    if np.ptp(points, axis=0).max() < 1:  # points nearly at one place fix no rotation
+        return
+    a = np.radians(angle)
+    turn = scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    target = points @ turn.T + shift
+    fitted = fit_similarity(points, target)
+    np.testing.assert_allclose(points @ fitted[:, :2].T + fitted[:, 2], target, atol=1e-6 * (1 + scale * 100))
+    # with noise, no other similarity (the exact one, turned a little) fits the noisy points better
+    noisy = target + np.random.default_rng(0).normal(0, scale, target.shape)
+    best = fit_similarity(points, noisy)
+    error = lambda m: np.sum((points @ m[:, :2].T + m[:, 2] - noisy) ** 2)  # noqa: E731
+    assert error(best) <= error(np.column_stack([turn, shift])) + 1e-9 * error(best)

@@ -16,7 +16,7 @@ The flow, one module per step (each imports only the ones before it):
 """
 
 from .blazeface import BlazeFaceDetector
-from .crops import MIN_CROP, Crop, Found, find_faces, to_bgr
+from .crops import MIN_CROP, Crop, Found, find_faces, fit_similarity, to_bgr
 from .detection import (
     DETECTION_POINTS,
     IDENTITY_FRAMING,
@@ -91,6 +91,7 @@ __all__ = [
     "expand_inputs",
     "faces_from",
     "find_faces",
+    "fit_similarity",
     "frame_count",
     "frames",
     "framing_of",

@@ -72,6 +72,22 @@ class Crop:
         return np.asarray(points, np.float64) @ matrix[:, :2].T + matrix[:, 2]
 
 
+def fit_similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The similarity transform (rotation, uniform scale, shift: (2, 3)) that maps points `source` (N, 2) onto
+    `target` (N, 2) with the least squared error (Umeyama 1991; N >= 2, not all at one place). No reflection."""
+    source, target = np.asarray(source, np.float64), np.asarray(target, np.float64)
+    mean_s, mean_t = source.mean(0), target.mean(0)
+    s, t = source - mean_s, target - mean_t
+    # As complex numbers a similarity is t = z * s: least squares gives z = sum(conj(s) t) / sum(|s|^2)
+    sc, tc = s[:, 0] + 1j * s[:, 1], t[:, 0] + 1j * t[:, 1]
+    norm = float(np.sum(np.abs(sc) ** 2))
+    if norm == 0:
+        raise ValueError("cannot fit a similarity to points that all lie at one place")
+    z = np.sum(np.conj(sc) * tc) / norm
+    turn = np.array([[z.real, -z.imag], [z.imag, z.real]])
+    return np.column_stack([turn, mean_t - turn @ mean_s])
+
+
 @dataclass
 class Found:
     """The faces a detector found in one image, cut into crops for the model (no keypoints yet)."""
