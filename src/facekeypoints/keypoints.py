@@ -27,6 +27,13 @@ KEYPOINT_NAMES: tuple[str, ...] = (
 )
 NUM_KEYPOINTS = len(KEYPOINT_NAMES)
 
+# Where each keypoint lies in Kaggle's crops on average: the mean of the 15-keypoint faces' labels in the shared
+# training.csv (1655 faces; tests/test_real_data.py checks it). Crops fitted to a face's keypoints put them here.
+MEAN_SHAPE: tuple[tuple[float, float], ...] = (
+    (66.23, 36.82), (29.64, 37.07), (59.27, 37.84), (73.39, 37.61), (36.59, 37.91), (22.35, 38.05), (56.13, 29.20),
+    (79.61, 29.62), (39.28, 29.41), (15.75, 30.44), (47.97, 57.19), (63.44, 75.90), (33.00, 76.15), (48.10, 72.71),
+    (48.18, 82.60))
+
 # The 30 coordinate columns of training.csv and the FeatureName values of IdLookupTable.csv.
 COORDINATE_COLUMNS: tuple[str, ...] = tuple(f"{name}_{axis}" for name in KEYPOINT_NAMES for axis in "xy")
 COLUMN_INDEX: dict[str, tuple[int, int]] = {

@@ -9,7 +9,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from ..keypoints import IMAGE_SIZE
+from ..keypoints import IMAGE_SIZE, MEAN_SHAPE
 from .detection import Detection, FaceDetector, Framing, as_detection, detect
 
 # A face whose crop is smaller than this (pixels) is reported as too small, not guessed. Measured with
@@ -48,6 +48,20 @@ class Crop:
         size = detection.size
         square = (x + (w - size) / 2, y + (h - size) / 2, size, size)
         return cls.from_box(square, detection.framing, detection.angle)
+
+    @classmethod
+    def from_matrix(cls, matrix: np.ndarray, size: int = IMAGE_SIZE) -> Crop:
+        """The crop whose `to_photo_matrix(size)` is this similarity transform (2, 3)."""
+        turn = np.asarray(matrix, np.float64)[:, :2]
+        scale = math.sqrt(abs(np.linalg.det(turn)))
+        centre = matrix[:, 2] + 0.5 - turn @ np.full(2, 0.5 - size / 2)
+        return cls((float(centre[0]), float(centre[1])), scale * size, math.degrees(math.atan2(turn[1, 0], turn[0, 0])))
+
+    @classmethod
+    def from_keypoints(cls, points: np.ndarray) -> Crop:
+        """The crop that puts a face's 15 keypoints (photo pixels, (15, 2)) nearest to where Kaggle's crops have them
+        on average (`MEAN_SHAPE`): framed like Kaggle's and upright, whatever the detector said."""
+        return cls.from_matrix(fit_similarity(MEAN_SHAPE, points))
 
     def to_photo_matrix(self, size: int = IMAGE_SIZE) -> np.ndarray:
         """The affine map (2, 3) from the pixels of this crop cut at `size` x `size` to the photo's pixels (pixel
@@ -112,8 +126,12 @@ def find_faces(image: np.ndarray, detector: FaceDetector, min_crop: int = MIN_CR
         detections = detect(detector, to_bgr(image))
     else:
         detections = [as_detection(box) for box in boxes]
+    return cut_faces(image, detections, [Crop.from_detection(d) for d in detections], min_crop)
+
+
+def cut_faces(image: np.ndarray, detections: list[Detection], crops: list[Crop], min_crop: int = MIN_CROP) -> Found:
+    """The faces at these crops of a uint8 BGR (or grey) image, one for each detection, cut where large enough."""
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    crops = [Crop.from_detection(d) for d in detections]
     usable = [i for i, crop in enumerate(crops) if crop.side >= min_crop]
     faces = (np.stack([crops[i].cut(grey) for i in usable]) if usable
              else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8))

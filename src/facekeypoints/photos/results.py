@@ -29,6 +29,7 @@ class Face:
     crop: Crop = field(repr=False)  # where the model's crop was cut: its angle is the face's turn
     spread: float = float("nan")  # the model's doubt: median heatmap spread in crop pixels (faces: about 7)
     score: float = float("nan")  # the detector's confidence in [0, 1] (NaN: the detector gives none)
+    track: int | None = None  # in a video, the same number for the same face in every frame; None in a photo
 
     @property
     def angle(self) -> float:
@@ -48,7 +49,7 @@ class Face:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: {"box": [x, y, w, h], "score", "angle", "keypoints": {name: [x, y]} or null, "too_small",
-        "spread"}; a number the detector or model does not give is null."""
+        "spread", "track"}; a number the detector or model does not give is null."""
         points = None if self.keypoints is None else {k: [round(x, 2), round(y, 2)] for k, (x, y) in
                                                         self.keypoints.items()}
 
@@ -56,7 +57,7 @@ class Face:
             return None if np.isnan(value) else round(float(value), digits)
 
         return {"box": [int(v) for v in self.box], "score": number(self.score, 3), "angle": round(self.angle, 1),
-                "keypoints": points, "too_small": self.too_small, "spread": number(self.spread, 2)}
+                "keypoints": points, "too_small": self.too_small, "spread": number(self.spread, 2), "track": self.track}
 
     def describe(self) -> str:
         """One line for people: where the face is and its keypoints, rounded to pixels."""

@@ -1,0 +1,176 @@
+"""Faces followed through a video: each frame's crop is placed from the face's keypoints in the frame before (as
+MediaPipe's face mesh does), the detector runs only every few frames or when a face is in doubt, each face keeps
+a track id, and its keypoints are smoothed in photo pixels by a One-Euro filter.
+
+Why: the detector is most of the cost of a frame (about 10 ms of 13 at 640x480), and its boxes wobble from
+frame to frame, which the crops, and so the keypoints, inherit. A crop fitted to the last keypoints is both free
+and steadier, and it is upright whatever the detector thought the face's angle was.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..keypoints import KEYPOINT_NAMES
+from .crops import Crop, cut_faces
+from .detection import Detection, FaceDetector, as_detection, detect
+from .results import MAX_SPREAD, Face, faces_from
+
+# Chosen with `python benchmarks/tracking.py`, which measures jitter and lag on clips moving on known paths.
+MIN_CUTOFF = 1.0  # Hz: the One-Euro filter's cut-off for a face standing still
+BETA = 1.0  # how fast the cut-off rises with speed, per (face size per second)
+REDETECT = 10  # frames: the detector looks for new faces at least this often
+DOUBT = 10.0  # a face whose median heatmap spread passes this (faces: about 7) is re-detected in the next frame
+
+
+def _alpha(cutoff, dt: float):
+    """The smoothing factor of a first-order low-pass filter with this cut-off (Hz) sampled every dt seconds."""
+    tau = 1.0 / (2 * math.pi * cutoff)
+    return 1.0 / (1.0 + tau / dt)
+
+
+class OneEuroFilter:
+    """The One-Euro filter (Casiez, Roussel and Vogel, CHI 2012) on a set of points (K, 2): a low-pass filter whose
+    cut-off rises with speed, so that a still face holds still and a moving one is followed with little lag.
+
+    min_cutoff: the cut-off (Hz) at rest: lower is steadier. beta: how fast the cut-off grows with each point's
+    speed, measured in face sizes per second (`scale` in the call: the face's size in pixels), so that one setting
+    suits faces of any size. d_cutoff: the cut-off (Hz) of the speed estimate itself.
+    """
+
+    def __init__(self, min_cutoff: float = MIN_CUTOFF, beta: float = BETA, d_cutoff: float = 1.0):
+        if not (min_cutoff > 0 and beta >= 0 and d_cutoff > 0):
+            raise ValueError(f"the One-Euro filter needs min_cutoff > 0, beta >= 0 and d_cutoff > 0, got "
+                             f"{min_cutoff}, {beta}, {d_cutoff}")
+        self.min_cutoff, self.beta, self.d_cutoff = float(min_cutoff), float(beta), float(d_cutoff)
+        self.value: np.ndarray | None = None
+        self.speed: np.ndarray | None = None
+        self.time = 0.0
+
+    def __call__(self, points: np.ndarray, time: float, scale: float = 1.0) -> np.ndarray:
+        points = np.asarray(points, np.float64)
+        if self.value is None or time <= self.time:  # the first sample (or time did not move): taken as it is
+            if self.value is None:
+                self.speed = np.zeros_like(points)
+            self.value, self.time = points.copy(), time
+            return self.value.copy()
+        dt = time - self.time
+        self.speed = self.speed + _alpha(self.d_cutoff, dt) * ((points - self.value) / dt - self.speed)
+        speed = np.linalg.norm(self.speed, axis=-1, keepdims=True) / scale  # one speed per point, both axes
+        self.value = self.value + _alpha(self.min_cutoff + self.beta * speed, dt) * (points - self.value)
+        self.time = time
+        return self.value.copy()
+
+
+@dataclass
+class _Track:
+    id: int
+    crop: Crop  # where the next frame's crop is cut
+    box: tuple[float, float, float, float]  # the detector's last box, relative to the crop: (dx, dy, w, h) / side
+    score: float  # the detector's score when it last saw this face
+    filter: OneEuroFilter | None
+    doubtful: bool = False
+
+    def detection(self) -> Detection:
+        """A stand-in for a detection at the crop: the last box, moved and scaled with the face."""
+        (cx, cy), side, turn = self.crop.centre, self.crop.side, math.radians(self.crop.angle)
+        dx, dy, w, h = (v * side for v in self.box)
+        x = cx + math.cos(turn) * dx - math.sin(turn) * dy
+        y = cy + math.sin(turn) * dx + math.cos(turn) * dy
+        return Detection((x - w / 2, y - h / 2, w, h), self.score)
+
+
+def _relative_box(detection: Detection, crop: Crop) -> tuple[float, float, float, float]:
+    x, y, w, h = detection.box
+    turn = math.radians(crop.angle)
+    ox, oy = x + w / 2 - crop.centre[0], y + h / 2 - crop.centre[1]
+    dx, dy = math.cos(turn) * ox + math.sin(turn) * oy, -math.sin(turn) * ox + math.cos(turn) * oy
+    return dx / crop.side, dy / crop.side, w / crop.side, h / crop.side
+
+
+def _overlap(a: Crop, b: Crop) -> float:
+    """Intersection over union of two crops' squares, taken upright (enough to tell one face from another)."""
+    lows = [np.subtract(c.centre, c.side / 2) for c in (a, b)]
+    highs = [np.add(c.centre, c.side / 2) for c in (a, b)]
+    inter = np.prod(np.clip(np.minimum(*highs) - np.maximum(*lows), 0, None))
+    return float(inter / (a.side ** 2 + b.side ** 2 - inter))
+
+
+class Tracker:
+    """Follows the faces of one video, a frame at a time: `tracker(image, time)` -> the frame's `Face`s, each with
+    its `track` id, keypoints smoothed.
+
+    predict: the model, crops (N, 96, 96) uint8 -> (keypoints (N, 15, 2), spread (N,)) as `predict_with_spread`
+    gives them. detector, min_crop, max_spread: as `find_faces` and `faces_from` take them. redetect: run the
+    detector at least every this many frames (it also runs when a face is lost or in doubt, and on the first
+    frame). smooth: One-Euro filter the keypoints (`min_cutoff`, `beta`: `OneEuroFilter`'s).
+    """
+
+    def __init__(self, predict: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], detector: FaceDetector,
+                 min_crop: int, max_spread: float = MAX_SPREAD, redetect: int = REDETECT, smooth: bool = True,
+                 min_cutoff: float = MIN_CUTOFF, beta: float = BETA, **faces_options):
+        if redetect < 1:
+            raise ValueError(f"redetect must be 1 or more frames, got {redetect}")
+        OneEuroFilter(min_cutoff, beta)  # checks the settings now, not at the first face
+        self.predict, self.detector, self.min_crop, self.max_spread = predict, detector, min_crop, max_spread
+        self.redetect, self.smooth, self.min_cutoff, self.beta = redetect, smooth, min_cutoff, beta
+        self.faces_options = faces_options
+        self.tracks: list[_Track] = []
+        self.next_id = 0
+        self.since_detection = redetect  # so that the first frame is searched
+        self.detections = 0  # how many frames the detector ran on (for benchmarks)
+
+    def __call__(self, image: np.ndarray, time: float, boxes: Sequence | None = None) -> list[Face]:
+        """The faces in this frame (BGR or grey uint8) at `time` seconds. boxes: the faces, if known for this
+        frame (as `find_faces` takes them): they replace the detector's."""
+        due = (boxes is not None or not self.tracks or self.since_detection >= self.redetect
+               or any(t.doubtful for t in self.tracks))
+        faces = self._faces(image, [(t.detection(), t.crop) for t in self.tracks])
+        alive = [t for t in self.tracks if getattr(faces.get(id(t.crop)), "keypoints", None) is not None]
+        new: list[tuple[Detection, Crop]] = []
+        if due or len(alive) < len(self.tracks):  # a face slipped out of its crop: look for it now
+            self.since_detection, self.detections = 0, self.detections + 1
+            detections = detect(self.detector, image) if boxes is None else [as_detection(b) for b in boxes]
+            for detection in detections:
+                crop = Crop.from_detection(detection)
+                match = max(alive, key=lambda t: _overlap(t.crop, crop), default=None)
+                if match is not None and _overlap(match.crop, crop) > 0.3:  # followed already: keep its crop
+                    match.box, match.score = _relative_box(detection, match.crop), detection.score
+                else:
+                    new.append((detection, crop))
+            faces.update(self._faces(image, new))
+        for detection, crop in new:
+            face = faces.get(id(crop))
+            if face is not None and face.keypoints is not None:
+                filter = OneEuroFilter(self.min_cutoff, self.beta) if self.smooth else None
+                alive.append(_Track(self.next_id, crop, _relative_box(detection, crop), detection.score, filter))
+                self.next_id += 1
+        out, kept = [], []
+        for track in alive:
+            face = faces.pop(id(track.crop))
+            points = face.as_array()
+            crop = Crop.from_keypoints(points)
+            if any(_overlap(crop, other.crop) > 0.5 for other in kept):  # two tracks on one face: keep the older
+                continue
+            if track.filter is not None:
+                points = track.filter(points, time, crop.side)
+                face.keypoints = {name: (float(x), float(y)) for name, (x, y) in zip(KEYPOINT_NAMES, points)}
+            face.track = track.id
+            track.crop, track.doubtful = crop, face.spread > DOUBT
+            kept.append(track)
+            out.append(face)
+        self.tracks, self.since_detection = kept, self.since_detection + 1
+        # what is left: faces too small for keypoints, found by the detector in this frame (not followed)
+        return out + [face for face in faces.values() if face.keypoints is None]
+
+    def _faces(self, image: np.ndarray, pairs: list[tuple[Detection, Crop]]) -> dict[int, Face]:
+        """The model's faces for these (detection, crop) pairs, by id of their crop; not-faces left out."""
+        if not pairs:
+            return {}
+        found = cut_faces(image, [d for d, _ in pairs], [c for _, c in pairs], self.min_crop)
+        faces = faces_from(found, *self.predict(found.faces), self.max_spread, **self.faces_options)
+        return {id(face.crop): face for face in faces}
