@@ -152,6 +152,8 @@ def test_the_command_line_needs_no_torch_but_to_train(tmp_path, kaggle_dir):
         import sys
         import facekeypoints.cli
         assert "torch" not in sys.modules, "importing the CLI loaded torch"
+        facekeypoints.cli.build_parser(["predict", "x.mp4"]).parse_args(["predict", "x.mp4"])
+        assert "torch" not in sys.modules, "reading predict's command line loaded torch (a second of start-up)"
         sys.modules["torch"] = None  # any `import torch` now fails
         from facekeypoints.cli import main
         try:

@@ -28,6 +28,8 @@ from .photos import (
     FaceDetector,
     FileResult,
     Found,
+    Tracker,
+    Tracking,
     create_detector,
     decode_image,
     detect_files,
@@ -35,6 +37,7 @@ from .photos import (
     find_faces,
     to_image,
     to_uint8,
+    track_live,
 )
 from .shipped import DEFAULT_MODEL
 
@@ -100,7 +103,8 @@ class FaceKeypoints:
         return faces_from(found, keypoints, spread, self.max_spread)
 
     def detect_files(self, inputs, every: int = 1, workers: int | None = None, batch_size: int = 64,
-                     keep_images: bool = False, boxes: dict | None = None) -> Iterator[FileResult]:
+                     keep_images: bool = False, boxes: dict | None = None, tracking: Tracking | None = Tracking()
+                     ) -> Iterator[FileResult]:
         """Faces in many image and video files, streamed: yields one `photos.FileResult` per image and per
         video frame (every `every`-th), in input order, with bounded memory.
 
@@ -109,11 +113,25 @@ class FaceKeypoints:
         in this process); the model runs here, on batches of up to `batch_size` faces gathered across images.
         keep_images: also yield each decoded image (BGR), for drawing. A file that cannot be read yields a
         result with `.error` set; the stream goes on. To write the results: `photos.write_results`. boxes: faces
-        you already have, by file (and frame), as `photos.read_boxes` reads them from a JSON file.
+        you already have, by file (and frame), as `photos.read_boxes` reads them from a JSON file. tracking: how
+        videos are followed (`photos.Tracking`: re-detection, smoothing); None: each frame found on its own.
         """
         return detect_files(inputs, self.model, self.detector, min_crop=self.min_crop, max_spread=self.max_spread,
                             every=every, workers=workers, batch_size=batch_size, keep_images=keep_images,
-                            max_pixels=self.max_pixels, boxes=boxes)
+                            max_pixels=self.max_pixels, boxes=boxes, tracking=tracking)
+
+    def track(self, source: int | str, every: int = 1, keep_images: bool = False, tracking: Tracking = Tracking(),
+              stop=None) -> Iterator[FileResult]:
+        """Faces in a live source, followed frame to frame: a camera's index (0: the first) or anything OpenCV's
+        VideoCapture opens (a stream's URL). Yields a `photos.FileResult` per frame as it comes, each face with its
+        `track` id, until the source ends or `stop()` returns true. (Video files: `detect_files` follows them.)"""
+        return track_live(source, self.model, self.detector, self.min_crop, self.max_spread, every, keep_images,
+                          tracking, stop)
+
+    def tracker(self, tracking: Tracking = Tracking()) -> Tracker:
+        """A `photos.Tracker` for your own frame loop: `tracker(frame, seconds)` -> the frame's faces, followed.
+        Frames are BGR uint8 (as OpenCV reads them) or grey."""
+        return Tracker(self.model.predict_with_spread, self.detector, self.min_crop, self.max_spread, tracking)
 
     def predict_crops(self, faces: np.ndarray, four_point: np.ndarray | None = None) -> np.ndarray:
         """Keypoints (N, 15, 2) of ready 96x96 grey face crops (N, 96, 96), as `submit` predicts them.

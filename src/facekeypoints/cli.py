@@ -8,6 +8,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 import traceback
 from dataclasses import fields
@@ -18,6 +19,7 @@ from .errors import FacekeypointsError
 from .evaluation import SPLITS
 from .inference.loading import BACKENDS
 from .photos import DEFAULT_DETECTOR, DETECTORS, MAX_PIXELS, MAX_SPREAD, MIN_CROP
+from .photos.tracking import BETA, MIN_CUTOFF, REDETECT
 from .shipped import DEFAULT_MODEL, SHIPPED
 from .training.schedule import SCHEDULES
 
@@ -108,27 +110,63 @@ def cmd_evaluate(args) -> int:
 
 def cmd_predict(args) -> int:
     from .api import FaceKeypoints
-    from .photos import count_frames, expand_inputs, read_boxes, write_results
+    from .photos import Tracking, count_frames, expand_inputs, read_boxes, write_results
     from .shipped import sample_image
 
-    given = args.inputs or [sample_image()]
-    inputs = expand_inputs(given)
-    if not inputs:
-        raise FacekeypointsError(f"no images or videos found in {', '.join(map(str, given))}")
-    boxes = read_boxes(args.boxes) if args.boxes else None
+    if args.camera is not None and args.inputs:
+        raise FacekeypointsError("give INPUTs or --camera, not both")
+    tracking = Tracking(args.redetect, args.smooth, args.min_cutoff, args.beta)
     fk = FaceKeypoints(args.model, detector=args.detector, min_crop=args.min_face, max_spread=args.max_spread,
                        backend=args.backend, max_pixels=args.max_pixels, min_size=args.min_size)
-    bar = _progress.progress(total=count_frames(inputs, args.every), desc="predicting", unit="frame")
-    results = fk.detect_files(given, every=args.every, workers=args.workers, keep_images=bool(args.save_dir),
-                              boxes=boxes)
-    # The records go to --json; else, unless the pictures are the output, to stdout (nowhere else to say it).
-    counts = write_results(results, args.json or (None if args.save_dir else sys.stdout), args.save_dir,
-                           labels=args.labels, every=args.every, force=args.force, on_result=lambda r: bar.update(1),
-                           on_error=lambda r: bar.write(f"facekeypoints: skipped {r.error}", file=sys.stderr))
+    keep = bool(args.save_dir or args.show)
+    stopped: list[bool] = []
+    if args.camera is not None:  # until the source ends, or Ctrl-C, which ends it as its end would
+        source = int(args.camera) if args.camera.isdigit() else args.camera
+        previous = signal.signal(signal.SIGINT, lambda *_: stopped.append(True))
+        results = fk.track(source, args.every, keep, tracking, stop=lambda: bool(stopped))
+        total = None
+    else:
+        given = args.inputs or [sample_image()]
+        inputs = expand_inputs(given)
+        if not inputs:
+            raise FacekeypointsError(f"no images or videos found in {', '.join(map(str, given))}")
+        boxes = read_boxes(args.boxes) if args.boxes else None
+        results = fk.detect_files(given, every=args.every, workers=args.workers, keep_images=keep, boxes=boxes,
+                                  tracking=None if args.no_track else tracking)
+        total = count_frames(inputs, args.every)
+    if args.show:
+        results = _shown(results, stopped)
+    bar = _progress.progress(total=total, desc="predicting", unit="frame")
+    try:
+        # The records go to --json; else, unless the pictures are the output, to stdout (nowhere else to say it).
+        records = args.json or (None if args.save_dir or args.show else sys.stdout)
+        counts = write_results(results, records, args.save_dir, labels=args.labels, every=args.every,
+                               force=args.force, on_result=lambda r: bar.update(1),
+                               on_error=lambda r: bar.write(f"facekeypoints: skipped {r.error}", file=sys.stderr))
+    finally:
+        if args.camera is not None:
+            signal.signal(signal.SIGINT, previous)
     bar.close()
     _say(args, counts.summary() + (f"; records in {args.json}" if args.json not in (None, "-") else "")
          + (f"; pictures in {args.save_dir}" if args.save_dir else ""), file=sys.stderr)  # stdout may be the JSON
     return 1 if counts.failed else 0
+
+
+def _shown(results, stopped: list[bool]):
+    """The results, each frame shown with its faces in a window on the way; closing it stops a live source, and
+    ends the stream of files."""
+    from .photos import Window
+
+    window = Window()
+    try:
+        for result in results:
+            if result.image is not None and not window.show(result.annotated()):
+                stopped.append(True)  # a live source stops at its next frame; files stop here
+                yield result
+                return
+            yield result
+    finally:
+        window.close()
 
 
 def cmd_demo(args) -> int:
@@ -190,14 +228,16 @@ def _add_train_parser(command, option, data_help: str, with_models: bool) -> Non
                 "Train a model. RUN_DIR gets best.pt (best validation RMSE), last.pt (all needed to resume), log.csv "
                 "and curve.png. Ctrl-C (or kill) saves last.pt; --resume continues exactly where it stopped.",
                 force="start afresh over an existing run")
-    try:
-        from .models import list_models, model_options, model_spec
-        from .training import DEFAULT_TRAIN_MODEL
-    except ModuleNotFoundError as error:  # no torch: `train` says so when it runs
-        if error.name != "torch":
-            raise
-        with_models = False
-    specs = [model_spec(name) for name in list_models()] if with_models else []
+    specs = []
+    if with_models:  # torch takes a second to import: only for `train` itself
+        try:
+            from .models import list_models, model_options, model_spec
+            from .training import DEFAULT_TRAIN_MODEL
+        except ModuleNotFoundError as error:  # no torch: `train` says so when it runs
+            if error.name != "torch":
+                raise
+        else:
+            specs = [model_spec(name) for name in list_models()]
     p.add_argument("--model", choices=[s.name for s in specs] or None,
                    help=f"which model (default: {DEFAULT_TRAIN_MODEL if specs else 'the best'})")
     p.add_argument("--data", default=os.environ.get(DATA_ENV), help="training data: " + data_help)
@@ -284,6 +324,22 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
            "heatmaps spread wider (median, pixels of the 96-px crop) as not faces; the summary counts them")
     option(p, "--max-pixels", type=POSITIVE, default=MAX_PIXELS, metavar="N", help="refuse larger images (read from "
            "their header, before decoding)")
+    p.add_argument("--camera", metavar="SOURCE", help="follow the faces of a camera (its number: 0 is the first) or "
+                   "of a stream OpenCV opens (a URL) as the frames come, until it ends or Ctrl-C")
+    p.add_argument("--show", action="store_true", help="show each image or frame with its keypoints in a window as "
+                   "it is done (q or Esc stops)")
+    video = p.add_argument_group("videos", "Each face is followed from frame to frame: its crop is placed from its "
+                                 "keypoints in the frame before, it keeps a track id, and its keypoints are smoothed.")
+    video.add_argument("--no-track", action="store_true", help="find each frame's faces on its own, like a photo's: "
+                       "slower, and the keypoints jitter more")
+    option(video, "--redetect", type=COUNT, default=REDETECT, metavar="N", help="look for new faces at least every N "
+           "frames (also when a face is lost or in doubt)")
+    option(video, "--smooth", action=argparse.BooleanOptionalAction, default=True, help="smooth the keypoints with a "
+           "One-Euro filter: steady when the face is still, little lag when it moves")
+    option(video, "--min-cutoff", type=POSITIVE, default=MIN_CUTOFF, metavar="HZ", help="the filter's cut-off at "
+           "rest: lower is steadier, with more lag on slow moves")
+    option(video, "--beta", type=_number(float, 0), default=BETA, help="how fast the cut-off rises with speed (per "
+           "face size per second): higher follows fast moves more closely")
     p = command("demo", cmd_demo, "draw the keypoints on the sample photo shipped with the package",
                 "Find the face in NASA's portrait of astronaut Eileen Collins (public domain, shipped with the "
                 "package), draw its keypoints and print them.")

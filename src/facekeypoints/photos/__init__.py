@@ -9,14 +9,16 @@ The flow, one module per step (each imports only the ones before it):
     crops      turn each detection into a 96x96 grey crop framed like Kaggle's, upright (`find_faces`)
     (model)    any model with `predict_with_spread(crops)`: keypoints and doubt per crop (not in here)
     results    map the crop keypoints back into the photo, drop non-faces (`faces_from` -> `Face`), draw
-    stream     many files at once: worker processes detect, batched model calls, `FileResult`s in order
+    tracking   videos: crops placed from the last frame's keypoints, track ids, One-Euro smoothing (`Tracker`)
+    stream     many files at once: worker processes detect, batched model calls, `FileResult`s in order; videos
+               and live sources followed by a `Tracker`
     writers    JSON records, annotated PNGs and MP4s, written as results come (`write_results`)
 
 `facekeypoints.api.FaceKeypoints` ties a loaded model to these.
 """
 
 from .blazeface import BlazeFaceDetector
-from .crops import MIN_CROP, Crop, Found, find_faces, fit_similarity, to_bgr
+from .crops import MIN_CROP, Crop, Found, cut_faces, find_faces, fit_similarity, to_bgr
 from .detection import (
     DETECTION_POINTS,
     IDENTITY_FRAMING,
@@ -42,6 +44,7 @@ from .io import (
     frame_count,
     frames,
     is_video,
+    live_frames,
     read_boxes,
     read_colour,
     read_image,
@@ -51,8 +54,9 @@ from .io import (
     walk_inputs,
 )
 from .results import MAX_SPREAD, Face, FileResult, draw_faces, faces_from
-from .stream import SpreadModel, default_workers, detect_files
-from .writers import AnnotationsWriter, Counts, RecordsWriter, VideoOutput, write_image, write_results
+from .stream import SpreadModel, default_workers, detect_files, track_live
+from .tracking import OneEuroFilter, Tracker, Tracking
+from .writers import AnnotationsWriter, Counts, RecordsWriter, VideoOutput, Window, write_image, write_results
 
 __all__ = [
     "AnnotationsWriter",
@@ -76,12 +80,17 @@ __all__ = [
     "MAX_PIXELS",
     "MAX_SPREAD",
     "MIN_CROP",
+    "OneEuroFilter",
     "RecordsWriter",
     "SpreadModel",
+    "Tracker",
+    "Tracking",
     "VIDEO_SUFFIXES",
     "VideoOutput",
+    "Window",
     "as_detection",
     "create_detector",
+    "cut_faces",
     "count_frames",
     "decode_image",
     "default_workers",
@@ -96,6 +105,7 @@ __all__ = [
     "frames",
     "framing_of",
     "is_video",
+    "live_frames",
     "read_boxes",
     "read_colour",
     "read_image",
@@ -104,6 +114,7 @@ __all__ = [
     "to_grey",
     "to_image",
     "to_uint8",
+    "track_live",
     "walk_inputs",
     "write_image",
     "write_results",

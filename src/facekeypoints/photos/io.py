@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -238,6 +239,7 @@ class Frame:
     image: np.ndarray  # BGR uint8
     index: int | None  # the frame number of a video, None for a still image
     fps: float = 0.0
+    time: float = 0.0  # seconds from the video's start (a live source: as the clock ran)
 
 
 def frames(path: Path, every: int = 1, max_pixels: float = MAX_PIXELS) -> Iterator[Frame]:
@@ -260,11 +262,15 @@ def frames(path: Path, every: int = 1, max_pixels: float = MAX_PIXELS) -> Iterat
     try:
         _refuse_large(path, width * height, f"frames of {width}x{height} pixels", max_pixels)
         while True:
+            if index % every:  # a frame to skip is read but not decoded into an image
+                if not capture.grab():
+                    break
+                index += 1
+                continue
             ok, image = capture.read()
             if not ok:
                 break
-            if index % every == 0:
-                yield Frame(image, index, fps)
+            yield Frame(image, index, fps, index / fps)
             index += 1
     finally:
         capture.release()
@@ -273,6 +279,29 @@ def frames(path: Path, every: int = 1, max_pixels: float = MAX_PIXELS) -> Iterat
     if index < stated:
         raise ImageError(f"{path}: only {index} of the {stated} frames it states could be decoded (truncated or "
                          "damaged)")
+
+
+def live_frames(source: int | str, every: int = 1, stop: Callable[[], bool] | None = None) -> Iterator[Frame]:
+    """Every `every`-th frame of a camera (its index, e.g. 0) or of any source OpenCV's VideoCapture opens (a
+    stream's URL, a file), as it comes, until it ends or `stop()` says so. A camera's frames are timed by the
+    clock, another source's by their number and its frame rate."""
+    capture = cv2.VideoCapture(source)
+    if not capture.isOpened():
+        raise ImageError(f"cannot open {'camera' if isinstance(source, int) else 'video source'} {source}")
+    fps, started, index = capture.get(cv2.CAP_PROP_FPS) or 25.0, time.monotonic(), 0
+    try:
+        while stop is None or not stop():
+            ok, image = capture.read()
+            if not ok:
+                break
+            if index % every == 0:
+                clock = time.monotonic() - started if isinstance(source, int) else index / fps
+                yield Frame(image, index, fps, clock)
+            index += 1
+    finally:
+        capture.release()
+    if index == 0:
+        raise ImageError(f"no frame could be read from {source}")
 
 
 def count_frames(paths: list[Path], every: int = 1) -> int:

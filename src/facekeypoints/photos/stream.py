@@ -15,15 +15,16 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Iterable, Iterator, Protocol
+from typing import Callable, Iterable, Iterator, Protocol
 
 import numpy as np
 
 from ..errors import FacekeypointsError
 from .crops import MIN_CROP, Found, find_faces
 from .detection import FaceDetector
-from .io import MAX_PIXELS, frames, is_video, read_colour, walk_inputs
+from .io import MAX_PIXELS, frames, is_video, live_frames, read_colour, walk_inputs
 from .results import MAX_SPREAD, FileResult, faces_from
+from .tracking import Tracker, Tracking
 
 
 class SpreadModel(Protocol):
@@ -82,13 +83,40 @@ class _Done:
 # ------------------------------------------------------------------------------------------ stream
 
 
+class _Video:
+    """A video to follow with a `Tracker`, here, frame after frame: each frame's crops come from the last one's.
+    live: a camera's index or a stream's URL, read as it comes (`io.live_frames`), else the file at `path`."""
+
+    def __init__(self, path: Path, name: Path, live: int | str | None = None, stop: Callable[[], bool] | None = None):
+        self.path, self.name, self.live, self.stop = path, name, live, stop
+
+    def results(self, tracker: Tracker, every: int, keep_images: bool, max_pixels: float,
+                boxes: dict[tuple[str, int | None], list]) -> Iterator[FileResult]:
+        real = os.path.realpath(self.path)
+        source = (frames(self.path, every, max_pixels) if self.live is None else
+                  live_frames(self.live, every, self.stop))
+        try:
+            for frame in source:
+                faces = tracker(frame.image, frame.time, boxes.get((real, frame.index)))
+                height, width = frame.image.shape[:2]
+                yield FileResult(self.path, frame.index, width, height, faces, frame.image if keep_images else None,
+                                 frame.fps, not_faces=tracker.not_faces, name=self.name)
+        except FacekeypointsError as exc:
+            yield FileResult(self.path, None, error=str(exc), name=self.name)
+
+
 def _jobs(inputs: list[tuple[Path, Path]], every: int, keep_images: bool, max_pixels: float,
-          boxes: dict[tuple[str, int | None], list]) -> Iterator[tuple[FileResult, tuple | None]]:
-    """(what is known of each image or frame so far, the worker's task for it); task None: an error."""
+          boxes: dict[tuple[str, int | None], list], track: bool
+          ) -> Iterator[tuple[FileResult | None, tuple | _Video | None]]:
+    """(what is known of each image or frame so far, the worker's task for it); task None: an error; a `_Video`: a
+    video to track here."""
     for path, name in inputs:
         real = os.path.realpath(path)
         if not is_video(path):
             yield FileResult(path, None, name=name), ("path", str(path), keep_images, boxes.get((real, None)))
+            continue
+        if track:
+            yield None, _Video(path, name)
             continue
         try:  # a video is decoded here, in order; its frames' faces are found by the workers
             for frame in frames(path, every, max_pixels):
@@ -110,8 +138,8 @@ def default_workers() -> int:
 def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model: SpreadModel,
                  detector: FaceDetector, min_crop: int = MIN_CROP, max_spread: float = MAX_SPREAD, every: int = 1,
                  workers: int | None = None, batch_size: int = 64, keep_images: bool = False,
-                 max_pixels: float = MAX_PIXELS, boxes: dict[tuple[str, int | None], list] | None = None
-                 ) -> Iterator[FileResult]:
+                 max_pixels: float = MAX_PIXELS, boxes: dict[tuple[str, int | None], list] | None = None,
+                 tracking: Tracking | None = Tracking(), **faces_options) -> Iterator[FileResult]:
     """Faces in many image and video files, streamed: one `FileResult` per image and per video frame (every
     `every`-th), in input order, with bounded memory. Folders are searched recursively.
 
@@ -122,15 +150,18 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
     keep_images: also keep each decoded image (BGR) on its result, for drawing. max_pixels: larger images are
     refused (`io.decode_image`). boxes: faces already known, as `io.read_boxes` gives them ({(real path, frame
     or None): [[x, y, w, h], ...]}): those images and frames are not given to the detector. A file that cannot be
-    read yields a result with `.error` set; the stream goes on.
+    read yields a result with `.error` set; the stream goes on. tracking: how videos are followed (`Tracking`: each
+    frame's crops placed from the last frame's keypoints, track ids, smoothing), in this process; None: every
+    frame on its own, by the detector, like photos.
     """
     if every < 1:
         raise ValueError("every must be 1 or more")
     named = walk_inputs(inputs)
     paths = [path for path, _ in named]
     workers = default_workers() if workers is None else workers
-    if workers and len(paths) == 1 and not is_video(paths[0]):
-        workers = 0  # one image: starting processes would cost more than it saves
+    images = sum(not is_video(path) for path in paths)
+    if workers and (images == 1 and len(paths) == 1 or tracking is not None and not images):
+        workers = 0  # one image, or only videos followed here: starting processes would cost more than it saves
     if workers:
         try:
             pickle.dumps(detector)
@@ -142,14 +173,14 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
         pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
                                    initargs=(detector, min_crop, max_pixels))
     ahead = 4 * max(workers, 1)  # images in flight: enough to keep every worker busy, few enough to bound memory
-    jobs = _jobs(named, every, keep_images, max_pixels, boxes or {})
+    jobs = _jobs(named, every, keep_images, max_pixels, boxes or {}, tracking is not None)
     window: deque[tuple[FileResult, Future | _Done | None]] = deque()
     pending: list[tuple[FileResult, Found]] = []  # detected, waiting for the model's batch
 
     def refill() -> None:
         for result, task in jobs:
-            if task is None:
-                job = None
+            if task is None or isinstance(task, _Video):
+                job = task
             elif pool is not None:
                 job = pool.submit(_find_in_worker, task)
             else:  # in this process, with OpenCV's own threads
@@ -166,7 +197,7 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
         start = 0
         for result, found in pending:
             end = start + len(found.faces)
-            result.faces = faces_from(found, keypoints[start:end], spread[start:end], max_spread)
+            result.faces = faces_from(found, keypoints[start:end], spread[start:end], max_spread, **faces_options)
             result.not_faces = len(found.detections) - len(result.faces)  # faces_from drops only those
             start = end
             yield result
@@ -176,7 +207,11 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
         refill()
         while window:
             result, job = window.popleft()
-            if job is None:
+            if isinstance(job, _Video):
+                yield from flush()
+                tracker = Tracker(model.predict_with_spread, detector, min_crop, max_spread, tracking, **faces_options)
+                yield from job.results(tracker, every, keep_images, max_pixels, boxes or {})
+            elif job is None:
                 yield from flush()  # keep the order: what came before the error first
                 yield result
             else:
@@ -194,10 +229,22 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
             waiting = sum(len(found.faces) for _, found in pending)
             # Run the model when the batch is full, when images pile up (faceless ones add no faces but hold
             # memory), or when the next image is not ready (do not sit on finished results).
-            if (waiting >= batch_size or len(pending) >= ahead or not window or not window[0][1]
-                    or not window[0][1].done()):
+            ahead_job = window[0][1] if window else None
+            if (waiting >= batch_size or len(pending) >= ahead or not isinstance(ahead_job, (Future, _Done))
+                    or not ahead_job.done()):
                 yield from flush()
         yield from flush()
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def track_live(source: int | str, model: SpreadModel, detector: FaceDetector, min_crop: int = MIN_CROP,
+               max_spread: float = MAX_SPREAD, every: int = 1, keep_images: bool = False,
+               tracking: Tracking = Tracking(), stop: Callable[[], bool] | None = None, **faces_options
+               ) -> Iterator[FileResult]:
+    """The faces of a camera (its index) or a stream (a URL OpenCV opens), followed as `detect_files` follows a
+    video's, one `FileResult` a frame as it comes, until the source ends or `stop()` says so."""
+    name = Path(f"camera{source}" if isinstance(source, int) else Path(str(source).rstrip("/")).stem or "stream")
+    tracker = Tracker(model.predict_with_spread, detector, min_crop, max_spread, tracking, **faces_options)
+    yield from _Video(Path(str(source)), name, source, stop).results(tracker, every, keep_images, MAX_PIXELS, {})

@@ -100,34 +100,49 @@ def _overlap(a: Crop, b: Crop) -> float:
     return float(inter / (a.side ** 2 + b.side ** 2 - inter))
 
 
+@dataclass(frozen=True)
+class Tracking:
+    """How videos are followed (`Tracker`): re-detect at least every `redetect` frames; `smooth` the keypoints with a
+    One-Euro filter of these `min_cutoff` (Hz) and `beta` (`OneEuroFilter`)."""
+
+    redetect: int = REDETECT
+    smooth: bool = True
+    min_cutoff: float = MIN_CUTOFF
+    beta: float = BETA
+
+    def __post_init__(self):
+        if not (isinstance(self.redetect, int) and self.redetect >= 1):
+            raise ValueError(f"redetect must be a whole number of frames, 1 or more, got {self.redetect!r}")
+        OneEuroFilter(self.min_cutoff, self.beta)  # checks them now, not at the first face
+
+    def filter(self) -> OneEuroFilter | None:
+        return OneEuroFilter(self.min_cutoff, self.beta) if self.smooth else None
+
+
 class Tracker:
     """Follows the faces of one video, a frame at a time: `tracker(image, time)` -> the frame's `Face`s, each with
     its `track` id, keypoints smoothed.
 
     predict: the model, crops (N, 96, 96) uint8 -> (keypoints (N, 15, 2), spread (N,)) as `predict_with_spread`
-    gives them. detector, min_crop, max_spread: as `find_faces` and `faces_from` take them. redetect: run the
-    detector at least every this many frames (it also runs when a face is lost or in doubt, and on the first
-    frame). smooth: One-Euro filter the keypoints (`min_cutoff`, `beta`: `OneEuroFilter`'s).
+    gives them. detector, min_crop, max_spread: as `find_faces` and `faces_from` take them. settings: when to
+    re-detect (the detector also runs on the first frame and when a face is lost or in doubt) and the smoothing.
     """
 
     def __init__(self, predict: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], detector: FaceDetector,
-                 min_crop: int, max_spread: float = MAX_SPREAD, redetect: int = REDETECT, smooth: bool = True,
-                 min_cutoff: float = MIN_CUTOFF, beta: float = BETA, **faces_options):
-        if redetect < 1:
-            raise ValueError(f"redetect must be 1 or more frames, got {redetect}")
-        OneEuroFilter(min_cutoff, beta)  # checks the settings now, not at the first face
+                 min_crop: int, max_spread: float = MAX_SPREAD, settings: Tracking = Tracking(), **faces_options):
         self.predict, self.detector, self.min_crop, self.max_spread = predict, detector, min_crop, max_spread
-        self.redetect, self.smooth, self.min_cutoff, self.beta = redetect, smooth, min_cutoff, beta
-        self.faces_options = faces_options
+        self.settings, self.faces_options = settings, faces_options
         self.tracks: list[_Track] = []
         self.next_id = 0
-        self.since_detection = redetect  # so that the first frame is searched
+        self.since_detection = settings.redetect  # so that the first frame is searched
         self.detections = 0  # how many frames the detector ran on (for benchmarks)
+        self.not_faces = 0  # in the last frame: detections dropped because the model saw no face there
 
     def __call__(self, image: np.ndarray, time: float, boxes: Sequence | None = None) -> list[Face]:
         """The faces in this frame (BGR or grey uint8) at `time` seconds. boxes: the faces, if known for this
         frame (as `find_faces` takes them): they replace the detector's."""
-        due = (boxes is not None or not self.tracks or self.since_detection >= self.redetect
+        self.not_faces = 0
+        due = (boxes is not None or not self.tracks or self.since_detection >= self.settings.redetect
                or any(t.doubtful for t in self.tracks))
         faces = self._faces(image, [(t.detection(), t.crop) for t in self.tracks])
         alive = [t for t in self.tracks if getattr(faces.get(id(t.crop)), "keypoints", None) is not None]
@@ -146,8 +161,8 @@ class Tracker:
         for detection, crop in new:
             face = faces.get(id(crop))
             if face is not None and face.keypoints is not None:
-                filter = OneEuroFilter(self.min_cutoff, self.beta) if self.smooth else None
-                alive.append(_Track(self.next_id, crop, _relative_box(detection, crop), detection.score, filter))
+                alive.append(_Track(self.next_id, crop, _relative_box(detection, crop), detection.score,
+                                    self.settings.filter()))
                 self.next_id += 1
         out, kept = [], []
         for track in alive:
@@ -173,4 +188,5 @@ class Tracker:
             return {}
         found = cut_faces(image, [d for d, _ in pairs], [c for _, c in pairs], self.min_crop)
         faces = faces_from(found, *self.predict(found.faces), self.max_spread, **self.faces_options)
+        self.not_faces += len(pairs) - len(faces)
         return {id(face.crop): face for face in faces}

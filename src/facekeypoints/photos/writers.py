@@ -132,11 +132,58 @@ class RecordsWriter:
         record = json.dumps(result.to_dict(), separators=(",", ":"))
         with _naming(self._name):
             self._out.write(("," if self.count else "") + "\n" + record)
+            if not isinstance(self.target, (str, os.PathLike)) or str(self.target) == "-":
+                self._out.flush()  # a stream's reader (a live camera's, a pipe's) gets each record as it comes
         self.count += 1
 
     def __exit__(self, exc_type, exc, tb) -> bool | None:
         context, self._context, self._out = self._context, None, None
         return context.__exit__(exc_type, exc, tb)
+
+
+class Window:
+    """Shows frames as they come, in OpenCV's window where OpenCV has one (opencv-python), else in matplotlib's;
+    `show(image)` returns False once the viewer is done (q or Esc pressed, or the window closed)."""
+
+    def __init__(self, title: str = "facekeypoints"):
+        self.title = title
+        self._figure = None  # matplotlib's, once OpenCV turned out to have no windows
+
+    def show(self, image: np.ndarray) -> bool:
+        if self._figure is None:
+            try:
+                cv2.imshow(self.title, image)
+                return cv2.waitKey(1) & 0xFF not in (27, ord("q"))
+            except cv2.error:  # opencv-python-headless, this package's dependency, has no windows
+                self._open_figure(image)
+        import matplotlib.pyplot as plt
+
+        if not plt.fignum_exists(self._figure.number):
+            return False
+        self._shown.set_data(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        plt.pause(0.001)
+        return True
+
+    def _open_figure(self, image: np.ndarray) -> None:
+        import matplotlib
+        import matplotlib.pyplot as plt
+
+        if not matplotlib.get_backend().lower().startswith(("qt", "tk", "gtk", "wx", "macosx")):
+            raise FacekeypointsError(
+                f"no window to show the frames in: OpenCV here has none (opencv-python-headless) and matplotlib's "
+                f"backend is {matplotlib.get_backend()}; write them with --json or --save-dir instead")
+        plt.ion()
+        self._figure, axes = plt.subplots(num=self.title)
+        axes.axis("off")
+        self._shown = axes.imshow(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+
+    def close(self) -> None:
+        with contextlib.suppress(cv2.error):
+            cv2.destroyWindow(self.title)
+        if self._figure is not None:
+            import matplotlib.pyplot as plt
+
+            plt.close(self._figure)
 
 
 def _close_quietly(out: TextIO) -> None:
