@@ -334,12 +334,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                        "slower, and the keypoints jitter more")
     option(video, "--redetect", type=COUNT, default=REDETECT, metavar="N", help="look for new faces at least every N "
            "frames (also when a face is lost or in doubt)")
-    option(video, "--smooth", action=argparse.BooleanOptionalAction, default=True, help="smooth the keypoints with a "
-           "One-Euro filter: steady when the face is still, little lag when it moves")
-    option(video, "--min-cutoff", type=POSITIVE, default=MIN_CUTOFF, metavar="HZ", help="the filter's cut-off at "
-           "rest: lower is steadier, with more lag on slow moves")
-    option(video, "--beta", type=_number(float, 0), default=BETA, help="how fast the cut-off rises with speed (per "
-           "face size per second): higher follows fast moves more closely")
+    option(video, "--smooth", action=argparse.BooleanOptionalAction, default=True, help="smooth each face's shape "
+           "(its keypoints in its own frame, not its motion) with a One-Euro filter")
+    option(video, "--min-cutoff", type=POSITIVE, default=MIN_CUTOFF, metavar="HZ", help="the filter's cut-off for a "
+           "still expression: lower is steadier")
+    option(video, "--beta", type=_number(float, 0), default=BETA, help="how fast the cut-off rises as the shape "
+           "changes (per crop size per second): higher follows expressions more closely")
     p = command("demo", cmd_demo, "draw the keypoints on the sample photo shipped with the package",
                 "Find the face in NASA's portrait of astronaut Eileen Collins (public domain, shipped with the "
                 "package), draw its keypoints and print them.")

@@ -85,6 +85,11 @@ class Crop:
         matrix = self.to_photo_matrix()
         return np.asarray(points, np.float64) @ matrix[:, :2].T + matrix[:, 2]
 
+    def to_crop(self, points: np.ndarray) -> np.ndarray:
+        """Photo pixel coordinates (..., 2) -> crop pixel coordinates (`to_photo` undone)."""
+        matrix = self.to_photo_matrix()
+        return np.linalg.solve(matrix[:, :2], (np.asarray(points, np.float64) - matrix[:, 2]).T).T
+
 
 def fit_similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """The similarity transform (rotation, uniform scale, shift: (2, 3)) that maps points `source` (N, 2) onto

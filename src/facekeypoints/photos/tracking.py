@@ -1,6 +1,12 @@
 """Faces followed through a video: each frame's crop is placed from the face's keypoints in the frame before (as
 MediaPipe's face mesh does), the detector runs only every few frames or when a face is in doubt, each face keeps
-a track id, and its keypoints are smoothed in photo pixels by a One-Euro filter.
+a track id, and its keypoints are smoothed by a One-Euro filter.
+
+What is smoothed is the face's shape, not its motion: each frame's keypoints are split into where the face is
+(the similarity that best maps the mean face onto them: `Crop.from_keypoints`) and its shape in that frame, and
+only the shape is filtered. Smoothing the motion lags behind a moving head (`benchmarks/tracking.py`: any
+low-pass on it made the keypoints of a slowly moving face worse, not better), while the shape of a face changes
+only with its expression, and the filter's speed term follows that.
 
 Why: the detector is most of the cost of a frame (about 10 ms of 13 at 640x480), and its boxes wobble from
 frame to frame, which the crops, and so the keypoints, inherit. A crop fitted to the last keypoints is both free
@@ -15,14 +21,16 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..keypoints import KEYPOINT_NAMES
+from ..keypoints import IMAGE_SIZE, KEYPOINT_NAMES
 from .crops import Crop, cut_faces
 from .detection import Detection, FaceDetector, as_detection, detect
 from .results import MAX_SPREAD, Face, faces_from
 
-# Chosen with `python benchmarks/tracking.py`, which measures jitter and lag on clips moving on known paths.
-MIN_CUTOFF = 1.0  # Hz: the One-Euro filter's cut-off for a face standing still
-BETA = 1.0  # how fast the cut-off rises with speed, per (face size per second)
+# Chosen with `python benchmarks/tracking.py`, which measures jitter and lag on clips moving on known paths, and
+# how far the filter trails a mouth opening.
+MIN_CUTOFF = 0.05  # Hz: the One-Euro filter's cut-off for a shape that does not change
+BETA = 3.0  # how fast the cut-off rises with the shape's speed, per (crop size per second)
+D_CUTOFF = 10.0  # Hz: the cut-off of the speed estimate (1 Hz, the paper's, trailed a mouth opening by 2 frames)
 REDETECT = 10  # frames: the detector looks for new faces at least this often
 DOUBT = 10.0  # a face whose median heatmap spread passes this (faces: about 7) is re-detected in the next frame
 
@@ -38,11 +46,11 @@ class OneEuroFilter:
     cut-off rises with speed, so that a still face holds still and a moving one is followed with little lag.
 
     min_cutoff: the cut-off (Hz) at rest: lower is steadier. beta: how fast the cut-off grows with each point's
-    speed, measured in face sizes per second (`scale` in the call: the face's size in pixels), so that one setting
-    suits faces of any size. d_cutoff: the cut-off (Hz) of the speed estimate itself.
+    speed, measured in units of `scale` (given with each call) per second. d_cutoff: the cut-off (Hz) of the speed
+    estimate itself.
     """
 
-    def __init__(self, min_cutoff: float = MIN_CUTOFF, beta: float = BETA, d_cutoff: float = 1.0):
+    def __init__(self, min_cutoff: float = MIN_CUTOFF, beta: float = BETA, d_cutoff: float = D_CUTOFF):
         if not (min_cutoff > 0 and beta >= 0 and d_cutoff > 0):
             raise ValueError(f"the One-Euro filter needs min_cutoff > 0, beta >= 0 and d_cutoff > 0, got "
                              f"{min_cutoff}, {beta}, {d_cutoff}")
@@ -64,6 +72,15 @@ class OneEuroFilter:
         self.value = self.value + _alpha(self.min_cutoff + self.beta * speed, dt) * (points - self.value)
         self.time = time
         return self.value.copy()
+
+
+def steady(points: np.ndarray, time: float, filter: OneEuroFilter | None) -> tuple[np.ndarray, Crop]:
+    """A face's keypoints (15, 2) at `time` -> the same smoothed (the shape in the face's own frame, through
+    `filter`; None: as they are), and the crop they put the face in (where the next frame is cut)."""
+    crop = Crop.from_keypoints(points)
+    if filter is not None:
+        points = crop.to_photo(filter(crop.to_crop(points), time, IMAGE_SIZE))
+    return points, crop
 
 
 @dataclass
@@ -102,21 +119,22 @@ def _overlap(a: Crop, b: Crop) -> float:
 
 @dataclass(frozen=True)
 class Tracking:
-    """How videos are followed (`Tracker`): re-detect at least every `redetect` frames; `smooth` the keypoints with a
-    One-Euro filter of these `min_cutoff` (Hz) and `beta` (`OneEuroFilter`)."""
+    """How videos are followed (`Tracker`): re-detect at least every `redetect` frames; `smooth` the faces' shapes
+    with a One-Euro filter of these `min_cutoff`, `beta` and `d_cutoff` (`OneEuroFilter`)."""
 
     redetect: int = REDETECT
     smooth: bool = True
     min_cutoff: float = MIN_CUTOFF
     beta: float = BETA
+    d_cutoff: float = D_CUTOFF
 
     def __post_init__(self):
         if not (isinstance(self.redetect, int) and self.redetect >= 1):
             raise ValueError(f"redetect must be a whole number of frames, 1 or more, got {self.redetect!r}")
-        OneEuroFilter(self.min_cutoff, self.beta)  # checks them now, not at the first face
+        self.filter()  # checks the settings now, not at the first face
 
     def filter(self) -> OneEuroFilter | None:
-        return OneEuroFilter(self.min_cutoff, self.beta) if self.smooth else None
+        return OneEuroFilter(self.min_cutoff, self.beta, self.d_cutoff) if self.smooth else None
 
 
 class Tracker:
@@ -167,12 +185,10 @@ class Tracker:
         out, kept = [], []
         for track in alive:
             face = faces.pop(id(track.crop))
-            points = face.as_array()
-            crop = Crop.from_keypoints(points)
+            points, crop = steady(face.as_array(), time, track.filter)
             if any(_overlap(crop, other.crop) > 0.5 for other in kept):  # two tracks on one face: keep the older
                 continue
             if track.filter is not None:
-                points = track.filter(points, time, crop.side)
                 face.keypoints = {name: (float(x), float(y)) for name, (x, y) in zip(KEYPOINT_NAMES, points)}
             face.track = track.id
             track.crop, track.doubtful = crop, face.spread > DOUBT
