@@ -12,9 +12,13 @@ The flow, one module per step (each imports only the ones before it):
     stream     many files at once: worker processes detect, batched model calls, `FileResult`s in order
     writers    JSON records, annotated PNGs and MP4s, written as results come (`write_results`)
 
+and `align`, the crop that puts a face's keypoints on ArcFace's 5-point template (`aligned_crop`), for
+`Face.aligned`: face crops as face recognition models take them.
+
 `facekeypoints.api.FaceKeypoints` ties a loaded model to these.
 """
 
+from .align import ALIGNED_SIZE, TEMPLATE_KEYPOINTS, aligned_crop, template
 from .blazeface import BlazeFaceDetector
 from .crops import MIN_CROP, Crop, Found, find_faces, fit_similarity, to_bgr
 from .detection import (
@@ -55,6 +59,7 @@ from .stream import SpreadModel, default_workers, detect_files
 from .writers import AnnotationsWriter, Counts, RecordsWriter, VideoOutput, write_image, write_results
 
 __all__ = [
+    "ALIGNED_SIZE",
     "AnnotationsWriter",
     "BlazeFaceDetector",
     "Counts",
@@ -78,8 +83,10 @@ __all__ = [
     "MIN_CROP",
     "RecordsWriter",
     "SpreadModel",
+    "TEMPLATE_KEYPOINTS",
     "VIDEO_SUFFIXES",
     "VideoOutput",
+    "aligned_crop",
     "as_detection",
     "create_detector",
     "count_frames",
@@ -100,6 +107,7 @@ __all__ = [
     "read_colour",
     "read_image",
     "smallest_face",
+    "template",
     "to_bgr",
     "to_grey",
     "to_image",
