@@ -107,7 +107,7 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def _find_faces(args, given: list, desc: str, keep_images: bool):
+def _stream_faces(args, given: list, desc: str, keep_images: bool):
     """What predict and align share: the faces of the inputs, streamed (`detect_files`) as the options say, and
     a progress bar over them."""
     from .api import FaceKeypoints
@@ -127,7 +127,7 @@ def cmd_predict(args) -> int:
     from .photos import write_results
     from .shipped import sample_image
 
-    results, bar = _find_faces(args, args.inputs or [sample_image()], "predicting", bool(args.save_dir))
+    results, bar = _stream_faces(args, args.inputs or [sample_image()], "predicting", bool(args.save_dir))
     # The records go to --json; else, unless the pictures are the output, to stdout (nowhere else to say it).
     counts = write_results(results, args.json or (None if args.save_dir else sys.stdout), args.save_dir,
                            labels=args.labels, every=args.every, force=args.force, on_result=lambda r: bar.update(1),
@@ -144,7 +144,7 @@ def cmd_align(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise FacekeypointsError(f"{out}: a file, not a folder for the crops")
-    results, bar = _find_faces(args, args.inputs, "aligning", keep_images=True)
+    results, bar = _stream_faces(args, args.inputs, "aligning", keep_images=True)
     counts, written, small, started = Counts(), 0, 0, time.perf_counter()
     for result in results:
         bar.update(1)
