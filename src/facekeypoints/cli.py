@@ -10,6 +10,7 @@ import math
 import os
 import signal
 import sys
+import time
 import traceback
 from dataclasses import fields
 from pathlib import Path
@@ -18,7 +19,7 @@ from . import __version__, _progress
 from .errors import FacekeypointsError
 from .evaluation import SPLITS
 from .inference.loading import BACKENDS
-from .photos import DEFAULT_DETECTOR, DETECTORS, MAX_PIXELS, MAX_SPREAD, MIN_CROP
+from .photos import ALIGNED_SIZE, DEFAULT_DETECTOR, DETECTORS, MAX_PIXELS, MAX_SPREAD, MIN_CROP
 from .photos.tracking import BETA, MIN_CUTOFF, REDETECT
 from .shipped import DEFAULT_MODEL, SHIPPED
 from .training.schedule import SCHEDULES
@@ -108,43 +109,50 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def cmd_predict(args) -> int:
+def _stream_faces(args, given: list, desc: str, keep_images: bool, stopped: list[bool]):
+    """What predict and align share: the faces of the inputs (or of a --camera), streamed as the options say, and
+    a progress bar over them. Anything put in `stopped` ends a live source."""
     from .api import FaceKeypoints
-    from .photos import Tracking, count_frames, expand_inputs, read_boxes, write_results
-    from .shipped import sample_image
+    from .photos import Tracking, count_frames, expand_inputs, read_boxes
 
-    if args.camera is not None and args.inputs:
-        raise FacekeypointsError("give INPUTs or --camera, not both")
-    tracking = Tracking(args.redetect, args.smooth, args.min_cutoff, args.beta)
     fk = FaceKeypoints(args.model, detector=args.detector, min_crop=args.min_face, max_spread=args.max_spread,
                        backend=args.backend, max_pixels=args.max_pixels, min_size=args.min_size)
-    keep = bool(args.save_dir or args.show)
-    stopped: list[bool] = []
-    if args.camera is not None:  # until the source ends, or Ctrl-C, which ends it as its end would
+    tracking = Tracking(args.redetect, args.smooth, args.min_cutoff, args.beta)
+    if getattr(args, "camera", None) is not None:  # until the source ends, or until `stopped` says so
+        if args.inputs:
+            raise FacekeypointsError("give INPUTs or --camera, not both")
         source = int(args.camera) if args.camera.isdigit() else args.camera
-        previous = signal.signal(signal.SIGINT, lambda *_: stopped.append(True))
-        results = fk.track(source, args.every, keep, tracking, stop=lambda: bool(stopped))
-        total = None
+        results, total = fk.track(source, args.every, keep_images, tracking, stop=lambda: bool(stopped)), None
     else:
-        given = args.inputs or [sample_image()]
         inputs = expand_inputs(given)
         if not inputs:
             raise FacekeypointsError(f"no images or videos found in {', '.join(map(str, given))}")
         boxes = read_boxes(args.boxes) if args.boxes else None
-        results = fk.detect_files(given, every=args.every, workers=args.workers, keep_images=keep, boxes=boxes,
+        results = fk.detect_files(given, every=args.every, workers=args.workers, keep_images=keep_images, boxes=boxes,
                                   tracking=None if args.no_track else tracking)
         total = count_frames(inputs, args.every)
-    if args.show:
+    if getattr(args, "show", False):
         results = _shown(results, stopped)
-    bar = _progress.progress(total=total, desc="predicting", unit="frame")
+    return results, _progress.progress(total=total, desc=desc, unit="frame")
+
+
+def cmd_predict(args) -> int:
+    from .photos import write_results
+    from .shipped import sample_image
+
+    stopped: list[bool] = []
+    # Ctrl-C ends a live source as its own end would: the records are closed, valid JSON
+    previous = signal.signal(signal.SIGINT, lambda *_: stopped.append(True)) if args.camera is not None else None
     try:
+        results, bar = _stream_faces(args, args.inputs or [sample_image()], "predicting",
+                                     bool(args.save_dir or args.show), stopped)
         # The records go to --json; else, unless the pictures are the output, to stdout (nowhere else to say it).
         records = args.json or (None if args.save_dir or args.show else sys.stdout)
         counts = write_results(results, records, args.save_dir, labels=args.labels, every=args.every,
                                force=args.force, on_result=lambda r: bar.update(1),
                                on_error=lambda r: bar.write(f"facekeypoints: skipped {r.error}", file=sys.stderr))
     finally:
-        if args.camera is not None:
+        if previous is not None:
             signal.signal(signal.SIGINT, previous)
     bar.close()
     _say(args, counts.summary() + (f"; records in {args.json}" if args.json not in (None, "-") else "")
@@ -167,6 +175,44 @@ def _shown(results, stopped: list[bool]):
             yield result
     finally:
         window.close()
+
+
+def cmd_align(args) -> int:
+    from .photos import Counts, write_image
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise FacekeypointsError(f"{out}: a file, not a folder for the crops")
+    results, bar = _stream_faces(args, args.inputs, "aligning", True, [])
+    counts, written, small, started = Counts(), 0, 0, time.perf_counter()
+    for result in results:
+        bar.update(1)
+        if result.error is not None:
+            counts.failed += 1
+            bar.write(f"facekeypoints: skipped {result.error}", file=sys.stderr)
+            continue
+        counts.records += 1
+        counts.faces += len(result.faces)
+        counts.not_faces += result.not_faces
+        name = result.name or Path(result.source.stem)  # as predict --save-dir names its pictures
+        frame = "" if result.frame is None else f"_f{result.frame}"
+        for index, face in enumerate(result.faces):  # the index of the face in predict's JSON record
+            if face.too_small:
+                small += 1
+                continue
+            try:
+                write_image(out / name.with_name(f"{name.name}{frame}_{index}.png"),
+                            face.aligned(result.image, args.size), force=args.force)
+                written += 1
+            except FacekeypointsError as exc:  # this crop alone is lost (it exists, the disk is full)
+                counts.failed += 1
+                bar.write(f"facekeypoints: skipped {exc}", file=sys.stderr)
+    bar.close()
+    counts.seconds = time.perf_counter() - started
+    _say(args, f"{counts.summary()}; {written} aligned {args.size}x{args.size} crop(s) in {out}"
+         + (f"; {small} face(s) too small for keypoints (under --min-face) not aligned" if small else ""),
+         file=sys.stderr)
+    return 1 if counts.failed else 0
 
 
 def cmd_demo(args) -> int:
@@ -304,48 +350,69 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             kwargs["help"] += " (default: %(default)s)"
         p.add_argument(*flags, **kwargs)
 
-    p = command("predict", cmd_predict, "keypoints of the faces in photos, folders and videos",
-                "Find the faces in images (jpg, png, bmp, webp, tiff), folders (recursively) and videos (mp4, avi, "
-                "mov, mkv, webm), and their 15 keypoints in the original pixels. An unreadable input is reported "
-                "and skipped; the exit status is then 1.", epilog="With no INPUT: the sample photo in the package.")
+    predict = p = command(
+        "predict", cmd_predict, "keypoints of the faces in photos, folders and videos",
+        "Find the faces in images (jpg, png, bmp, webp, tiff), folders (recursively) and videos (mp4, avi, mov, mkv, "
+        "webm), and their 15 keypoints in the original pixels. An unreadable input is reported and skipped; the exit "
+        "status is then 1.", epilog="With no INPUT: the sample photo in the package.")
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="image or video files, or folders")
     p.add_argument("--json", metavar="FILE", help="the faces found, per image and frame, here (-, or none: stdout)")
     p.add_argument("--save-dir", metavar="DIR", help="write annotated images (PNG) and videos (MP4) here")
-    option(p, "--every", type=COUNT, default=1, metavar="N", help="videos: every N-th frame")
-    option(p, "--min-face", type=NATURAL, default=MIN_CROP, metavar="PX", help="smaller face crops get no keypoints")
-    p.add_argument("--min-size", type=POSITIVE, metavar="PX", help="the smallest face the detector looks for (default: "
-                   "1/20 of each image's long side, at least 24 px); smaller finds smaller faces in large photos, "
-                   "more slowly")
-    p.add_argument("--boxes", metavar="FILE", help="faces you already have, JSON: {\"photo.jpg\": [[x, y, w, h], "
-                   "...]} or the records of --json; their images are not given to the detector")
-    p.add_argument("--workers", type=NATURAL, metavar="N", help="processes that decode and detect while the model runs "
-                   "here; 0: none (default: one per CPU up to 8; none on 2 CPUs or fewer)")
-    option(p, "--max-spread", type=POSITIVE, default=MAX_SPREAD, metavar="PX", help="drop detections whose keypoint "
-           "heatmaps spread wider (median, pixels of the 96-px crop) as not faces; the summary counts them")
-    option(p, "--max-pixels", type=POSITIVE, default=MAX_PIXELS, metavar="N", help="refuse larger images (read from "
-           "their header, before decoding)")
     p.add_argument("--camera", metavar="SOURCE", help="follow the faces of a camera (its number: 0 is the first) or "
                    "of a stream OpenCV opens (a URL) as the frames come, until it ends or Ctrl-C")
     p.add_argument("--show", action="store_true", help="show each image or frame with its keypoints in a window as "
                    "it is done (q or Esc stops)")
-    video = p.add_argument_group("videos", "Each face is followed from frame to frame: its crop is placed from its "
-                                 "keypoints in the frame before, it keeps a track id, and its keypoints are smoothed.")
-    video.add_argument("--no-track", action="store_true", help="find each frame's faces on its own, like a photo's: "
-                       "slower, and the keypoints jitter more")
-    option(video, "--redetect", type=COUNT, default=REDETECT, metavar="N", help="look for new faces at least every N "
-           "frames (also when a face is lost or in doubt)")
-    option(video, "--smooth", action=argparse.BooleanOptionalAction, default=True, help="smooth each face's shape "
-           "(its keypoints in its own frame, not its motion) with a One-Euro filter")
-    option(video, "--min-cutoff", type=POSITIVE, default=MIN_CUTOFF, metavar="HZ", help="the filter's cut-off for a "
-           "still expression: lower is steadier")
-    option(video, "--beta", type=_number(float, 0), default=BETA, help="how fast the cut-off rises as the shape "
-           "changes (per crop size per second): higher follows expressions more closely")
+    align = p = command(
+        "align", cmd_align, "aligned face crops for face recognition, from photos, folders and videos",
+        "Find the faces in images, folders and videos as predict does, and cut each one as a square crop aligned as "
+        f"face recognition models take them (ArcFace/InsightFace's {ALIGNED_SIZE}x{ALIGNED_SIZE} crops): eye "
+        "centres, nose tip and mouth corners where the template has them, upright whatever the head's roll, in the "
+        "photo's colours. One PNG per face: "
+        "DIR/NAME_I.png for an image, DIR/NAME_fFRAME_I.png for a video frame, NAME being the input's path "
+        "relative to the folder holding all the inputs, without suffix (as predict --save-dir names its pictures), "
+        "and I the face's index in predict's JSON record. Faces too small for keypoints are skipped and counted. "
+        "An unreadable input, or a crop that cannot be written, is reported and skipped; the exit status is then 1.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image or video files, or folders")
+    p.add_argument("--out", required=True, metavar="DIR", help="the folder for the crops")
+    option(p, "--size", type=COUNT, default=ALIGNED_SIZE, metavar="PX", help="the crops' side; the template is "
+           f"scaled by PX/{ALIGNED_SIZE}")
+    for p in (predict, align):  # finding the faces
+        option(p, "--every", type=COUNT, default=1, metavar="N", help="videos: every N-th frame")
+        option(p, "--min-face", type=NATURAL, default=MIN_CROP, metavar="PX",
+               help="smaller face crops get no keypoints")
+        p.add_argument("--min-size", type=POSITIVE, metavar="PX", help="the smallest face the detector looks for "
+                       "(default: 1/20 of each image's long side, at least 24 px); smaller finds smaller faces in "
+                       "large photos, more slowly")
+        p.add_argument("--boxes", metavar="FILE", help="faces you already have, JSON: {\"photo.jpg\": [[x, y, w, h], "
+                       "...]} or the records of predict --json; their images are not given to the detector")
+        p.add_argument("--workers", type=NATURAL, metavar="N", help="processes that decode and detect while the "
+                       "model runs here; 0: none (default: one per CPU up to 8; none on 2 CPUs or fewer)")
+        option(p, "--max-spread", type=POSITIVE, default=MAX_SPREAD, metavar="PX", help="drop detections whose "
+               "keypoint heatmaps spread wider (median, pixels of the 96-px crop) as not faces; the summary counts "
+               "them")
+        option(p, "--max-pixels", type=POSITIVE, default=MAX_PIXELS, metavar="N", help="refuse larger images (read "
+               "from their header, before decoding)")
+        video = p.add_argument_group("videos", "Each face is followed from frame to frame: its crop is placed from "
+                                     "its keypoints in the frame before, it keeps a track id, and its keypoints are "
+                                     "smoothed.")
+        video.add_argument("--no-track", action="store_true", help="find each frame's faces on its own, like a "
+                           "photo's: slower, and the keypoints jitter more")
+        option(video, "--redetect", type=COUNT, default=REDETECT, metavar="N", help="look for new faces at least "
+               "every N frames (also when a face is lost or in doubt)")
+        option(video, "--smooth", action=argparse.BooleanOptionalAction, default=True, help="smooth each face's "
+               "shape (its keypoints in its own frame, not its motion) with a One-Euro filter")
+        option(video, "--min-cutoff", type=POSITIVE, default=MIN_CUTOFF, metavar="HZ", help="the filter's cut-off "
+               "for a still expression: lower is steadier")
+        option(video, "--beta", type=_number(float, 0), default=BETA, help="how fast the cut-off rises as the shape "
+               "changes (per crop size per second): higher follows expressions more closely")
     p = command("demo", cmd_demo, "draw the keypoints on the sample photo shipped with the package",
                 "Find the face in NASA's portrait of astronaut Eileen Collins (public domain, shipped with the "
                 "package), draw its keypoints and print them.")
     option(p, "--out", default="astronaut-keypoints.png", help="the picture to write")
-    for p in (sub.choices["predict"], p):
+    demo = p
+    for p in (predict, demo):
         p.add_argument("--labels", action="store_true", help="write keypoint names on the pictures")
+    for p in (predict, align, demo):
         option(p, "--detector", choices=sorted(DETECTORS), default=DEFAULT_DETECTOR, help="the face detector")
 
     p = command("submit", cmd_submit, "predict the test faces and write a Kaggle submission",
@@ -354,7 +421,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--test", help="test.csv, test.zip, a folder or Kaggle's zip (overrides --data)")
     p.add_argument("--lookup", help="IdLookupTable.csv, a folder or Kaggle's zip (overrides --data)")
     p.add_argument("--out", required=True, help="the submission CSV to write")
-    model_commands = [sub.choices["predict"], sub.choices["demo"], p]
+    model_commands = [predict, align, demo, p]
 
     p = command("evaluate", cmd_evaluate, "RMSE of a model on labelled faces, and its worst cases",
                 "Kaggle's RMSE overall, per label pattern and per keypoint, on the validation split (as train makes "
@@ -370,7 +437,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                "a run folder or an .onnx file")
         option(p, "--backend", choices=BACKENDS, default=BACKENDS[0], help="auto: ONNX Runtime for shipped models "
                "and .onnx files when onnxruntime is installed, else PyTorch")
-    for p in model_commands[2:]:  # submit and evaluate: Kaggle data in, many faces a batch
+    for p in model_commands[3:]:  # submit and evaluate: Kaggle data in, many faces a batch
         p.add_argument("--data", default=os.environ.get(DATA_ENV), help="the data: " + data_help)
         option(p, "--batch-size", type=COUNT, default=256, help="faces per forward pass")
 

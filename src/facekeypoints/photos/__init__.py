@@ -14,9 +14,13 @@ The flow, one module per step (each imports only the ones before it):
                and live sources followed by a `Tracker`
     writers    JSON records, annotated PNGs and MP4s, written as results come (`write_results`)
 
+and `align`, the crop that puts a face's keypoints on ArcFace's 5-point template (`aligned_crop`), for
+`Face.aligned`: face crops as face recognition models take them.
+
 `facekeypoints.api.FaceKeypoints` ties a loaded model to these.
 """
 
+from .align import ALIGNED_SIZE, TEMPLATE_KEYPOINTS, aligned_crop, template
 from .blazeface import BlazeFaceDetector
 from .crops import MIN_CROP, Crop, Found, cut_faces, find_faces, fit_similarity, to_bgr
 from .detection import (
@@ -59,6 +63,7 @@ from .tracking import OneEuroFilter, Tracker, Tracking
 from .writers import AnnotationsWriter, Counts, RecordsWriter, VideoOutput, Window, write_image, write_results
 
 __all__ = [
+    "ALIGNED_SIZE",
     "AnnotationsWriter",
     "BlazeFaceDetector",
     "Counts",
@@ -83,11 +88,13 @@ __all__ = [
     "OneEuroFilter",
     "RecordsWriter",
     "SpreadModel",
+    "TEMPLATE_KEYPOINTS",
     "Tracker",
     "Tracking",
     "VIDEO_SUFFIXES",
     "VideoOutput",
     "Window",
+    "aligned_crop",
     "as_detection",
     "create_detector",
     "cut_faces",
@@ -110,6 +117,7 @@ __all__ = [
     "read_colour",
     "read_image",
     "smallest_face",
+    "template",
     "to_bgr",
     "to_grey",
     "to_image",

@@ -72,12 +72,13 @@ class Crop:
         shift = np.asarray(self.centre) - 0.5 + turn @ np.full(2, 0.5 - size / 2)
         return np.column_stack([turn, shift])
 
-    def cut(self, grey: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
-        """The crop of `grey` at `size` x `size` pixels (edges replicated where the crop leaves the photo)."""
+    def cut(self, image: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
+        """The crop of `image` (grey (H, W) or colour (H, W, C), channels kept as they are) at `size` x `size`
+        pixels (edges replicated where the crop leaves the photo)."""
         if self.side > size + 1:  # warpAffine has no area averaging (it would alias): cut at full size, then shrink
-            full = self.cut(grey, math.ceil(self.side))
+            full = self.cut(image, math.ceil(self.side))
             return cv2.resize(full, (size, size), interpolation=cv2.INTER_AREA)
-        return cv2.warpAffine(grey, self.to_photo_matrix(size), (size, size),
+        return cv2.warpAffine(image, self.to_photo_matrix(size), (size, size),
                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
 
     def to_photo(self, points: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from ..keypoints import KEYPOINT_NAMES
+from .align import ALIGNED_SIZE, aligned_crop
 from .crops import Crop, Found
 
 # Detections whose keypoint heatmaps spread wider than this (median over the 15, pixels of the crop) are not
@@ -46,6 +47,19 @@ class Face:
         if self.keypoints is None:
             return np.full((len(KEYPOINT_NAMES), 2), np.nan)
         return np.array([self.keypoints[name] for name in KEYPOINT_NAMES], np.float64)
+
+    def aligned(self, image: np.ndarray, size: int = ALIGNED_SIZE) -> np.ndarray:
+        """The face cut from `image` (the one it was found in: grey, BGR or RGB, uint8) as a `size` x `size`
+        crop aligned as face recognition models take them: eye centres, nose tip and mouth corners on
+        ArcFace/InsightFace's template (`photos.align`), upright whatever the head's roll; same channels."""
+        if self.keypoints is None:
+            raise ValueError(f"the face at {list(self.box)} has no keypoints (too small for them): it cannot be "
+                             "aligned")
+        image = np.asarray(image)
+        if image.dtype != np.uint8 or image.ndim not in (2, 3):
+            raise ValueError(f"expected a uint8 grey (H, W) or colour (H, W, C) image, got {image.dtype} "
+                             f"{image.shape}")
+        return aligned_crop(self.keypoints, size).cut(image, size)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: {"box": [x, y, w, h], "score", "angle", "keypoints": {name: [x, y]} or null, "too_small",
