@@ -28,7 +28,8 @@ from .results import MAX_SPREAD, FileResult, faces_from
 
 class SpreadModel(Protocol):
     """What the stream needs of a model (a loaded `Predictor` has it): keypoints (N, 15, 2) and their
-    heatmaps' median spread (N,) for uint8 crops (N, 96, 96)."""
+    heatmaps' spread (N, 15) for uint8 crops (N, 96, 96). An `uncertainty` attribute, if it has one, is the
+    calibration `faces_from` takes."""
 
     def predict_with_spread(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
@@ -166,7 +167,8 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
         start = 0
         for result, found in pending:
             end = start + len(found.faces)
-            result.faces = faces_from(found, keypoints[start:end], spread[start:end], max_spread)
+            result.faces = faces_from(found, keypoints[start:end], spread[start:end], max_spread,
+                                      getattr(model, "uncertainty", None))
             result.not_faces = len(found.detections) - len(result.faces)  # faces_from drops only those
             start = end
             yield result
