@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "facekeypoints"
 
 LAYERS = [
     {"errors", "_fs", "_progress", "_device", "keypoints", "shipped"},  # no torch, no numpy-heavy work
-    {"data", "metrics", "viz", "photos", "training.schedule"},  # Kaggle files, photos and videos, pictures
+    {"data", "metrics", "viz", "photos", "training.schedule", "uncertainty"},  # Kaggle files, photos, pictures
     {"submission", "codecs"},
     {"models", "checkpoint"},
     {"inference"},

@@ -100,7 +100,7 @@ class FaceKeypoints:
 
     def faces(self, found: Found, keypoints: np.ndarray, spread: np.ndarray) -> list[Face]:
         """The `Face`s of one image from its detections and the model's answers (`photos.faces_from`)."""
-        return faces_from(found, keypoints, spread, self.max_spread)
+        return faces_from(found, keypoints, spread, self.max_spread, self.model.uncertainty)
 
     def detect_files(self, inputs, every: int = 1, workers: int | None = None, batch_size: int = 64,
                      keep_images: bool = False, boxes: dict | None = None, tracking: Tracking | None = Tracking()
@@ -131,7 +131,8 @@ class FaceKeypoints:
     def tracker(self, tracking: Tracking = Tracking()) -> Tracker:
         """A `photos.Tracker` for your own frame loop: `tracker(frame, seconds)` -> the frame's faces, followed.
         Frames are BGR uint8 (as OpenCV reads them) or grey."""
-        return Tracker(self.model.predict_with_spread, self.detector, self.min_crop, self.max_spread, tracking)
+        return Tracker(self.model.predict_with_spread, self.detector, self.min_crop, self.max_spread, tracking,
+                       self.model.uncertainty)
 
     def predict_crops(self, faces: np.ndarray, four_point: np.ndarray | None = None) -> np.ndarray:
         """Keypoints (N, 15, 2) of ready 96x96 grey face crops (N, 96, 96), as `submit` predicts them.

@@ -1,19 +1,23 @@
 """A model on Kaggle's files: scored on labelled faces (`evaluate`: the validation split as `train` makes it, the
-training split or all), or answering the test set as a submission (`submit`)."""
+training split or all), its spreads calibrated into expected errors on that split (`calibrate`), or answering the
+test set as a submission (`submit`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ._fs import refuse_existing
-from .data import KeypointData, load_lookup, load_test, load_training, train_val_split
+from .data import KeypointData, load_lookup, load_test, load_training, read_submission, train_val_split
+from .errors import FacekeypointsError
 from .inference import Predictor, load_model
 from .keypoints import four_point_faces
 from .metrics import RmseReport, keypoint_rmse
 from .shipped import DEFAULT_MODEL
-from .submission import predict_test, write_submission
+from .submission import points_from_rows, predict_test, write_submission
+from .uncertainty import Calibration
 
 SPLITS = ("val", "train", "all")
 
@@ -29,16 +33,55 @@ def evaluate(model: str | Predictor, data: str, split: str = "val", val_fraction
              batch_size: int = 256, backend: str = "auto", show_progress: bool = False) -> Evaluation:
     """Kaggle's RMSE of `model` (a name, file or loaded model) on the faces of `split`. Each face is predicted
     in the labelling convention its labels follow."""
+    faces = split_faces(data, split, val_fraction, seed)
+    model = model if isinstance(model, Predictor) else load_model(model, backend)
+    predicted = model.predict(faces.images, batch_size=batch_size, show_progress=show_progress,
+                              four_point=four_point_faces(faces.mask))
+    return Evaluation(faces, predicted, keypoint_rmse(predicted, faces.keypoints, faces.mask))
+
+
+def split_faces(data: str, split: str = "val", val_fraction: float = 0.1, seed: int = 0) -> KeypointData:
+    """The labelled faces of one split of a training file, as `train` splits it."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
     faces = load_training(data)
     if split != "all":
         train_index, val_index = train_val_split(faces, val_fraction, seed)
         faces = faces.subset(val_index if split == "val" else train_index)
+    return faces
+
+
+def solved_test(data: str) -> KeypointData:
+    """The test faces of a folder with their true keypoints from its test_solution.csv (where a solution is
+    known: the public data's 600 set-apart faces; Kaggle keeps its own), labelled where IdLookupTable asks."""
+    folder = Path(data)
+    if not (folder / "test_solution.csv").is_file():
+        raise FacekeypointsError(f"{folder}: no test_solution.csv (the true answers for the test faces)")
+    test, lookup = load_test(folder), load_lookup(folder)
+    truth = points_from_rows(*read_submission(folder / "test_solution.csv"), lookup, test.image_ids)
+    mask = ~np.isnan(truth).any(axis=-1)
+    return KeypointData(test.images, truth, mask, test.lines, test.source)
+
+
+def keypoint_errors(model: Predictor, faces: KeypointData, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Each keypoint's spread (N, 15) and distance from its label (N, 15; NaN where unlabelled), crop pixels,
+    each face predicted in its labels' convention (as `evaluate` scores it)."""
+    points, spread = model.predict_with_spread(faces.images, batch_size, four_point=four_point_faces(faces.mask))
+    return spread, np.linalg.norm(points - faces.keypoints, axis=-1)
+
+
+def calibrate(model: str | Predictor, data: str, val_fraction: float = 0.1, seed: int = 0, batch_size: int = 256,
+              backend: str = "auto") -> Calibration:
+    """The model's expected error per keypoint by spread (`uncertainty.Calibration`), fitted on the validation
+    split (labelled points only)."""
+    faces = split_faces(data, "val", val_fraction, seed)
     model = model if isinstance(model, Predictor) else load_model(model, backend)
-    predicted = model.predict(faces.images, batch_size=batch_size, show_progress=show_progress,
-                              four_point=four_point_faces(faces.mask))
-    return Evaluation(faces, predicted, keypoint_rmse(predicted, faces.keypoints, faces.mask))
+    spread, error = keypoint_errors(model, faces, batch_size)
+    if np.isnan(spread).all():
+        raise FacekeypointsError(f"model {model.name} gives no heatmap spread: there is nothing to calibrate")
+    about = {"model": model.name, "flip": model.resolve_flip(None), "fitted_on": f"validation split (val_fraction "
+             f"{val_fraction}, seed {seed}, as `facekeypoints evaluate` makes it): {len(faces)} faces"}
+    return Calibration.fit(spread, error, faces.mask, about)
 
 
 def submit(test: str, lookup: str, out: str, model: str | Predictor = DEFAULT_MODEL, backend: str = "auto",

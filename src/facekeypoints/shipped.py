@@ -1,6 +1,7 @@
 """What ships inside the package: trained weights (weights/<name>.pt, and weights/<name>.onnx for ONNX Runtime,
-exported from them by `facekeypoints export`) and a sample photo (samples/); and where a model named by the
-user lives (`model_files`), decided here once for every backend."""
+exported from them by `facekeypoints export`; weights/<name>.uncertainty.json, the expected error per keypoint
+by spread, from `tools/calibrate.py`) and a sample photo (samples/); and where a model named by the user lives
+(`model_files`), decided here once for every backend."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class ModelFiles:
 
     checkpoint: Path | None
     onnx: Path | None
+    calibration: Path | None = None  # <model>.uncertainty.json beside it, if there is one
 
 
 def model_files(name_or_path: str | os.PathLike) -> ModelFiles:
@@ -43,7 +45,7 @@ def model_files(name_or_path: str | os.PathLike) -> ModelFiles:
     text = str(name_or_path)
     if text in SHIPPED:
         onnx = shipped_onnx(text)
-        return ModelFiles(shipped_weights(text), onnx if onnx.exists() else None)
+        return ModelFiles(shipped_weights(text), onnx if onnx.exists() else None, _calibration(shipped_weights(text)))
     path = Path(text)
     if path.is_dir():
         if not (path / "best.pt").is_file():
@@ -56,5 +58,15 @@ def model_files(name_or_path: str | os.PathLike) -> ModelFiles:
         raise FacekeypointsError(f"unknown model {text!r}: " + (f"did you mean {close[0]}? " if close else "")
                                  + f"give a checkpoint or .onnx file, or a shipped model: {', '.join(SHIPPED)}")
     if path.suffix.lower() == ".onnx":
-        return ModelFiles(None, path)
-    return ModelFiles(path, None)
+        return ModelFiles(None, path, _calibration(path))
+    return ModelFiles(path, None, _calibration(path))
+
+
+def calibration_path(model: Path) -> Path:
+    """Where a model file's uncertainty calibration lives: beside it, as <stem>.uncertainty.json."""
+    return model.with_suffix(".uncertainty.json")
+
+
+def _calibration(model: Path) -> Path | None:
+    path = calibration_path(model)
+    return path if path.is_file() else None

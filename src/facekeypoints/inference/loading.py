@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import FacekeypointsError
-from ..shipped import DEFAULT_MODEL, model_files
+from ..shipped import DEFAULT_MODEL, ModelFiles, model_files
+from ..uncertainty import Calibration
 from .onnx_backend import OnnxKeypointModel, onnx_runtime_available
 from .predictor import Predictor
 
@@ -20,10 +21,17 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL, backend: str = "auto", 
     backend "auto": ONNX Runtime for shipped models and .onnx files when onnxruntime is installed (measured
     several times faster for one face than torch; see `benchmarks/models.py`), torch for checkpoints.
     "onnx" on a checkpoint exports it in memory first. precision applies to torch only (see `KeypointModel`).
+    The model's `uncertainty` is read from <model>.uncertainty.json beside it (the shipped models have one).
     """
     if backend not in BACKENDS:
         raise FacekeypointsError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     files = model_files(name_or_path)
+    model = _load(files, backend, precision, threads)
+    model.uncertainty = Calibration.read(files.calibration) if files.calibration else None
+    return model
+
+
+def _load(files: ModelFiles, backend: str, precision: str, threads: int | None) -> Predictor:
     if files.checkpoint is None:  # an ONNX file of the user's
         if backend == "torch":
             raise FacekeypointsError(f"{files.onnx} is an ONNX file: it runs on ONNX Runtime (--backend onnx or auto)")

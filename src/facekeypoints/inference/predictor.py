@@ -8,6 +8,7 @@ import numpy as np
 
 from .._progress import progress
 from ..keypoints import IMAGE_SIZE, NUM_KEYPOINTS
+from ..uncertainty import Calibration
 
 
 class Predictor:
@@ -17,6 +18,9 @@ class Predictor:
     name = ""
     meta: dict[str, Any] = {}
     source = ""
+    # Expected error per keypoint from its spread (`facekeypoints.uncertainty.Calibration`), fitted for this
+    # model: `load_model` reads it from beside the weights; None where there is none (NaN-spread models too).
+    uncertainty: Calibration | None = None
 
     @property
     def can_flip(self) -> bool:
@@ -43,11 +47,13 @@ class Predictor:
         """
         return self._predict(images, batch_size, show_progress, four_point, flip)[0]
 
-    def predict_with_spread(self, images: np.ndarray, batch_size: int = 256, flip: bool | None = None):
-        """Keypoints as `predict`, and for each face the median spread of its 15 heatmaps (N,) in pixels:
-        a measure of doubt, low (about 7) on faces and high on things that are not faces. NaN for models
-        without heatmaps read by soft-argmax."""
-        return self._predict(images, batch_size, False, None, flip)
+    def predict_with_spread(self, images: np.ndarray, batch_size: int = 256, flip: bool | None = None,
+                            four_point: np.ndarray | None = None):
+        """Keypoints as `predict`, and the spread of each keypoint's heatmap (N, 15) in crop pixels: a measure
+        of doubt, low (a median of about 7 over the 15) on faces and high on things that are not faces.
+        NaN for models without heatmaps read by soft-argmax. `uncertainty` turns it into pixels of error.
+        four_point: as `predict` takes it (the photo pipeline gives none)."""
+        return self._predict(images, batch_size, False, four_point, flip)
 
     def _predict(self, images, batch_size, show_progress, four_point, flip):
         images = np.asarray(images)
@@ -58,13 +64,13 @@ class Predictor:
         flip = self.resolve_flip(flip)
         four_point = _four_point(four_point, len(images))
         out = np.empty((len(images), NUM_KEYPOINTS, 2), np.float32)
-        doubt = np.full(len(images), np.nan, np.float32)
+        doubt = np.full((len(images), NUM_KEYPOINTS), np.nan, np.float32)
         starts = range(0, len(images), batch_size)
         for start in progress(starts, desc="predicting", unit="batch", disable=not show_progress):
             end = start + batch_size
             points, spread = self._run(np.ascontiguousarray(images[start:end]), four_point[start:end], flip)
             out[start:end] = points
-            doubt[start:end] = np.median(spread, axis=1)
+            doubt[start:end] = spread
         return out, doubt
 
     def _run(self, faces: np.ndarray, four_point: np.ndarray, flip: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -31,6 +31,8 @@ class Face:
     spread: float = float("nan")  # the model's doubt: median heatmap spread in crop pixels (faces: about 7)
     score: float = float("nan")  # the detector's confidence in [0, 1] (NaN: the detector gives none)
     track: int | None = None  # in a video, the same number for the same face in every frame; None in a photo
+    # name -> the error to expect in this keypoint, photo pixels (from its spread); None: the model has no calibration
+    uncertainty: dict[str, float] | None = None
 
     @property
     def angle(self) -> float:
@@ -63,7 +65,8 @@ class Face:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: {"box": [x, y, w, h], "score", "angle", "keypoints": {name: [x, y]} or null, "too_small",
-        "spread", "track"}; a number the detector or model does not give is null."""
+        "spread", "uncertainty": {name: px} or null, "track"}; a number the detector or model does not give is
+        null."""
         points = None if self.keypoints is None else {k: [round(x, 2), round(y, 2)] for k, (x, y) in
                                                         self.keypoints.items()}
 
@@ -71,7 +74,10 @@ class Face:
             return None if np.isnan(value) else round(float(value), digits)
 
         return {"box": [int(v) for v in self.box], "score": number(self.score, 3), "angle": round(self.angle, 1),
-                "keypoints": points, "too_small": self.too_small, "spread": number(self.spread, 2), "track": self.track}
+                "keypoints": points, "too_small": self.too_small, "spread": number(self.spread, 2),
+                "uncertainty": None if self.uncertainty is None else {k: number(v, 2) for k, v in
+                                                                      self.uncertainty.items()},
+                "track": self.track}
 
     def describe(self) -> str:
         """One line for people: where the face is and its keypoints, rounded to pixels."""
@@ -171,23 +177,32 @@ def draw_faces(image: np.ndarray, faces: list[Face], labels: bool = False) -> np
     return out
 
 
-def faces_from(found: Found, keypoints: np.ndarray, spread: np.ndarray, max_spread: float = MAX_SPREAD
-               ) -> list[Face]:
+def faces_from(found: Found, keypoints: np.ndarray, spread: np.ndarray, max_spread: float = MAX_SPREAD,
+               uncertainty: Callable[[np.ndarray], np.ndarray] | None = None) -> list[Face]:
     """The `Face`s of one image from its detections and the model's answers for their usable crops
-    (keypoints (K, 15, 2) and spread (K,) in crop pixels): mapped back into the photo, and detections on
-    which the model sees no face (spread above `max_spread`) dropped. Too small faces come without keypoints."""
-    answers = dict(zip(found.usable, zip(keypoints, np.asarray(spread).tolist())))
+    (keypoints (K, 15, 2) and each keypoint's spread (K, 15), crop pixels): mapped back into the photo, and
+    detections on which the model sees no face (median spread above `max_spread`) dropped. Too small faces
+    come without keypoints. uncertainty: spreads (K, 15) -> expected errors (K, 15) in crop pixels (a model's
+    `uncertainty` calibration), scaled here into photo pixels; None: faces without `uncertainty`."""
+    spread = np.asarray(spread, np.float64)
+    if spread.shape != (len(found.usable), len(KEYPOINT_NAMES)):
+        raise ValueError(f"expected spreads ({len(found.usable)}, {len(KEYPOINT_NAMES)}), one per keypoint of "
+                         f"each usable crop, got shape {spread.shape}")
+    errors = uncertainty(spread) if uncertainty is not None else [None] * len(spread)
+    answers = dict(zip(found.usable, zip(keypoints, spread, errors)))
     faces = []
     for i, (detection, crop) in enumerate(zip(found.detections, found.crops)):
         box = tuple(int(round(v)) for v in detection.box)
         if i not in answers:
             faces.append(Face(box, None, crop, score=detection.score))
             continue
-        points, doubt = answers[i]
+        points, spreads, error = answers[i]
+        doubt = float(np.median(spreads))
         if doubt > max_spread:  # the model sees no face there: a false detection
             continue
         named = {name: (float(x), float(y)) for name, (x, y) in zip(KEYPOINT_NAMES, crop.to_photo(points))}
-        faces.append(Face(box, named, crop, doubt, detection.score))
+        expected = None if error is None else dict(zip(KEYPOINT_NAMES, (error / crop.scale).tolist()))
+        faces.append(Face(box, named, crop, doubt, detection.score, expected))
     return faces
 
 

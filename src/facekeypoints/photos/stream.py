@@ -29,7 +29,8 @@ from .tracking import Tracker, Tracking
 
 class SpreadModel(Protocol):
     """What the stream needs of a model (a loaded `Predictor` has it): keypoints (N, 15, 2) and their
-    heatmaps' median spread (N,) for uint8 crops (N, 96, 96)."""
+    heatmaps' spread (N, 15) for uint8 crops (N, 96, 96). An `uncertainty` attribute, if it has one, is the
+    calibration `faces_from` takes."""
 
     def predict_with_spread(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
@@ -139,7 +140,7 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
                  detector: FaceDetector, min_crop: int = MIN_CROP, max_spread: float = MAX_SPREAD, every: int = 1,
                  workers: int | None = None, batch_size: int = 64, keep_images: bool = False,
                  max_pixels: float = MAX_PIXELS, boxes: dict[tuple[str, int | None], list] | None = None,
-                 tracking: Tracking | None = Tracking(), **faces_options) -> Iterator[FileResult]:
+                 tracking: Tracking | None = Tracking()) -> Iterator[FileResult]:
     """Faces in many image and video files, streamed: one `FileResult` per image and per video frame (every
     `every`-th), in input order, with bounded memory. Folders are searched recursively.
 
@@ -197,7 +198,8 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
         start = 0
         for result, found in pending:
             end = start + len(found.faces)
-            result.faces = faces_from(found, keypoints[start:end], spread[start:end], max_spread, **faces_options)
+            result.faces = faces_from(found, keypoints[start:end], spread[start:end], max_spread,
+                                      getattr(model, "uncertainty", None))
             result.not_faces = len(found.detections) - len(result.faces)  # faces_from drops only those
             start = end
             yield result
@@ -209,7 +211,8 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
             result, job = window.popleft()
             if isinstance(job, _Video):
                 yield from flush()
-                tracker = Tracker(model.predict_with_spread, detector, min_crop, max_spread, tracking, **faces_options)
+                tracker = Tracker(model.predict_with_spread, detector, min_crop, max_spread, tracking,
+                                  getattr(model, "uncertainty", None))
                 yield from job.results(tracker, every, keep_images, max_pixels, boxes or {})
             elif job is None:
                 yield from flush()  # keep the order: what came before the error first
@@ -241,10 +244,10 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
 
 def track_live(source: int | str, model: SpreadModel, detector: FaceDetector, min_crop: int = MIN_CROP,
                max_spread: float = MAX_SPREAD, every: int = 1, keep_images: bool = False,
-               tracking: Tracking = Tracking(), stop: Callable[[], bool] | None = None, **faces_options
-               ) -> Iterator[FileResult]:
+               tracking: Tracking = Tracking(), stop: Callable[[], bool] | None = None) -> Iterator[FileResult]:
     """The faces of a camera (its index) or a stream (a URL OpenCV opens), followed as `detect_files` follows a
     video's, one `FileResult` a frame as it comes, until the source ends or `stop()` says so."""
     name = Path(f"camera{source}" if isinstance(source, int) else Path(str(source).rstrip("/")).stem or "stream")
-    tracker = Tracker(model.predict_with_spread, detector, min_crop, max_spread, tracking, **faces_options)
+    tracker = Tracker(model.predict_with_spread, detector, min_crop, max_spread, tracking,
+                                  getattr(model, "uncertainty", None))
     yield from _Video(Path(str(source)), name, source, stop).results(tracker, every, keep_images, MAX_PIXELS, {})

@@ -141,15 +141,16 @@ class Tracker:
     """Follows the faces of one video, a frame at a time: `tracker(image, time)` -> the frame's `Face`s, each with
     its `track` id, keypoints smoothed.
 
-    predict: the model, crops (N, 96, 96) uint8 -> (keypoints (N, 15, 2), spread (N,)) as `predict_with_spread`
-    gives them. detector, min_crop, max_spread: as `find_faces` and `faces_from` take them. settings: when to
-    re-detect (the detector also runs on the first frame and when a face is lost or in doubt) and the smoothing.
+    predict: the model, crops (N, 96, 96) uint8 -> (keypoints (N, 15, 2), spreads (N, 15)) as
+    `predict_with_spread` gives them. detector, min_crop, max_spread, uncertainty: as `find_faces` and `faces_from`
+    take them. settings: when to re-detect (the detector also runs on the first frame and when a face is lost or in doubt) and the smoothing.
     """
 
     def __init__(self, predict: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], detector: FaceDetector,
-                 min_crop: int, max_spread: float = MAX_SPREAD, settings: Tracking = Tracking(), **faces_options):
+                 min_crop: int, max_spread: float = MAX_SPREAD, settings: Tracking = Tracking(),
+                 uncertainty: Callable[[np.ndarray], np.ndarray] | None = None):
         self.predict, self.detector, self.min_crop, self.max_spread = predict, detector, min_crop, max_spread
-        self.settings, self.faces_options = settings, faces_options
+        self.settings, self.uncertainty = settings, uncertainty
         self.tracks: list[_Track] = []
         self.next_id = 0
         self.since_detection = settings.redetect  # so that the first frame is searched
@@ -203,6 +204,6 @@ class Tracker:
         if not pairs:
             return {}
         found = cut_faces(image, [d for d, _ in pairs], [c for _, c in pairs], self.min_crop)
-        faces = faces_from(found, *self.predict(found.faces), self.max_spread, **self.faces_options)
+        faces = faces_from(found, *self.predict(found.faces), self.max_spread, self.uncertainty)
         self.not_faces += len(pairs) - len(faces)
         return {id(face.crop): face for face in faces}
