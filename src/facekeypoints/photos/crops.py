@@ -96,6 +96,7 @@ class Found:
     crops: list[Crop]
     usable: list[int]  # indices of the detections whose crop is large enough for keypoints
     faces: np.ndarray  # uint8 (len(usable), 96, 96): the usable crops, ready for the model
+    size: tuple[int, int]  # the image's width and height (the head pose's camera is made from it)
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
@@ -117,4 +118,4 @@ def find_faces(image: np.ndarray, detector: FaceDetector, min_crop: int = MIN_CR
     usable = [i for i, crop in enumerate(crops) if crop.side >= min_crop]
     faces = (np.stack([crops[i].cut(grey) for i in usable]) if usable
              else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8))
-    return Found(list(detections), crops, usable, faces)
+    return Found(list(detections), crops, usable, faces, (image.shape[1], image.shape[0]))
