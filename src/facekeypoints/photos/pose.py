@@ -10,9 +10,10 @@ turned onto the line of sight: first the nod, then the turn aside, last the turn
 photo in-plane changes roll by as much and leaves yaw and pitch alone.
 
 The camera: photos carry no intrinsics, so the focal length is the image's long side (a field of view of 53°
-across it, a phone's or webcam's) and the principal point its centre; no lens distortion. Measured against the
-line of sight, the angles hardly depend on it: a face a few of its widths from the camera looks nearly the same
-through any lens (README, "Head pose": halving or doubling the focal length).
+across it, a phone's or webcam's) and the principal point its centre; no lens distortion. A wrong guess bends the
+angles of turned faces by a few degrees (README, "Head pose": half or twice the focal length); measuring them
+against the line of sight rather than the optical axis keeps a face near a photo's edge from taking the angle
+between the two as its own turn.
 """
 
 from __future__ import annotations
