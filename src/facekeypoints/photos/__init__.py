@@ -8,6 +8,7 @@ The flow, one module per step (each imports only the ones before it):
     haar, blazeface   the two detectors (`HaarDetector`, `BlazeFaceDetector`); `detectors`: them by name
     crops      turn each detection into a 96x96 grey crop framed like Kaggle's, upright (`find_faces`)
     (model)    any model with `predict_with_spread(crops)`: keypoints and doubt per crop (not in here)
+    pose       head pose (yaw, pitch, roll) from the 15 keypoints (`head_pose` -> `Pose`)
     results    map the crop keypoints back into the photo, drop non-faces (`faces_from` -> `Face`), draw
     tracking   videos: crops placed from the last frame's keypoints, track ids, One-Euro smoothing (`Tracker`)
     stream     many files at once: worker processes detect, batched model calls, `FileResult`s in order; videos
@@ -57,6 +58,7 @@ from .io import (
     to_uint8,
     walk_inputs,
 )
+from .pose import Pose, head_pose
 from .results import MAX_SPREAD, Face, FileResult, draw_faces, faces_from
 from .stream import SpreadModel, default_workers, detect_files, track_live
 from .tracking import OneEuroFilter, Tracker, Tracking
@@ -86,6 +88,7 @@ __all__ = [
     "MAX_SPREAD",
     "MIN_CROP",
     "OneEuroFilter",
+    "Pose",
     "RecordsWriter",
     "SpreadModel",
     "TEMPLATE_KEYPOINTS",
@@ -111,6 +114,7 @@ __all__ = [
     "frame_count",
     "frames",
     "framing_of",
+    "head_pose",
     "is_video",
     "live_frames",
     "read_boxes",

@@ -55,7 +55,8 @@ class Crop:
         turn = np.asarray(matrix, np.float64)[:, :2]
         scale = math.sqrt(abs(np.linalg.det(turn)))
         centre = matrix[:, 2] + 0.5 - turn @ np.full(2, 0.5 - size / 2)
-        return cls((float(centre[0]), float(centre[1])), scale * size, math.degrees(math.atan2(turn[1, 0], turn[0, 0])))
+        angle = math.degrees(math.atan2(turn[1, 0], turn[0, 0]))
+        return cls((float(centre[0]), float(centre[1])), scale * size, angle)
 
     @classmethod
     def from_keypoints(cls, points: np.ndarray) -> Crop:
@@ -116,6 +117,7 @@ class Found:
     crops: list[Crop]
     usable: list[int]  # indices of the detections whose crop is large enough for keypoints
     faces: np.ndarray  # uint8 (len(usable), 96, 96): the usable crops, ready for the model
+    size: tuple[int, int]  # the image's width and height (the head pose's camera is made from it)
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
@@ -141,4 +143,4 @@ def cut_faces(image: np.ndarray, detections: list[Detection], crops: list[Crop],
     usable = [i for i, crop in enumerate(crops) if crop.side >= min_crop]
     faces = (np.stack([crops[i].cut(grey) for i in usable]) if usable
              else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8))
-    return Found(list(detections), crops, usable, faces)
+    return Found(list(detections), crops, usable, faces, (image.shape[1], image.shape[0]))

@@ -13,12 +13,15 @@ import numpy as np
 from ..keypoints import KEYPOINT_NAMES
 from .align import ALIGNED_SIZE, aligned_crop
 from .crops import Crop, Found
+from .pose import Pose, head_pose
 
 # Detections whose keypoint heatmaps spread wider than this (median over the 15, pixels of the crop) are not
 # faces. Measured with the shipped model: on the 600 public-test crops median 6.5, 99th percentile 8.9 (two
 # above 14: a photo whose labels are on a small face in its corner, and a blurred face); on the sample
 # photos' faces 6.1-6.4; on the Haar detector's five false positives in gus.jpg's background 19.6-33.
 MAX_SPREAD = 14.0
+# The pose axis drawn from the nose tip (BGR): the face's left (the image's right when frontal), up, forward.
+AXIS_COLOURS = ((0, 0, 255), (0, 200, 0), (255, 80, 0))
 
 
 @dataclass
@@ -33,6 +36,7 @@ class Face:
     track: int | None = None  # in a video, the same number for the same face in every frame; None in a photo
     # name -> the error to expect in this keypoint, photo pixels (from its spread); None: the model has no calibration
     uncertainty: dict[str, float] | None = None
+    pose: Pose | None = None  # the head's yaw, pitch and roll (`photos.pose`); None without keypoints
 
     @property
     def angle(self) -> float:
@@ -65,8 +69,8 @@ class Face:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: {"box": [x, y, w, h], "score", "angle", "keypoints": {name: [x, y]} or null, "too_small",
-        "spread", "uncertainty": {name: px} or null, "track"}; a number the detector or model does not give is
-        null."""
+        "spread", "uncertainty": {name: px} or null, "pose": {"yaw", "pitch", "roll"} or null, "track"}; a number
+        the detector or model does not give is null."""
         points = None if self.keypoints is None else {k: [round(x, 2), round(y, 2)] for k, (x, y) in
                                                         self.keypoints.items()}
 
@@ -77,7 +81,7 @@ class Face:
                 "keypoints": points, "too_small": self.too_small, "spread": number(self.spread, 2),
                 "uncertainty": None if self.uncertainty is None else {k: number(v, 2) for k, v in
                                                                       self.uncertainty.items()},
-                "track": self.track}
+                "pose": None if self.pose is None else self.pose.to_dict(), "track": self.track}
 
     def describe(self) -> str:
         """One line for people: where the face is and its keypoints, rounded to pixels."""
@@ -85,8 +89,8 @@ class Face:
         return f"face at {list(self.box)}: {points or 'too small for keypoints'}"
 
     def draw(self, image: np.ndarray, labels: bool = False) -> np.ndarray:
-        """Draw this face on a BGR uint8 image, in place: its box (yellow; red when too small) and keypoints
-        (with their names if `labels`). Returns the image."""
+        """Draw this face on a BGR uint8 image, in place: its box (yellow; red when too small), keypoints (with
+        their names if `labels`) and pose axis (`AXIS_COLOURS`, from the nose tip). Returns the image."""
         x, y, w, h = self.box
         thick = max(1, round(w / 80))
         colour = (0, 0, 255) if self.too_small else (0, 220, 255)
@@ -105,6 +109,13 @@ class Face:
             centre = (int(round(px)), int(round(py)))
             cv2.circle(image, centre, radius + thick, (0, 0, 0), -1, cv2.LINE_AA)
             cv2.circle(image, centre, radius, (60, 255, 60), -1, cv2.LINE_AA)
+        if self.pose is not None:  # the face's axes, half its width long, as seen from the camera
+            nose = np.array(self.keypoints["nose_tip"])
+            for axis, colour in zip(self.pose.axes(), AXIS_COLOURS):
+                tip = tuple(int(round(v)) for v in nose + axis * w / 2)
+                start = (int(round(nose[0])), int(round(nose[1])))
+                cv2.line(image, start, tip, (0, 0, 0), 3 * thick, cv2.LINE_AA)  # outlined, as the points
+                cv2.line(image, start, tip, colour, 2 * thick, cv2.LINE_AA)
         return image
 
 
@@ -200,9 +211,11 @@ def faces_from(found: Found, keypoints: np.ndarray, spread: np.ndarray, max_spre
         doubt = float(np.median(spreads))
         if doubt > max_spread:  # the model sees no face there: a false detection
             continue
-        named = {name: (float(x), float(y)) for name, (x, y) in zip(KEYPOINT_NAMES, crop.to_photo(points))}
+        photo = crop.to_photo(points)
+        named = {name: (float(x), float(y)) for name, (x, y) in zip(KEYPOINT_NAMES, photo)}
         expected = None if error is None else dict(zip(KEYPOINT_NAMES, (error / crop.scale).tolist()))
-        faces.append(Face(box, named, crop, doubt, detection.score, expected))
+        faces.append(Face(box, named, crop, doubt, detection.score, uncertainty=expected,
+                          pose=head_pose(photo, found.size)))
     return faces
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from ..keypoints import IMAGE_SIZE, KEYPOINT_NAMES
 from .crops import Crop, cut_faces
 from .detection import Detection, FaceDetector, as_detection, detect
+from .pose import head_pose
 from .results import MAX_SPREAD, Face, faces_from
 
 # Chosen with `python benchmarks/tracking.py`, which measures jitter and lag on clips moving on known paths, and
@@ -143,7 +144,8 @@ class Tracker:
 
     predict: the model, crops (N, 96, 96) uint8 -> (keypoints (N, 15, 2), spreads (N, 15)) as
     `predict_with_spread` gives them. detector, min_crop, max_spread, uncertainty: as `find_faces` and `faces_from`
-    take them. settings: when to re-detect (the detector also runs on the first frame and when a face is lost or in doubt) and the smoothing.
+    take them. settings: when to re-detect (the detector also runs on the first frame and when a face is lost or in
+    doubt) and the smoothing.
     """
 
     def __init__(self, predict: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], detector: FaceDetector,
@@ -189,8 +191,9 @@ class Tracker:
             points, crop = steady(face.as_array(), time, track.filter)
             if any(_overlap(crop, other.crop) > 0.5 for other in kept):  # two tracks on one face: keep the older
                 continue
-            if track.filter is not None:
+            if track.filter is not None:  # the pose too, from the smoothed points
                 face.keypoints = {name: (float(x), float(y)) for name, (x, y) in zip(KEYPOINT_NAMES, points)}
+                face.pose = head_pose(points, (image.shape[1], image.shape[0]))
             face.track = track.id
             track.crop, track.doubtful = crop, face.spread > DOUBT
             kept.append(track)
