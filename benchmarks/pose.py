@@ -65,7 +65,8 @@ def turned(image: np.ndarray, degrees: float) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--photos", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "photos")
+    parser.add_argument("--photos", type=Path,
+                        default=Path(__file__).resolve().parents[2] / "shared" / "data" / "photos")
     parser.add_argument("--draws", type=int, default=5)
     args = parser.parse_args()
 

@@ -145,6 +145,8 @@ def test_no_pose_for_points_no_face_makes():
     assert head_pose(missing, SIZE) is None
     for _ in range(20):  # scattered points: no head explains them
         assert head_pose(rng.uniform(100, 300, (15, 2)), SIZE) is None
+    for spread in (0.0, 1e-9):  # all at one place (a model's collapsed answer): SQPnP itself raises on these
+        assert head_pose(np.full((15, 2), 200.0) + rng.normal(0, spread, (15, 2)), SIZE) is None
 
 
 @pytest.mark.parametrize("degrees", [25, -25, 40, -40, 90])

@@ -153,7 +153,7 @@ def test_faces_carry_their_uncertainty_in_photo_pixels(tmp_path):
 
 def test_faces_from_wants_a_spread_per_keypoint():
     crop = Crop((48.0, 48.0), 96.0)
-    found = Found([Detection((0, 0, 96, 96))], [crop], [0], np.zeros((1, 96, 96), np.uint8))
+    found = Found([Detection((0, 0, 96, 96))], [crop], [0], np.zeros((1, 96, 96), np.uint8), (96, 96))
     points = np.full((1, 15, 2), 48.0)
     with pytest.raises(ValueError, match=r"expected spreads \(1, 15\)"):
         faces_from(found, points, np.array([6.0]))

@@ -138,7 +138,10 @@ def head_pose(keypoints: np.ndarray, image_size: tuple[int, int], focal: float |
     k = camera(image_size, focal)
     # SQPnP finds the global least-squares pose without a starting guess; Levenberg-Marquardt then minimises the
     # reprojection error itself, the right measure for noise in the image
-    found, rvec, tvec = cv2.solvePnP(FRONTAL, points, k, None, flags=cv2.SOLVEPNP_SQPNP)
+    try:
+        found, rvec, tvec = cv2.solvePnP(FRONTAL, points, k, None, flags=cv2.SOLVEPNP_SQPNP)
+    except cv2.error:  # SQPnP refuses points that (nearly) coincide: no head makes those
+        return None
     if not found or tvec[2, 0] <= 0:
         return None
     rvec, tvec = cv2.solvePnPRefineLM(FRONTAL, points, k, None, rvec, tvec)
