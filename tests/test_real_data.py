@@ -98,3 +98,12 @@ def _submit_and_score(real_data, tmp_path, capsys, *options) -> dict:
     capsys.readouterr()
     assert main(["score", str(out), str(real_data / "test_solution.csv"), "--json", "-q"]) == 0
     return json.loads(capsys.readouterr().out)
+
+
+def test_mean_shape_is_the_mean_of_the_fifteen_keypoint_faces(training):
+    """keypoints.MEAN_SHAPE, where crops fitted to a face's keypoints (video tracking) put them, is the data's."""
+    from facekeypoints.keypoints import MEAN_SHAPE
+
+    complete = np.isfinite(training.keypoints).all(axis=(1, 2))
+    assert complete.sum() > 1000
+    np.testing.assert_allclose(training.keypoints[complete].mean(axis=0), MEAN_SHAPE, atol=0.006)
