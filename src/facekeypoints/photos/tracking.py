@@ -157,12 +157,11 @@ class Tracker:
         self.next_id = 0
         self.since_detection = settings.redetect  # so that the first frame is searched
         self.detections = 0  # how many frames the detector ran on (for benchmarks)
-        self.not_faces = 0  # in the last frame: detections dropped because the model saw no face there
+        self.not_faces = 0  # in the last frame: new detections dropped because the model saw no face there
 
     def __call__(self, image: np.ndarray, time: float, boxes: Sequence | None = None) -> list[Face]:
         """The faces in this frame (BGR or grey uint8) at `time` seconds. boxes: the faces, if known for this
         frame (as `find_faces` takes them): they replace the detector's."""
-        self.not_faces = 0
         due = (boxes is not None or not self.tracks or self.since_detection >= self.settings.redetect
                or any(t.doubtful for t in self.tracks))
         faces = self._faces(image, [(t.detection(), t.crop) for t in self.tracks])
@@ -179,6 +178,7 @@ class Tracker:
                 else:
                     new.append((detection, crop))
             faces.update(self._faces(image, new))
+        self.not_faces = sum(id(crop) not in faces for _, crop in new)  # detections the model saw no face at
         for detection, crop in new:
             face = faces.get(id(crop))
             if face is not None and face.keypoints is not None:
@@ -199,8 +199,8 @@ class Tracker:
             kept.append(track)
             out.append(face)
         self.tracks, self.since_detection = kept, self.since_detection + 1
-        # what is left: faces too small for keypoints, found by the detector in this frame (not followed)
-        return out + [face for face in faces.values() if face.keypoints is None]
+        # and the faces too small for keypoints that the detector found in this frame (they are not followed)
+        return out + [faces[id(crop)] for _, crop in new if id(crop) in faces and faces[id(crop)].keypoints is None]
 
     def _faces(self, image: np.ndarray, pairs: list[tuple[Detection, Crop]]) -> dict[int, Face]:
         """The model's faces for these (detection, crop) pairs, by id of their crop; not-faces left out."""
@@ -208,5 +208,4 @@ class Tracker:
             return {}
         found = cut_faces(image, [d for d, _ in pairs], [c for _, c in pairs], self.min_crop)
         faces = faces_from(found, *self.predict(found.faces), self.max_spread, self.uncertainty)
-        self.not_faces += len(pairs) - len(faces)
         return {id(face.crop): face for face in faces}
