@@ -20,23 +20,21 @@ Not imported by the package, which needs none of tflite, onnx, LiteRT or mediapi
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import os
-import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+import mediapipe_wheel
+from mediapipe_wheel import VERSION, WHEEL, WHEEL_SHA256, sha256
+
 REPO = Path(__file__).resolve().parents[1]
-VERSION = "0.10.21"
-# pip download pins this platform: every platform's wheel holds the same .tflite files but has its own sha256.
-WHEEL = f"mediapipe-{VERSION}-cp311-cp311-manylinux_2_28_x86_64.whl"
-WHEEL_SHA256 = "05dc4a9e593655a79558d05d6227d31018c2537a4bd3362b51e230cf22aecfe3"
+# pip download pins the platform (mediapipe_wheel.py): every platform's wheel holds the same .tflite files but has
+# its own sha256.
 SOURCE = "mediapipe/modules/face_detection/"
 # output name -> (file in the wheel, its sha256)
 MODELS = {
@@ -56,25 +54,9 @@ def fail(message: str) -> None:
     raise SystemExit(f"blazeface_onnx: error: {message}")
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def read_wheel(path: Path | None) -> dict[str, bytes]:
     """The .tflite files and LICENSE from the wheel (downloaded when no path is given), all checked."""
-    with tempfile.TemporaryDirectory() as tmp:
-        if path is None:
-            command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--dest", tmp,
-                       "--platform", "manylinux_2_28_x86_64", "--python-version", "3.11", f"mediapipe=={VERSION}"]
-            if subprocess.run(command).returncode:
-                fail(f"pip could not download {WHEEL}; download it and give it as --wheel")
-            path = Path(tmp) / WHEEL
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            fail(f"{path}: {exc.strerror}")
-    if sha256(data) != WHEEL_SHA256:
-        fail(f"{path}: sha256 {sha256(data)}, expected {WHEEL_SHA256} ({WHEEL} from PyPI)")
+    data = mediapipe_wheel.wheel(path, "blazeface_onnx")
     with zipfile.ZipFile(io.BytesIO(data)) as wheel:
         files = {name: wheel.read(SOURCE + name) for name, _ in MODELS.values()}
         files["LICENSE"] = wheel.read(LICENSE)
@@ -97,6 +79,9 @@ tools/blazeface_onnx.py; weights unchanged (sparse ones stored dense, fp16 kept 
 re-expressed in ONNX ones, inputs and outputs renamed, batch size made dynamic.
 Source: {WHEEL} (PyPI), sha256 {WHEEL_SHA256}
 {sources}
+The depths (z) of the head pose's 3D model in photos/pose.py are vertices of MediaPipe's canonical face model
+(canonical_face_model.obj, The MediaPipe Authors, Apache-2.0), picked by the face mesh contours in the same wheel
+and read from the copy in the npm package mind-ar 1.2.5; tools/pose_model.py rebuilds them (sha256 checked).
 The Apache License 2.0 from the wheel's {LICENSE} follows.
 
 """

@@ -28,12 +28,9 @@ from __future__ import annotations
 
 import argparse
 import ast
-import hashlib
 import io
-import subprocess
 import sys
 import tarfile
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -45,10 +42,8 @@ sys.path.insert(0, str(REPO / "src"))
 from facekeypoints.data import load_training  # noqa: E402
 from facekeypoints.keypoints import FLIP_PERMUTATION, KEYPOINT_NAMES  # noqa: E402
 from facekeypoints.photos import fit_similarity  # noqa: E402
+from mediapipe_wheel import WHEEL, fetched, sha256, wheel  # noqa: E402
 
-VERSION = "0.10.21"
-WHEEL = f"mediapipe-{VERSION}-cp311-cp311-manylinux_2_28_x86_64.whl"
-WHEEL_SHA256 = "05dc4a9e593655a79558d05d6227d31018c2537a4bd3362b51e230cf22aecfe3"  # as tools/blazeface_onnx.py
 CONNECTIONS = "mediapipe/python/solutions/face_mesh_connections.py"
 NPM = "mind-ar-1.2.5.tgz"
 NPM_SHA256 = "e14a0f6e1bdd85beb757d72354999a967efcaaac2fc9a036ce1852ea2d6c5193"
@@ -59,22 +54,6 @@ VERTICES = 468
 
 def fail(message: str) -> None:
     raise SystemExit(f"pose_model: error: {message}")
-
-
-def fetched(path: Path | None, name: str, expected: str, command: list[str]) -> bytes:
-    """The bytes of `path`, else of `name` fetched by `command` (run in a temporary folder), sha256 checked."""
-    with tempfile.TemporaryDirectory() as tmp:
-        if path is None:
-            if subprocess.run(command, cwd=tmp, stdout=subprocess.DEVNULL).returncode:
-                fail(f"could not fetch {name} ({' '.join(command)}); fetch it and give its path")
-            path = Path(tmp) / name
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            fail(f"{path}: {exc.strerror}")
-    if hashlib.sha256(data).hexdigest() != expected:
-        fail(f"{path}: sha256 {hashlib.sha256(data).hexdigest()}, expected {expected} ({name})")
-    return data
 
 
 def contours(wheel: bytes) -> dict[str, list[tuple[int, int]]]:
@@ -94,8 +73,8 @@ def vertices(package: bytes) -> np.ndarray:
     """The canonical model's (468, 3) vertex positions."""
     with tarfile.open(fileobj=io.BytesIO(package)) as archive:
         text = archive.extractfile(OBJ).read()
-    if hashlib.sha256(text).hexdigest() != OBJ_SHA256:
-        fail(f"{OBJ}: sha256 {hashlib.sha256(text).hexdigest()}, expected {OBJ_SHA256}")
+    if sha256(text) != OBJ_SHA256:
+        fail(f"{OBJ}: sha256 {sha256(text)}, expected {OBJ_SHA256}")
     rows = [line.split()[1:] for line in text.decode().splitlines() if line.startswith("v ")]
     if len(rows) != VERTICES:
         fail(f"{OBJ}: {len(rows)} vertices, expected {VERTICES}")
@@ -151,12 +130,9 @@ def main() -> None:
     parser.add_argument("--npm-package", type=Path, help=f"{NPM} (default: npm pack it)")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "facial-keypoints-detection")
     args = parser.parse_args()
-    wheel = fetched(args.wheel, WHEEL, WHEEL_SHA256,
-                    [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--dest", ".",
-                     "--platform", "manylinux_2_28_x86_64", "--python-version", "3.11", f"mediapipe=={VERSION}"])
-    package = fetched(args.npm_package, NPM, NPM_SHA256, ["npm", "pack", "--silent", "mind-ar@1.2.5"])
+    package = fetched(args.npm_package, NPM, NPM_SHA256, ["npm", "pack", "--silent", "mind-ar@1.2.5"], "pose_model")
     points = vertices(package)
-    chosen = keypoint_model(contours(wheel), points)
+    chosen = keypoint_model(contours(wheel(args.wheel, "pose_model")), points)
     mediapipe = np.array([points[chosen[name]].mean(axis=0) for name in KEYPOINT_NAMES])
     mean = kaggle_mean_face(args.data)  # pixels, y down
     front = mediapipe[:, :2] * (1, -1)  # MediaPipe's front view, y down as in images
