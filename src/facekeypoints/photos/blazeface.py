@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from ..shipped import shipped_onnx
-from .detection import Detection, Framing, smallest_face
+from .detection import Detection, Framing, ious, smallest_face
 
 FACE_PX = 20  # the smallest face is scanned at this size: found in all of the tests on the sample photos
 LARGEST_PX = 100  # the full-range net's largest reliable face: each coarser scan is FACE_PX / LARGEST_PX finer
@@ -222,15 +222,7 @@ def _overlapping(face: Detection, others: list[Detection]) -> list[Detection]:
         return []
     corners = np.array([[x, y, x + w, y + h] for x, y, w, h in (other.box for other in others)])
     x, y, w, h = face.box
-    return [other for other, iou in zip(others, _ious(np.array([x, y, x + w, y + h]), corners)) if iou > NMS_IOU]
-
-
-def _ious(one: np.ndarray, corners: np.ndarray) -> np.ndarray:
-    """Intersection over union of a box with each of several, all as corners (x0, y0, x1, y1)."""
-    inter = np.prod(np.clip(np.minimum(one[2:], corners[:, 2:]) - np.maximum(one[:2], corners[:, :2]), 0, None),
-                    axis=1)
-    area = np.prod(one[2:] - one[:2])
-    return inter / (area + np.prod(corners[:, 2:] - corners[:, :2], axis=1) - inter)
+    return [other for other, iou in zip(others, ious(np.array([x, y, x + w, y + h]), corners)) if iou > NMS_IOU]
 
 
 def _merge(found: np.ndarray, net: Net) -> list[Detection]:
@@ -243,7 +235,7 @@ def _merge(found: np.ndarray, net: Net) -> list[Detection]:
     for best in range(len(found)):
         if not left[best]:
             continue
-        group = left & (_ious(corners[best], corners) > NMS_IOU)
+        group = left & (ious(corners[best], corners) > NMS_IOU)
         group[best] = True
         left &= ~group
         weights = found[group, :1]

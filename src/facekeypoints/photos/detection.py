@@ -112,6 +112,14 @@ def as_detection(found: Detection | Sequence[float], framing: Framing = IDENTITY
     return Detection(box, framing=framing)  # type: ignore[arg-type]
 
 
+def ious(one: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Intersection over union of a box with each of several, all as corners (x0, y0, x1, y1)."""
+    inter = np.prod(np.clip(np.minimum(one[2:], corners[:, 2:]) - np.maximum(one[:2], corners[:, :2]), 0, None),
+                    axis=1)
+    area = np.prod(one[2:] - one[:2])
+    return inter / (area + np.prod(corners[:, 2:] - corners[:, :2], axis=1) - inter)
+
+
 def smallest_face(shape: tuple[int, ...], min_size: float | None) -> float:
     """The smallest face (box width, pixels) to look for in an image of this shape: `min_size` if given, else
     `AUTO_FRACTION` of its long side but at least `AUTO_FLOOR` pixels."""

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..keypoints import IMAGE_SIZE, KEYPOINT_NAMES
 from .crops import Crop, cut_faces
-from .detection import Detection, FaceDetector, as_detection, detect
+from .detection import Detection, FaceDetector, as_detection, detect, ious
 from .pose import head_pose
 from .results import MAX_SPREAD, Face, faces_from
 
@@ -112,10 +112,8 @@ def _relative_box(detection: Detection, crop: Crop) -> tuple[float, float, float
 
 def _overlap(a: Crop, b: Crop) -> float:
     """Intersection over union of two crops' squares, taken upright (enough to tell one face from another)."""
-    lows = [np.subtract(c.centre, c.side / 2) for c in (a, b)]
-    highs = [np.add(c.centre, c.side / 2) for c in (a, b)]
-    inter = np.prod(np.clip(np.minimum(*highs) - np.maximum(*lows), 0, None))
-    return float(inter / (a.side ** 2 + b.side ** 2 - inter))
+    corners = [np.concatenate([np.subtract(c.centre, c.side / 2), np.add(c.centre, c.side / 2)]) for c in (a, b)]
+    return float(ious(corners[0], corners[1][None])[0])
 
 
 @dataclass(frozen=True)
