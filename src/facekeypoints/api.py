@@ -131,8 +131,7 @@ class FaceKeypoints:
     def tracker(self, tracking: Tracking = Tracking()) -> Tracker:
         """A `photos.Tracker` for your own frame loop: `tracker(frame, seconds)` -> the frame's faces, followed.
         Frames are BGR uint8 (as OpenCV reads them) or grey."""
-        return Tracker(self.model.predict_with_spread, self.detector, self.min_crop, self.max_spread, tracking,
-                       self.model.uncertainty)
+        return Tracker(self.model, self.detector, self.min_crop, self.max_spread, tracking)
 
     def predict_crops(self, faces: np.ndarray, four_point: np.ndarray | None = None) -> np.ndarray:
         """Keypoints (N, 15, 2) of ready 96x96 grey face crops (N, 96, 96), as `submit` predicts them.

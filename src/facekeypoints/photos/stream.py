@@ -211,8 +211,7 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
             result, job = window.popleft()
             if isinstance(job, _Video):
                 yield from flush()
-                tracker = Tracker(model.predict_with_spread, detector, min_crop, max_spread, tracking,
-                                  getattr(model, "uncertainty", None))
+                tracker = Tracker(model, detector, min_crop, max_spread, tracking)
                 yield from job.results(tracker, every, keep_images, max_pixels, boxes or {})
             elif job is None:
                 yield from flush()  # keep the order: what came before the error first
@@ -248,6 +247,5 @@ def track_live(source: int | str, model: SpreadModel, detector: FaceDetector, mi
     """The faces of a camera (its index) or a stream (a URL OpenCV opens), followed as `detect_files` follows a
     video's, one `FileResult` a frame as it comes, until the source ends or `stop()` says so."""
     name = Path(f"camera{source}" if isinstance(source, int) else Path(str(source).rstrip("/")).stem or "stream")
-    tracker = Tracker(model.predict_with_spread, detector, min_crop, max_spread, tracking,
-                                  getattr(model, "uncertainty", None))
+    tracker = Tracker(model, detector, min_crop, max_spread, tracking)
     yield from _Video(Path(str(source)), name, source, stop).results(tracker, every, keep_images, MAX_PIXELS, {})

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -140,17 +140,15 @@ class Tracker:
     """Follows the faces of one video, a frame at a time: `tracker(image, time)` -> the frame's `Face`s, each with
     its `track` id, keypoints smoothed.
 
-    predict: the model, crops (N, 96, 96) uint8 -> (keypoints (N, 15, 2), spreads (N, 15)) as
-    `predict_with_spread` gives them. detector, min_crop, max_spread, uncertainty: as `find_faces` and `faces_from`
-    take them. settings: when to re-detect (the detector also runs on the first frame and when a face is lost or in
-    doubt) and the smoothing.
+    model: anything with `predict_with_spread(crops)` (as the stream takes it) and, if it has one, an `uncertainty`
+    calibration. detector, min_crop, max_spread: as `find_faces` and `faces_from` take them. settings: when to
+    re-detect (the detector also runs on the first frame and when a face is lost or in doubt) and the smoothing.
     """
 
-    def __init__(self, predict: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], detector: FaceDetector,
-                 min_crop: int, max_spread: float = MAX_SPREAD, settings: Tracking = Tracking(),
-                 uncertainty: Callable[[np.ndarray], np.ndarray] | None = None):
-        self.predict, self.detector, self.min_crop, self.max_spread = predict, detector, min_crop, max_spread
-        self.settings, self.uncertainty = settings, uncertainty
+    def __init__(self, model, detector: FaceDetector, min_crop: int, max_spread: float = MAX_SPREAD,
+                 settings: Tracking = Tracking()):
+        self.predict, self.uncertainty = model.predict_with_spread, getattr(model, "uncertainty", None)
+        self.detector, self.min_crop, self.max_spread, self.settings = detector, min_crop, max_spread, settings
         self.tracks: list[_Track] = []
         self.next_id = 0
         self.since_detection = settings.redetect  # so that the first frame is searched
