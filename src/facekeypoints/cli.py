@@ -295,6 +295,8 @@ def _add_train_parser(command, option, data_help: str, with_models: bool) -> Non
             ("weight-decay", _number(float, 0), "AdamW with this decay, 0 for Adam"),
             ("schedule", SCHEDULES, "learning rate: constant, halved at half time, or warm-up then cosine"),
             ("augment", bool, "random flips, rotations, zoom, shifts, brightness and contrast"),
+            ("reframe", _number(float, 0, 1), "with --augment, the share of faces framed widely, as an unusual "
+             "photo crop would: zoom 0.55-1.5, turn up to 35 degrees, shift up to 22 px"),
             ("channels-last", bool, "NHWC memory layout, faster convolutions on CPUs"),
             ("bf16", bool, "bfloat16 autocast, float32 weights (default: on GPUs and on CPUs with AMX)")):
         kwargs = ({"action": argparse.BooleanOptionalAction} if kind is bool else {"choices": kind}
@@ -309,6 +311,8 @@ def _add_train_parser(command, option, data_help: str, with_models: bool) -> Non
     p.add_argument("--limit", type=COUNT, help="use only the first N faces of the file (quick checks)")
     p.add_argument("--complete-only", action="store_true", default=None,
                    help="train only on faces with all 15 keypoints (dropna)")
+    p.add_argument("--teacher", metavar="MODEL", help="distil: this model's points (a run folder, checkpoint, .onnx "
+                   "or shipped name, trained on the same split) train every head a face has no label for")
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its last.pt, with its "
                    "settings: only --epochs (the new total), --threads and --data (the same data, moved) may change")
     defaults = {s.name: ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s.train.items()) for s in specs}

@@ -61,7 +61,7 @@ class Up(nn.Module):
     summary="the project's own, stride-4 heatmaps read by soft-argmax, two labelling conventions and a learned "
     "flip offset",
     options={"width": Option(32, "channels at the finest level", low=1)},
-    train={"epochs": 60, "batch_size": 64, "lr": 2e-3, "augment": True, "ema": 0.998, "weight_decay": 1e-4,
+    train={"epochs": 60, "batch_size": 64, "lr": 2e-3, "augment": True, "reframe": 0.5, "ema": 0.998, "weight_decay": 1e-4,
            "schedule": "cosine", "channels_last": False},
     flip_offset=True,
 )

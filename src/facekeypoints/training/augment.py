@@ -1,5 +1,11 @@
 """Training augmentation, done on whole batches of tensors: mirror, rotate, scale, shift, brightness, contrast.
 
+Most faces get the mild geometry of Kaggle's own crops (±15°, ±10 % zoom, ±6 px). A share `reframe` of them is
+instead framed as a photo's crop may frame a face: zoomed out to 0.55 or in to 1.5, turned up to ±35° and
+shifted up to ±22 px, the edges filled by replicating the border. Without it the models put the points of a
+small, off-centre face on its chest (`benchmarks/robustness.py`); with all faces framed widely they would
+spend their capacity on framings that are rare, so the two are mixed.
+
 A mirrored face swaps left and right keypoints, and its labels are not simply mirrored: annotators put
 points a little right of where the mirror image would (see `KeypointNet.flip_offset`). The mirrored
 target is therefore `size - 1 - x + offset`, with `offset` a learned tensor, so the loss trains it too.
@@ -22,6 +28,10 @@ class Augmentation:
     shift: float = 6.0  # pixels, uniform in [-shift, shift] on each axis
     brightness: float = 0.15  # added to [0, 1] grey levels, uniform in [-b, b]
     contrast: float = 0.3  # factor around the face's mean, log-uniform in [1/(1+c), 1+c]
+    reframe: float = 0.0  # share of faces framed widely instead, with the ranges below
+    reframe_rotate: float = 35.0
+    reframe_scale: tuple[float, float] = (0.55, 1.5)  # log-uniform
+    reframe_shift: float = 22.0
 
     def __call__(self, images: torch.Tensor, points: torch.Tensor, mask: torch.Tensor,
                  flip_permutation: torch.Tensor, flip_offset: torch.Tensor | None = None):
@@ -46,6 +56,12 @@ class Augmentation:
         angle = (torch.rand(n, device=device) * 2 - 1) * math.radians(self.rotate)
         zoom = torch.exp((torch.rand(n, device=device) * 2 - 1) * math.log1p(self.scale))
         shift = (torch.rand(n, 2, device=device) * 2 - 1) * self.shift
+        if self.reframe > 0:
+            wide = torch.rand(n, device=device) < self.reframe
+            low, high = (math.log(v) for v in self.reframe_scale)
+            angle = torch.where(wide, (torch.rand(n, device=device) * 2 - 1) * math.radians(self.reframe_rotate), angle)
+            zoom = torch.where(wide, torch.exp(low + torch.rand(n, device=device) * (high - low)), zoom)
+            shift = torch.where(wide[:, None], (torch.rand(n, 2, device=device) * 2 - 1) * self.reframe_shift, shift)
         cos, sin = torch.cos(angle) * zoom, torch.sin(angle) * zoom
         matrix = torch.stack((torch.stack((cos, -sin), -1), torch.stack((sin, cos), -1)), -2)  # (N, 2, 2)
         centre = (size - 1) / 2

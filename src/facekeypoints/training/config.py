@@ -25,6 +25,8 @@ class TrainConfig:
     batch_size: int | None = None
     lr: float | None = None
     augment: bool | None = None  # flip/rotate/scale/shift/brightness/contrast (augment.Augmentation)
+    reframe: float | None = None  # with augment: share of faces framed widely (zoom 0.55-1.5, ±35°, ±22 px)
+    teacher: str | None = None  # a model whose points train the heads a face has no label for (distillation)
     ema: float | None = None  # decay of an exponential moving average of the weights (0: none)
     weight_decay: float | None = None  # > 0: AdamW with this decay, else Adam
     schedule: str | None = None  # constant; halve (at half time); cosine (one epoch of warm-up, then cosine)
@@ -39,8 +41,8 @@ class TrainConfig:
 
 
 # Defaults for settings a model's `train=` leaves out.
-COMMON = {"epochs": 60, "batch_size": 64, "lr": 1e-3, "augment": False, "ema": 0.0, "weight_decay": 0.0,
-          "schedule": "constant", "channels_last": True}
+COMMON = {"epochs": 60, "batch_size": 64, "lr": 1e-3, "augment": False, "reframe": 0.0, "ema": 0.0,
+          "weight_decay": 0.0, "schedule": "constant", "channels_last": True}
 
 
 # Settings a resumed run may change: the new total of epochs, the machine's threads, the data's new location
@@ -54,7 +56,7 @@ RULES = {  # what each setting must be: (in words, a test)
     "epochs": _WHOLE, "batch_size": _WHOLE, "threads": _WHOLE, "limit": _WHOLE,
     "lr": ("a finite number above 0", lambda v: 0 < v < math.inf),
     "weight_decay": ("a finite number of 0 or more", lambda v: 0 <= v < math.inf),
-    "ema": _FRACTION, "val_fraction": _FRACTION,
+    "ema": _FRACTION, "val_fraction": _FRACTION, "reframe": ("in [0, 1]", lambda v: 0 <= v <= 1),
     "schedule": (f"one of {', '.join(SCHEDULES)}", lambda v: v in SCHEDULES),
 }
 
@@ -129,6 +131,7 @@ def config_from_dict(stored: dict[str, Any]) -> TrainConfig:
         value = stored.pop(key)  # an option kept at the top level by older runs, or one no model has now
         if key in spec.options and value is not None:
             options.setdefault(key, value)
+    stored.setdefault("reframe", 0.0)  # runs saved before wide framing existed had none
     if stored.get("schedule") == "step":  # older runs: "step" was halving at half time for the hourglass, else constant
         stored["schedule"] = "halve" if spec.train.get("schedule") == "halve" else "constant"
     return TrainConfig(**stored, options=options)

@@ -69,12 +69,17 @@ def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
 
 
 def train_step(model, codec, optimizer, images, keypoints, mask, augment=None, bf16: bool = False,
-               forward: nn.Module | None = None) -> float:
-    """One optimiser step. forward: what runs the batch, when not `model` itself (its DDP wrapper)."""
+               forward: nn.Module | None = None, teacher: tuple[torch.Tensor, torch.Tensor] | None = None) -> float:
+    """One optimiser step. forward: what runs the batch, when not `model` itself (its DDP wrapper).
+    teacher: a teacher's points and mask per head (`teacher_heads`), the targets of heads without a label."""
     forward = forward or model
     optimizer.zero_grad(set_to_none=True)
     with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=bf16):
         points, head_mask = codec.to_heads(keypoints, mask)
+        if teacher is not None:  # a label wins; the teacher fills in (and is augmented with it)
+            taught, taught_mask = teacher
+            points = torch.where(head_mask[..., None], points, taught)
+            head_mask = head_mask | taught_mask
         if augment is not None:  # on the heads' points in pixels, before encoding: works for every codec
             images, points, head_mask = augment(images, points, head_mask, codec.flip_permutation.to(images.device),
                                                 flip_offset(model))
@@ -161,7 +166,10 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
         model.to(memory_format=torch.channels_last)
     optimizer = _optimizer(model, config)
     ema = EMA(model, config.ema) if config.ema else None
-    augment = Augmentation() if config.augment else None
+    augment = Augmentation(reframe=config.reframe) if config.augment else None
+    split = {"val_fraction": config.val_fraction, "seed": config.seed, "train_images": len(train_set),
+             "val_images": len(val_set)}
+    teacher = teacher_heads(config, codec, train_set, split) if config.teacher else None
     log: list[dict[str, Any]] = []
     epoch, step, best = 0, 0, float("inf")
     saved: tuple[int, int] | None = None  # (epoch, step) that last.pt holds from this run, for the messages
@@ -247,7 +255,8 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
                     loss = train_step(model, codec, optimizer, faces_to_tensor(train_set.images[batch], device),
                                       torch.from_numpy(train_set.keypoints[batch]).to(device),
                                       torch.from_numpy(train_set.mask[batch]).to(device), augment, config.bf16,
-                                      forward)
+                                      forward, None if teacher is None else
+                                      tuple(torch.from_numpy(t[batch]).to(device) for t in teacher))
                     if _any_rank(not math.isfinite(loss), world):
                         raise diverged(f"the loss is {loss}")
                     if ema is not None:
@@ -295,6 +304,43 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
         scored.load_state_dict(best_payload["state_dict"])
         report = keypoint_rmse(predict(scored, codec, val_set), val_set.keypoints, val_set.mask)
     return report
+
+
+def teacher_heads(config: TrainConfig, codec, faces, split: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The teacher's points on `faces` for every head of `codec`: (N, heads, 2) pixels and (N, heads) mask.
+
+    A model of two labelling conventions answers each face in both, so each face's heads of the other
+    convention learn from it too; the 15-keypoint heads of a 4-keypoint face learn its other 11 points. The
+    teacher must have been trained on this run's split (its points on validation faces would otherwise have been
+    learned from their labels): a checkpoint that says it was not is refused.
+    """
+    from ..inference import load_model
+    from ..keypoints import FOUR_POINT_PATTERN
+    from ..shipped import model_files
+
+    files = model_files(config.teacher)
+    if files.checkpoint is not None:
+        taught = load_checkpoint(files.checkpoint)["meta"]
+        theirs = {k: taught.get("train_config", {}).get(k) for k in ("val_fraction", "seed")}
+        theirs |= {k: taught.get(k) for k in ("train_images", "val_images")}
+        ours = {k: split[k] for k in theirs}
+        if theirs != ours:
+            raise FacekeypointsError(f"--teacher {config.teacher} was trained on another split ({theirs}, this run: "
+                                     f"{ours}): its points on this run's validation faces may come from their labels")
+    model = load_model(config.teacher)
+    n = len(faces)
+    heads, mask = None, None
+    for pattern in (np.ones(len(FOUR_POINT_PATTERN), bool), np.asarray(FOUR_POINT_PATTERN, bool)):
+        four = bool(~pattern.all())
+        points = model.predict(faces.images, four_point=np.full(n, four))
+        these, these_mask = codec.to_heads(torch.from_numpy(points), torch.from_numpy(np.tile(pattern, (n, 1))))
+        if heads is None:
+            heads, mask = these, these_mask
+        else:  # the 4-keypoint convention's own heads, where the codec has them
+            extra = these_mask & ~mask
+            heads = torch.where(extra[..., None], these, heads)
+            mask = mask | these_mask
+    return heads.numpy(), mask.numpy()
 
 
 def _load_split(config: TrainConfig):
