@@ -21,20 +21,90 @@ from facekeypoints.training import Augmentation, TrainConfig, run
 from facekeypoints.viz import compare_runs
 
 
-def test_augmentation_moves_keypoints_with_the_pixels():
+@pytest.mark.parametrize("reframe", [0.0, 1.0])
+def test_augmentation_moves_keypoints_with_the_pixels(reframe):
     torch.manual_seed(0)
-    points = torch.rand(8, 1, 2) * 40 + 28
+    n = 32
+    points = torch.rand(n, 1, 2) * 40 + 28
     grid = torch.arange(96.0)
     squared = (grid[None, None, :] - points[:, :, 0:1]) ** 2 + (grid[None, :, None] - points[:, :, 1:2]) ** 2
-    images = torch.exp(-squared / (2 * 1.5**2)).unsqueeze(1).reshape(8, 1, 96, 96)
-    augment = Augmentation(flip=0.5, rotate=25, scale=0.2, shift=6, brightness=0, contrast=0)
-    out, moved, mask = augment(images, points, torch.ones(8, 1, dtype=torch.bool), torch.tensor([0]), torch.zeros(1))
+    images = torch.exp(-squared / (2 * 1.5**2)).unsqueeze(1).reshape(n, 1, 96, 96)
+    augment = Augmentation(flip=0.5, rotate=25, scale=0.2, shift=6, brightness=0, contrast=0, reframe=reframe)
+    out, moved, mask = augment(images, points, torch.ones(n, 1, dtype=torch.bool), torch.tensor([0]), torch.zeros(1))
     weight = out[:, 0].clamp(min=0) ** 4  # centroid of the (sharpened) blob
     cx = (weight * grid).sum(dim=(1, 2)) / weight.sum(dim=(1, 2))
     cy = (weight * grid[:, None]).sum(dim=(1, 2)) / weight.sum(dim=(1, 2))
-    assert mask.all()
-    assert torch.allclose(torch.stack((cx, cy), -1), moved[:, 0], atol=0.1)
+    inside = ((moved >= 2) & (moved <= 93)).all(-1)[:, 0]  # a blob at the very edge is cut: no centroid
+    assert torch.equal(mask[:, 0], ((moved >= 0) & (moved <= 95)).all(-1)[:, 0])  # out of the crop: unlabelled
+    assert inside.sum() >= n // 2
+    assert torch.allclose(torch.stack((cx, cy), -1)[inside], moved[inside, 0], atol=0.1)
     assert not torch.allclose(moved, points, atol=1.0)  # it did move them
+
+
+def test_reframing_spans_its_ranges_and_no_more():
+    """reframe=1 frames every face widely: zoom 0.55-1.5, up to 35 degrees, shifts up to 22 px (the robustness
+    benchmark's strongest level is 0.6-1.4, 30 degrees, 19.2 px); reframe=0 keeps the mild ranges."""
+    torch.manual_seed(0)
+    n = 2000
+    points = torch.tensor([[30.0, 40.0], [66.0, 40.0], [47.5, 47.5]]).expand(n, 3, 2)  # two points and the centre
+    images = torch.zeros(n, 1, 96, 96)
+    for reframe, angles, zooms, shift in ((1.0, (30, 35), (0.58, 1.45), (19, 22)), (0.0, (13, 15), (0.92, 1.08), (5, 6))):
+        augment = Augmentation(flip=0, brightness=0, contrast=0, reframe=reframe)
+        _, moved, _ = augment(images, points, torch.ones(n, 3, dtype=torch.bool), torch.arange(3), None)
+        line = moved[:, 1] - moved[:, 0]
+        angle = torch.rad2deg(torch.atan2(line[:, 1], line[:, 0])).abs()
+        zoom = line.norm(dim=-1) / 36
+        offset = (moved[:, 2] - 47.5).abs()
+        assert angles[0] < angle.max() <= angles[1] + 1e-3
+        assert zoom.min() < zooms[0] and zoom.max() > zooms[1]
+        assert zoom.min() >= (0.55 if reframe else 1 / 1.1) - 1e-4 and zoom.max() <= (1.5 if reframe else 1.1) + 1e-4
+        assert shift[0] < offset.max() <= shift[1] + 1e-3
+
+
+def test_a_teachers_points_fill_only_the_heads_without_a_label():
+    from facekeypoints.training.loop import fill_from_teacher
+
+    labels = torch.tensor([[[10.0, 10.0], [0.0, 0.0]]])
+    mask = torch.tensor([[True, False]])
+    taught = torch.tensor([[[50.0, 50.0], [60.0, 61.0]]])
+    points, filled = fill_from_teacher(labels, mask, taught, torch.tensor([[True, True]]))
+    assert points.tolist() == [[[10.0, 10.0], [60.0, 61.0]]] and filled.tolist() == [[True, True]]
+    points, filled = fill_from_teacher(labels, mask, taught, torch.tensor([[True, False]]))
+    assert filled.tolist() == [[True, False]]
+
+
+def test_distillation_trains_from_a_teacher_of_the_same_split_and_refuses_another(kaggle_dir, tmp_path, capsys):
+    """--teacher: a 2-convention teacher answers every face in both conventions, so every head has a target;
+    a teacher trained on another split is refused (its points on validation faces could come from their labels)."""
+    from facekeypoints.training.config import resolve_config
+    from facekeypoints.training.loop import _load_split, build, teacher_heads
+
+    common = ["--model", "keypointnet", "--width", "8", "--data", str(kaggle_dir), "--epochs", "1", "--batch-size",
+              "4", "--threads", "1", "-q"]
+    assert main(["train", *common, "--val-fraction", "0.25", "--out", str(tmp_path / "teacher")]) == 0
+    assert main(["train", *common, "--val-fraction", "0.25", "--out", str(tmp_path / "student"),
+                 "--teacher", str(tmp_path / "teacher")]) == 0, capsys.readouterr().err
+    stored = load_checkpoint(tmp_path / "student" / "best.pt")["meta"]["train_config"]
+    assert stored["teacher"] == str(tmp_path / "teacher")
+
+    config = resolve_config(TrainConfig(model="keypointnet", data=str(kaggle_dir), val_fraction=0.25,
+                                        options={"width": 8}, teacher=str(tmp_path / "teacher")))
+    _, train_set, val_set = _load_split(config)
+    _, codec, _ = build(config)
+    split = {"val_fraction": 0.25, "seed": 0, "train_images": len(train_set), "val_images": len(val_set)}
+    heads, mask = teacher_heads(config, codec, train_set, split)
+    assert heads.shape == (len(train_set), 19, 2) and mask.all()  # 15 + 4 heads, every one taught
+    from facekeypoints import load_model
+    from facekeypoints.keypoints import PARTIAL_KEYPOINTS
+
+    four = load_model(tmp_path / "teacher").predict(train_set.images, four_point=np.ones(len(train_set), bool))
+    assert np.allclose(heads[:, 15:], four[:, list(PARTIAL_KEYPOINTS)], atol=1e-4)
+
+    capsys.readouterr()
+    assert main(["train", *common, "--val-fraction", "0.5", "--out", str(tmp_path / "other"),
+                 "--teacher", str(tmp_path / "teacher")]) == 1
+    err = capsys.readouterr().err
+    assert "was trained on another split" in err and err.count("\n") == 1
 
 
 def _config(kaggle_dir, tmp_path, **overrides) -> TrainConfig:

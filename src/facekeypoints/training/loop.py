@@ -76,10 +76,8 @@ def train_step(model, codec, optimizer, images, keypoints, mask, augment=None, b
     optimizer.zero_grad(set_to_none=True)
     with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=bf16):
         points, head_mask = codec.to_heads(keypoints, mask)
-        if teacher is not None:  # a label wins; the teacher fills in (and is augmented with it)
-            taught, taught_mask = teacher
-            points = torch.where(head_mask[..., None], points, taught)
-            head_mask = head_mask | taught_mask
+        if teacher is not None:
+            points, head_mask = fill_from_teacher(points, head_mask, *teacher)
         if augment is not None:  # on the heads' points in pixels, before encoding: works for every codec
             images, points, head_mask = augment(images, points, head_mask, codec.flip_permutation.to(images.device),
                                                 flip_offset(model))
@@ -87,6 +85,12 @@ def train_step(model, codec, optimizer, images, keypoints, mask, augment=None, b
     loss.backward()
     optimizer.step()
     return float(loss.detach())
+
+
+def fill_from_teacher(points, mask, taught, taught_mask):
+    """Per head (N, heads, 2), (N, heads): a label wins where there is one, the teacher's point fills in the rest
+    (before augmentation, which moves both alike)."""
+    return torch.where(mask[..., None], points, taught.to(points.dtype)), mask | taught_mask
 
 
 class EMA:
