@@ -15,8 +15,8 @@ a random direction, a turn of +-30 degrees. Each face is predicted in its labels
 
 Reported per model and condition: RMSE (pixels of the 96-pixel crop, Kaggle's metric) and the miss rate, the
 share of faces whose mean point error exceeds 5 px. `--worst-out` draws each model's 12 worst faces at the
-strongest level (one picture per model: the name gets the model's). About 1 min on 2 cores for the two shipped
-models.
+strongest level (one picture per model: the name gets the model's name, or its file's folder and stem). About 1
+min on 2 cores for the two shipped models.
 """
 
 from __future__ import annotations
@@ -139,7 +139,8 @@ def worst_picture(model_name: str, images, truth, scored, predicted, error, out:
                     title=f"{Path(model_name).stem}: the 12 worst re-framed validation faces (strongest level; mean "
                           f"point error)")
     path = Path(out)
-    path = path.with_name(f"{path.stem}-{Path(model_name).stem}{path.suffix}")
+    label = "-".join(Path(model_name).with_suffix("").parts[-2:]).strip("/-")  # old/keypointnet: old-keypointnet
+    path = path.with_name(f"{path.stem}-{label}{path.suffix}")
     save_figure(fig, path, force=True)
     print(f"wrote {path}")
 

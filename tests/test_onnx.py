@@ -39,7 +39,8 @@ def test_shipped_onnx_matches_torch_on_real_images(name, public_faces):
     torch_model = KeypointModel.load(name, precision="fp32")
     onnx_model = load_model(name, backend="onnx")
     assert isinstance(onnx_model, OnnxKeypointModel) and onnx_model.name == torch_model.name
-    assert not onnx_model.flips_by_default and not torch_model.flips_by_default  # shipped for speed: see README
+    # keypointnet averages with the mirror image (it gains 0.055 px on validation), fast answers once, for speed
+    assert onnx_model.flips_by_default == torch_model.flips_by_default == (name == "keypointnet")
     expected = torch_model.predict(images, four_point=four_point)
     got = onnx_model.predict(images, four_point=four_point, batch_size=40)  # batch sizes differ: dynamic axis
     np.testing.assert_allclose(got, expected, atol=1e-3, rtol=0)
@@ -52,15 +53,15 @@ def test_shipped_onnx_matches_torch_on_real_images(name, public_faces):
 def test_export_cli_and_flip_choice(tmp_path, public_faces, capsys):
     images, four_point = public_faces
     out = tmp_path / "kp.onnx"
-    assert main(["export", "--model", "keypointnet", "--flip", "--out", str(out)]) == 0
+    assert main(["export", "--model", "fast", "--flip", "--out", str(out)]) == 0
     assert "flip averaging on" in capsys.readouterr().out
-    assert main(["export", "--model", "keypointnet", "--out", str(out)]) == 1  # never overwrites silently
+    assert main(["export", "--model", "fast", "--out", str(out)]) == 1  # never overwrites silently
     assert "already exists" in capsys.readouterr().err
     model = load_model(out)
     assert isinstance(model, OnnxKeypointModel) and model.can_flip and model.flips_by_default
-    expected = KeypointModel.load("keypointnet", precision="fp32").predict(images, four_point=four_point, flip=True)
+    expected = KeypointModel.load("fast", precision="fp32").predict(images, four_point=four_point, flip=True)
     np.testing.assert_allclose(model.predict(images, four_point=four_point), expected, atol=1e-3, rtol=0)
-    shipped = load_model("keypointnet", backend="onnx")  # exported without flip averaging
+    shipped = load_model("fast", backend="onnx")  # exported without flip averaging
     assert not shipped.can_flip
     with pytest.raises(FacekeypointsError, match="exported without flip"):
         shipped._run(images[:2], four_point[:2], True)  # predict(flip=True) asks only models that can
