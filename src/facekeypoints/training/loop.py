@@ -335,7 +335,7 @@ def teacher_heads(config: TrainConfig, codec, faces, split: dict[str, Any]) -> t
     n = len(faces)
     heads, mask = None, None
     for pattern in (np.ones(len(FOUR_POINT_PATTERN), bool), np.asarray(FOUR_POINT_PATTERN, bool)):
-        four = bool(~pattern.all())
+        four = not pattern.all()
         points = model.predict(faces.images, four_point=np.full(n, four))
         these, these_mask = codec.to_heads(torch.from_numpy(points), torch.from_numpy(np.tile(pattern, (n, 1))))
         if heads is None:
