@@ -32,6 +32,7 @@ import numpy as np
 from facekeypoints import four_point_faces, keypoint_rmse, load_model
 from facekeypoints.evaluation import split_faces
 from facekeypoints.keypoints import IMAGE_SIZE
+from facekeypoints.metrics import mean_point_error
 
 MISS = 5.0  # px: a face is missed when its mean point error exceeds this
 CENTRE = (IMAGE_SIZE - 1) / 2  # pixel centres at whole coordinates, as Kaggle's labels and OpenCV's warps
@@ -81,13 +82,6 @@ def reframe(images: np.ndarray, points: np.ndarray, mask: np.ndarray, params: np
 
 def inside(points: np.ndarray) -> np.ndarray:
     return np.isfinite(points).all(-1) & (points >= 0).all(-1) & (points <= IMAGE_SIZE - 1).all(-1)
-
-
-def mean_point_error(predicted: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Each face's mean Euclidean point error over its scored points (NaN where none is scored)."""
-    distance = np.where(mask, np.linalg.norm(np.nan_to_num(predicted - truth), axis=-1), 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return distance.sum(1) / mask.sum(1)
 
 
 def main() -> None:

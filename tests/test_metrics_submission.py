@@ -9,7 +9,7 @@ from conftest import make_faces
 from facekeypoints.data import KeypointData, LookupTable, TestImages, train_val_split
 from facekeypoints.errors import DataError, OutputExistsError
 from facekeypoints.keypoints import FLIP_PERMUTATION, KEYPOINT_NAMES
-from facekeypoints.metrics import face_rmse, keypoint_rmse
+from facekeypoints.metrics import face_rmse, keypoint_rmse, mean_point_error
 from facekeypoints.submission import score_submission, submission_locations, write_submission
 
 
@@ -29,6 +29,10 @@ def test_rmse_counts_only_labelled_coordinates():
     assert report.per_keypoint["nose_tip"] == (1.0, 2)  # x and y of two noses: (4 + 0 + 0 + 0) / 4
     assert report.per_keypoint["right_eye_outer_corner"] == (0.0, 1)
     np.testing.assert_allclose(face_rmse(pred, truth, mask), [0.0, np.sqrt(2.0)])  # 4 x-errors of 2 over 8 coords
+    pred[1, 0] = (2.0, 3.0)  # one point 5 px off (3-4-5 with its truth at (-1, -1)), three 2 px off: mean 2.75
+    truth[1, 0] = (-1.0, -1.0)
+    np.testing.assert_allclose(mean_point_error(pred, truth, mask), [0.0, 2.75])
+    assert np.isnan(mean_point_error(pred[:1], truth[:1], np.zeros_like(mask[:1])))[0]  # no label: no error
 
 
 def test_flip_permutation_swaps_left_and_right():

@@ -91,8 +91,9 @@ def test_distillation_trains_from_a_teacher_of_the_same_split_and_refuses_anothe
                                         options={"width": 8}, teacher=str(tmp_path / "teacher")))
     _, train_set, val_set = _load_split(config)
     _, codec, _ = build(config)
-    split = {"val_fraction": 0.25, "seed": 0, "train_images": len(train_set), "val_images": len(val_set)}
-    heads, mask = teacher_heads(config, codec, train_set, split)
+    meta = {"train_config": {"val_fraction": 0.25, "seed": 0}, "train_images": len(train_set),
+            "val_images": len(val_set)}
+    heads, mask = teacher_heads(config, codec, train_set, meta)
     assert heads.shape == (len(train_set), 19, 2) and mask.all()  # 15 + 4 heads, every one taught
     from facekeypoints import load_model
     from facekeypoints.keypoints import PARTIAL_KEYPOINTS

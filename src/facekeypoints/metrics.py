@@ -75,6 +75,14 @@ def face_rmse(predicted: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> np.
     return np.sqrt(squared / np.maximum(2 * mask.sum(1), 1))
 
 
+def mean_point_error(predicted: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Each face's mean Euclidean point error (N,) over its labelled points (NaN for a face with none): a face is
+    "missed" in `benchmarks/robustness.py` when this exceeds 5 px."""
+    distance = np.where(mask, np.linalg.norm(np.nan_to_num(predicted - truth), axis=-1), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return distance.sum(1) / mask.sum(1)
+
+
 def keypoint_rmse(predicted: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> RmseReport:
     """Score (N, 15, 2) predictions against labels where `mask` (N, 15) is True."""
     predicted, truth, mask = np.asarray(predicted), np.asarray(truth), np.asarray(mask, bool)

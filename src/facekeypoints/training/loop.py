@@ -171,9 +171,10 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
     optimizer = _optimizer(model, config)
     ema = EMA(model, config.ema) if config.ema else None
     augment = Augmentation(reframe=config.reframe) if config.augment else None
-    split = {"val_fraction": config.val_fraction, "seed": config.seed, "train_images": len(train_set),
-             "val_images": len(val_set)}
-    teacher = teacher_heads(config, codec, train_set, split) if config.teacher else None
+    meta = {"train_config": asdict(config), "data": data.source, "train_images": len(train_set),
+            "val_images": len(val_set)}
+    # Before a resumed run's random state is restored: loading a torch teacher draws its initial weights.
+    teacher = teacher_heads(config, codec, train_set, meta) if config.teacher else None
     log: list[dict[str, Any]] = []
     epoch, step, best = 0, 0, float("inf")
     saved: tuple[int, int] | None = None  # (epoch, step) that last.pt holds from this run, for the messages
@@ -200,8 +201,6 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
         unused = augment is None and flip_offset(model) is not None
         forward = DistributedDataParallel(model, find_unused_parameters=unused)
         torch.manual_seed(config.seed + rank)  # each rank its own augmentation and dropout draws
-    meta = {"train_config": asdict(config), "data": data.source, "train_images": len(train_set),
-            "val_images": len(val_set)}
     if main_rank:
         out.mkdir(parents=True, exist_ok=True)
 
@@ -310,13 +309,13 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
     return report
 
 
-def teacher_heads(config: TrainConfig, codec, faces, split: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+def teacher_heads(config: TrainConfig, codec, faces, meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """The teacher's points on `faces` for every head of `codec`: (N, heads, 2) pixels and (N, heads) mask.
 
     A model of two labelling conventions answers each face in both, so each face's heads of the other
     convention learn from it too; the 15-keypoint heads of a 4-keypoint face learn its other 11 points. The
     teacher must have been trained on this run's split (its points on validation faces would otherwise have been
-    learned from their labels): a checkpoint that says it was not is refused.
+    learned from their labels): a checkpoint whose meta says it was not is refused. meta: this run's.
     """
     from ..inference import load_model
     from ..keypoints import FOUR_POINT_PATTERN
@@ -324,27 +323,26 @@ def teacher_heads(config: TrainConfig, codec, faces, split: dict[str, Any]) -> t
 
     files = model_files(config.teacher)
     if files.checkpoint is not None:
-        taught = load_checkpoint(files.checkpoint)["meta"]
-        theirs = {k: taught.get("train_config", {}).get(k) for k in ("val_fraction", "seed")}
-        theirs |= {k: taught.get(k) for k in ("train_images", "val_images")}
-        ours = {k: split[k] for k in theirs}
+        theirs, ours = _split_of(load_checkpoint(files.checkpoint)["meta"]), _split_of(meta)
         if theirs != ours:
             raise FacekeypointsError(f"--teacher {config.teacher} was trained on another split ({theirs}, this run: "
                                      f"{ours}): its points on this run's validation faces may come from their labels")
     model = load_model(config.teacher)
     n = len(faces)
-    heads, mask = None, None
-    for pattern in (np.ones(len(FOUR_POINT_PATTERN), bool), np.asarray(FOUR_POINT_PATTERN, bool)):
-        four = not pattern.all()
-        points = model.predict(faces.images, four_point=np.full(n, four))
-        these, these_mask = codec.to_heads(torch.from_numpy(points), torch.from_numpy(np.tile(pattern, (n, 1))))
-        if heads is None:
-            heads, mask = these, these_mask
-        else:  # the 4-keypoint convention's own heads, where the codec has them
-            extra = these_mask & ~mask
-            heads = torch.where(extra[..., None], these, heads)
-            mask = mask | these_mask
+
+    def answer(pattern) -> tuple[torch.Tensor, torch.Tensor]:  # the heads a face labelled with `pattern` trains
+        points = model.predict(faces.images, four_point=np.full(n, not all(pattern)))
+        return codec.to_heads(torch.from_numpy(points), torch.from_numpy(np.tile(np.asarray(pattern, bool), (n, 1))))
+
+    # the 15-keypoint answer, then the 4-keypoint convention's own heads where the codec has them
+    heads, mask = fill_from_teacher(*answer([True] * len(FOUR_POINT_PATTERN)), *answer(FOUR_POINT_PATTERN))
     return heads.numpy(), mask.numpy()
+
+
+def _split_of(meta: dict[str, Any]) -> dict[str, Any]:
+    """How a run split its data, from its checkpoint's meta."""
+    return {**{k: meta.get("train_config", {}).get(k) for k in ("val_fraction", "seed")},
+            **{k: meta.get(k) for k in ("train_images", "val_images")}}
 
 
 def _load_split(config: TrainConfig):
