@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from facekeypoints import FaceKeypoints
 from facekeypoints.photos import BlazeFaceDetector, Detection, read_colour
-from facekeypoints.photos.blazeface import FULL, SHORT, _unturn
+from facekeypoints.photos.blazeface import FACE_PX, FULL, LARGEST_PX, SHORT, VIEW, _mapped, _window
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_every_face_of_the_photos_is_found_once(fk, real_photos):
         assert 0.5 <= faces[0].score <= 1 and abs(faces[0].angle) < 20
 
 
-@pytest.mark.parametrize("degrees", [25, -25, 40, -40, 90, -90])
+@pytest.mark.parametrize("degrees", [25, -25, 40, -40, 90, -90, 135, -135, 180])
 def test_turned_faces_are_found_and_their_keypoints_turn_back(fk, real_photos, degrees):
     """Haar found none of these; the crop is cut upright, so the keypoints are those of the upright photo."""
     for path in real_photos:
@@ -95,21 +95,43 @@ def test_the_detector_goes_to_worker_processes(real_photos):
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.integers(1, 3), st.integers(16, 300), st.integers(16, 300), st.floats(0.1, 4),
-       st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=8, max_size=8))
-def test_unturn_undoes_rot90(turns, height, width, scale, fractions):
-    """A detection found in np.rot90(view, turns) comes back where the same pixels are in the image."""
-    points = np.array(fractions) * (width, height)  # edge coordinates in the view (before turning)
-    turned_points = points.copy()
-    h, w = height, width
-    for _ in range(turns):  # rot90 turns counter-clockwise: (x, y) goes to (y, w - x) in a (w, h) image
-        turned_points = np.column_stack([turned_points[:, 1], w - turned_points[:, 0]])
-        h, w = w, h
-    low, high = turned_points[:2].min(axis=0), turned_points[:2].max(axis=0)
-    face = Detection((*low, *(high - low)), 0.9, turned_points[2:], SHORT.framing)
-    back = _unturn(face, turns, (height, width, 3), scale)
-    np.testing.assert_allclose(back.points, points[2:] / scale, atol=1e-6)
-    np.testing.assert_allclose(back.box[:2], points[:2].min(axis=0) / scale, atol=1e-6)
+@given(st.floats(10, 900), st.floats(-180, 180), st.floats(0.2, 0.8), st.floats(0.2, 0.8),
+       st.lists(st.tuples(st.floats(0, VIEW), st.floats(0, VIEW)), min_size=6, max_size=6))
+def test_a_turned_window_maps_back_to_the_image(side, angle, fx, fy, window_points):
+    """A window turned about a point of the image: its pixels are the image's where its map says (the shrink
+    of large windows included), and a detection in it maps back by the same map."""
+    rng = np.random.default_rng(0)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (700, 900, 3), dtype=np.uint8), (0, 0), 8)
+    centre = (fx * 900, fy * 700)
+    window, back = _window(image, centre, side, angle)
+    assert window.shape == (VIEW, VIEW, 3)
+    u, v = 40, 90  # a window pixel, and the image pixel its centre falls on
+    x, y = back[:, :2] @ (u + 0.5, v + 0.5) + back[:, 2] - 0.5
+    if 0 <= x < 899 and 0 <= y < 699:
+        assert abs(int(window[v, u, 0]) - int(image[int(round(y)), int(round(x)), 0])) <= 6
+    assert np.isclose(np.sqrt(abs(np.linalg.det(back[:, :2]))), side / VIEW)
+    points = np.array(window_points)
+    face = Detection((50.0, 40.0, 30.0, 30.0), 0.9, points, SHORT.framing)
+    mapped = _mapped(face, back, side / VIEW)
+    np.testing.assert_allclose(mapped.points, points @ back[:, :2].T + back[:, 2])
+    np.testing.assert_allclose(np.add(mapped.box[:2], np.divide(mapped.box[2:], 2)), back[:, :2] @ (65, 55) + back[:, 2])
+
+
+@pytest.mark.parametrize("shape, min_size", [((480, 640), None), ((1080, 1920), None), ((225, 150), None),
+                                             ((3000, 4000), 30), ((40, 2000), None), ((1, 1), None)])
+def test_every_face_size_is_in_the_band_of_one_scan(shape, min_size):
+    """From the smallest face asked for up to the whole image, each face size is FACE_PX-LARGEST_PX pixels at
+    one of the scales (the last is the whole image in one VIEW-pixel view): no size falls between two."""
+    from facekeypoints.photos import smallest_face
+
+    scales = BlazeFaceDetector(min_size=min_size).scales(shape)
+    assert scales[-1] == VIEW / max(shape) and scales == sorted(scales, reverse=True)
+    smallest = smallest_face(shape, min_size)
+    for face in np.geomspace(max(smallest, FACE_PX / scales[0]), max(max(shape), smallest), 200):
+        assert any(FACE_PX - 1e-6 <= face * scale <= LARGEST_PX + 1e-6 for scale in scales) or (
+            face > max(shape)), face  # (a 1x1 image: its smallest face is larger than it)
+    if smallest * scales[0] > FACE_PX + 1e-6:  # only where the image is too small to enlarge further
+        assert scales[0] in (2.0, VIEW / max(shape))
 
 
 def test_anchors_match_mediapipe_layout():
@@ -123,9 +145,9 @@ def test_anchors_match_mediapipe_layout():
 
 
 def test_a_confident_upright_face_keeps_its_upright_points(fk):
-    """The sample photo at 360 px on a black 640x480 canvas: the full-range net saw it upright (0.97), but a
-    turned view of the short-range one (0.65) beat the upright short-range view (0.55) and took over, turning
-    the crop by 57 degrees; the model then saw no face and dropped it."""
+    """The sample photo at 360 px on a black 640x480 canvas: once, a turned view of the short-range net (0.65)
+    beat the upright one (0.55) and took over, turning the crop by 57 degrees; the model then saw no face and
+    dropped it."""
     from facekeypoints.shipped import sample_image
 
     photo = cv2.copyMakeBorder(cv2.resize(read_colour(sample_image()), (360, 360)), 60, 60, 140, 140,

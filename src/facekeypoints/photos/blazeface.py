@@ -20,26 +20,30 @@ import numpy as np
 from ..shipped import shipped_onnx
 from .detection import Detection, Framing, ious, smallest_face
 
-FACE_PX = 20  # the smallest face is scanned at this size: found in all of the tests on the sample photos
-LARGEST_PX = 100  # the full-range net's largest reliable face: each coarser scan is FACE_PX / LARGEST_PX finer
+# The short-range net scores the shared photos' faces 0.57-0.94 where they are 28-112 px wide in its input (at
+# 20 px 0.13-0.92; the full-range net only 0.16-0.96 at 28-80 px, with gaps: `python benchmarks/face_size.py`):
+# the image is scanned at the scale that makes the smallest face asked for FACE_PX wide, then at coarser scales,
+# each FACE_PX / LARGEST_PX of the last, so that each face size is inside the reliable band of one pass, until
+# the whole image fits one VIEW-pixel view (which takes faces up to the whole image).
+FACE_PX = 28
+LARGEST_PX = 128  # as in the VIEW itself, which takes faces up to its whole side
+VIEW = 128  # the short-range net's own input: its coarsest pass shrinks the whole image to this long side
+MAX_ZOOM = 2.0  # a small image is enlarged at most this much (small faces in it are not made up from nothing)
 BAND = 1024  # the scan goes in bands of at most this many rows (of the scaled image), to bound the memory
-# The least score of a face, as in MediaPipe's graphs: 0.5 for the short-range net, 0.6 for the full-range one
-# (at 0.5 it took the edges of a photo pasted on a plain background for a face: 0.53).
-THRESHOLD = 0.5
-FULL_THRESHOLD = 0.6
 NMS_IOU = 0.3  # MediaPipe's weighted NMS: boxes overlapping the best by more are merged into it
-# A face turned far from upright is taken from the turned view of the short-range net that scores it highest,
-# if that beats both upright views by this much (their points are poor for such faces). 0.05: the sample photos
-# turned by 90 degrees score 0.06-0.11 higher in the right turn; turned by 25 degrees at most 0.03 higher in a
-# wrong one.
-TURNED_MARGIN = 0.05
-# degrees: the sample photos turned by 90 degrees look turned by 26-76 degrees to the upright views, or the two
-# disagree by 64 (astronaut.png turned by -90: the full-range net saw it upright)
-TURNED_CHECK = 20
-# A face that only the short-range net sees must score this much in one of its views: at 0.5 it saw a face in a
-# fold of the astronaut's suit (0.51); the sample photos' faces turned by 90 degrees, which the full-range net
-# misses, score 0.72-0.96.
-SHORT_ALONE = 0.7
+# A face must score THRESHOLD seen upright. The scan takes what scores CANDIDATE (at 0.5, MediaPipe's own
+# threshold, the scan of a 560-px image saw faces in folds of clothes and walls: 0.52-0.77); a candidate that
+# scores under THRESHOLD or looks turned by more than UPRIGHT degrees (the net's points, and so the crop's angle,
+# are good within about 45 degrees of upright) is looked at again in a VIEW-pixel window about it turned by its
+# angle, and then by a further 180 degrees (the net sees an upside-down face but its points are then poor): the
+# shared photos' faces, which score 0.44-0.94 in the scan at any turn, score 0.84-0.96 there; the false ones
+# fewer. At most REFINED candidates are looked at again, best first (each costs one or two VIEW-pixel runs).
+THRESHOLD = 0.8
+CANDIDATE = 0.4
+UPRIGHT = 20
+REFINED = 8
+SURE = 0.9
+WINDOW = 2.2  # the window's side, in face box sides: the face ~58 px in it, in the net's reliable band
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,7 @@ class BlazeFaceDetector:
 
     min_size: the smallest face (box width, pixels of the image) to look for; None: `detection.smallest_face`'s
     default for each image. The time grows with (image side / min_size) squared. threshold: the least score of
-    a face for the short-range net; the full-range one asks 0.1 more. threads: ONNX Runtime's intra-op threads
-    (None: one per core).
+    a face. threads: ONNX Runtime's intra-op threads (None: one per core).
     """
 
     def __init__(self, min_size: float | None = None, threshold: float = THRESHOLD, threads: int | None = 1):
@@ -92,14 +95,20 @@ class BlazeFaceDetector:
             raise ValueError(f"min_size must be a positive number of pixels, got {min_size!r}")
         if not 0 < threshold < 1:
             raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
-        import onnxruntime as ort  # here, not at import: the package's other parts do not need it
-
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads, options.inter_op_num_threads = int(threads), 1
-        self.sessions = {net.name: ort.InferenceSession(str(shipped_onnx(net.name)), options,
-                                                        providers=["CPUExecutionProvider"]) for net in (SHORT, FULL)}
         self.min_size, self.threshold, self.threads = min_size, threshold, threads
+        self.sessions: dict = {}
+        self._session(SHORT)  # now, not at the first image: a missing onnxruntime or file says so at once
+
+    def _session(self, net: Net):
+        if net.name not in self.sessions:
+            import onnxruntime as ort  # here, not at import: the package's other parts do not need it
+
+            options = ort.SessionOptions()
+            if self.threads:
+                options.intra_op_num_threads, options.inter_op_num_threads = int(self.threads), 1
+            self.sessions[net.name] = ort.InferenceSession(str(shipped_onnx(net.name)), options,
+                                                           providers=["CPUExecutionProvider"])
+        return self.sessions[net.name]
 
     # Worker processes get a copy by pickling: ONNX Runtime's sessions cannot be pickled, so they are built again.
     def __getstate__(self) -> dict:
@@ -108,57 +117,71 @@ class BlazeFaceDetector:
     def __setstate__(self, state: dict) -> None:
         self.__init__(**state)
 
-    def __call__(self, image: np.ndarray) -> list[Detection]:
-        # BGR throughout: the shrunk copies become RGB as each is fed to a net (`_run`), not the full image
-        bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
-        long_side = max(bgr.shape[:2])
-        smallest = smallest_face(bgr.shape, self.min_size)
-        # The full-range net: the smallest face at FACE_PX, then coarser until the short-range view covers the
-        # faces left (down to ~0.15 of the long side; LARGEST_PX at 0.2 of it leaves a margin).
-        full = []
-        scale = min(2.0, FACE_PX / smallest)
-        pyramid = _Pyramid(bgr)
-        while True:
-            full.append(self._scan(FULL, pyramid.at(scale), scale))
-            if LARGEST_PX / scale >= 0.2 * long_side:
+    def scales(self, shape: tuple[int, ...]) -> list[float]:
+        """The scales the image is scanned at, finest first: the smallest face asked for at FACE_PX, then each
+        FACE_PX / LARGEST_PX of the last, the last one the whole image in one VIEW-pixel view. Each face size
+        from the smallest up to the whole image is within FACE_PX-LARGEST_PX pixels at one of them."""
+        view = VIEW / max(shape[:2])
+        scale, scales = min(MAX_ZOOM, FACE_PX / smallest_face(shape, self.min_size)), []
+        while scale > view:
+            scales.append(scale)
+            if LARGEST_PX / scale >= FACE_PX / view:  # the view takes the faces too large for this pass
                 break
             scale *= FACE_PX / LARGEST_PX
-        faces = _merge(np.concatenate(full), FULL)
-        # The short-range net on the whole image, turned by 0, 90, 180 and 270 degrees. Upright, it finds the large
-        # faces, even turned by 90 degrees, but its points (and so the face's angle) are good only within about 45
-        # degrees of upright: beyond, the turned view that shows the face upright scores it higher, and its points
-        # are taken. The turned views are run only where a face looks turned (by TURNED_CHECK degrees, to either
-        # net, or the two disagree by as much): where none does, they would change nothing. (Faces seen only in a
-        # turned view are not taken: on the sample photos they were false.)
-        scale = SHORT.view / long_side
-        view = pyramid.at(scale)
+        return scales + [view]
 
-        def seen(turns: int) -> list[Detection]:
-            found = _merge(self._run(SHORT, np.ascontiguousarray(np.rot90(view, turns))), SHORT)
-            return [_unturn(face, turns, view.shape, scale) for face in found]
-
-        upright = seen(0)
-        # A face the full-range net missed needs a higher score: at 0.5 the short-range one sees faces in folds.
-        confirmed = len(faces)
-        faces += [face for face in upright if not _overlapping(face, faces)]
-        looks_turned = any(abs(face.angle) > TURNED_CHECK for face in faces) or any(
-            abs(face.angle - other.angle) > TURNED_CHECK for face in faces[:confirmed]
-            for other in _overlapping(face, upright))  # the two nets disagree: one of them sees it turned
-        turned = [seen(turns) for turns in (1, 2, 3)] if looks_turned else []
-        chosen = []
-        for i, face in enumerate(faces):
-            score = max([face.score] + [other.score for other in _overlapping(face, upright)])
-            best = max((other for view_faces in turned for other in _overlapping(face, view_faces)),
-                       key=lambda other: other.score, default=face)
-            if i >= confirmed and max(face.score, best.score) < SHORT_ALONE:
-                continue
-            chosen.append(best if best.score > score + TURNED_MARGIN else face)
+    def __call__(self, image: np.ndarray) -> list[Detection]:
+        # BGR throughout: the shrunk copies become RGB as each is fed to the net (`_run`), not the full image
+        bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
+        smallest = smallest_face(bgr.shape, self.min_size)
+        pyramid = _Pyramid(bgr)
+        found = _merge(np.concatenate([self._scan(SHORT, pyramid.at(scale), scale, CANDIDATE)
+                                       for scale in self.scales(bgr.shape)]), SHORT)
         # Faces much smaller than asked for are dropped: the scan is not made for them, and those it finds are
-        # mostly false (a 24 px "face" in the border of a turned photo); a quarter less is kept, as boxes of small
-        # faces come out smaller (the sample photos shrunk to 28 px faces: boxes of 23-26 px).
-        return [face for face in chosen if face.box[2] >= 0.75 * smallest]
+        # mostly false; a quarter less is kept, as boxes of small faces come out smaller (the sample photos
+        # shrunk to 28 px faces: boxes of 23-26 px).
+        found = [face for face in found if face.box[2] >= 0.75 * smallest]
+        # A face that looks turned, or scores under the threshold, is looked at again upright (`_upright`); the
+        # upright and confident ones, nearly all faces of most photos, cost nothing more.
+        chosen, looked = [], 0
+        for face in found:  # best first
+            if face.score >= SURE and abs(face.angle) <= UPRIGHT:
+                chosen.append(face)
+            elif looked < REFINED:
+                looked += 1
+                seen = self._upright(bgr, face)
+                if seen is not None:
+                    chosen.append(seen)
+        chosen = [face for face in chosen if face.box[2] >= 0.75 * smallest]
+        chosen.sort(key=lambda face: -face.score)  # one face seen twice (two candidates, one window) once
+        kept: list[Detection] = []
+        for face in chosen:
+            if not _overlapping(face, kept):
+                kept.append(face)
+        return kept
 
-    def _scan(self, net: Net, scaled: np.ndarray, scale: float) -> np.ndarray:
+    def _upright(self, bgr: np.ndarray, face: Detection) -> Detection | None:
+        """The face seen again in VIEW-pixel windows about it, turned by its angle and by a further 180, 90 and
+        -90 degrees (until one scores SURE): the best-scoring detection at a window's centre, of about the face's
+        size, that looks upright there (its points then hold), mapped back into the image, if it scores at least
+        the threshold; else None. The net sees an upside-down face as upright too, with its points upside down,
+        but scores it lower (0.44-0.77 for the shared photos' faces) than the window that shows it upright."""
+        x, y, w, h = face.box
+        centre, side = (x + w / 2, y + h / 2), WINDOW * max(w, h)
+        best = None
+        for extras in ((0,), (180, 90, -90)):  # the other three turns in one call, if the first is not sure
+            windows = [_window(bgr, centre, side, face.angle + extra) for extra in extras]
+            for (_, back), raw in zip(windows, self._run_batch(SHORT, [w for w, _ in windows], CANDIDATE)):
+                found = [f for f in _merge(raw, SHORT) if abs(f.box[0] + f.box[2] / 2 - VIEW / 2) < VIEW / 4
+                         and abs(f.box[1] + f.box[3] / 2 - VIEW / 2) < VIEW / 4 and abs(f.angle) <= 45
+                         and 0.5 < f.box[2] * side / VIEW / w < 2]  # centred, upright, of about the face's size
+                if found and (best is None or max(f.score for f in found) > best.score):
+                    best = _mapped(max(found, key=lambda f: f.score), back, side / VIEW)
+            if best is not None and best.score >= SURE:
+                break
+        return best if best is not None and best.score >= self.threshold else None
+
+    def _scan(self, net: Net, scaled: np.ndarray, scale: float, threshold: float | None = None) -> np.ndarray:
         """The net's raw detections on the image resized by `scale` (`scaled`), in bands: rows of (score, x0, y0,
         x1, y1, six points x, y) in the image's pixels. `scaled` is BGR."""
         size = scaled.shape[1], scaled.shape[0]
@@ -166,7 +189,7 @@ class BlazeFaceDetector:
         rows = []
         for top in range(0, size[1], BAND - overlap):
             band = scaled[top:top + BAND]
-            found = self._run(net, band)
+            found = self._run(net, band, threshold)
             # Keep each face in the band holding its centre, away from the cut (the last band keeps the rest).
             centre_y = (found[:, 2] + found[:, 4]) / 2
             last = top + BAND >= size[1]
@@ -180,22 +203,75 @@ class BlazeFaceDetector:
         found[:, 1:] /= scale
         return found
 
-    def _run(self, net: Net, bgr: np.ndarray) -> np.ndarray:
-        """Raw detections (score, box corners, points) above the threshold on one uint8 BGR input, fed as RGB,
-        padded on the right and bottom to the net's multiple, in its pixels."""
-        height, width = bgr.shape[:2]
-        padded = np.zeros((-(-height // net.multiple) * net.multiple, -(-width // net.multiple) * net.multiple, 3),
-                          np.float32)
-        padded[:height, :width] = bgr[..., ::-1]
+    def _run(self, net: Net, bgr: np.ndarray, threshold: float | None = None) -> np.ndarray:
+        """Raw detections (score, box corners, points) scoring at least `threshold` (default: the detector's) on
+        one uint8 BGR input, fed as RGB, padded on the right and bottom to the net's multiple, in its pixels."""
+        return self._run_batch(net, [bgr], threshold)[0]
+
+    def _run_batch(self, net: Net, images: list[np.ndarray], threshold: float | None = None) -> list[np.ndarray]:
+        """`_run` on several inputs of one size, in one call of the net."""
+        height, width = images[0].shape[:2]
+        padded = np.zeros((len(images), -(-height // net.multiple) * net.multiple,
+                           -(-width // net.multiple) * net.multiple, 3), np.float32)
+        for one, bgr in zip(padded, images):
+            one[:height, :width] = bgr[..., ::-1]
         padded = padded / 127.5 - 1  # as MediaPipe feeds it: [-1, 1]; the padding is black
-        regressors, logits = self.sessions[net.name].run(None, {"input": padded[None]})
-        scores = 1 / (1 + np.exp(-np.clip(logits[0, :, 0].astype(np.float64), -80, 80)))
-        keep = scores >= self.threshold + (FULL_THRESHOLD - THRESHOLD if net is FULL else 0)
-        anchors = np.tile(net.anchors(*padded.shape[:2])[keep], 7)  # the centre plus the six points
-        values = regressors[0][keep]
-        centres = values[:, :2] + anchors[:, :2]
-        half = values[:, 2:4] / 2
-        return np.column_stack([scores[keep], centres - half, centres + half, values[:, 4:] + anchors[:, 2:]])
+        regressors, logits = self._session(net).run(None, {"input": padded})
+        anchors = net.anchors(*padded.shape[1:3])
+        least = self.threshold if threshold is None else threshold
+        found = []
+        for values, scores in zip(regressors, logits[..., 0]):
+            scores = 1 / (1 + np.exp(-np.clip(scores.astype(np.float64), -80, 80)))
+            keep = scores >= least
+            points = np.tile(anchors[keep], 7)  # the centre plus the six points
+            values = values[keep]
+            centres = values[:, :2] + points[:, :2]
+            half = values[:, 2:4] / 2
+            found.append(np.column_stack([scores[keep], centres - half, centres + half, values[:, 4:] + points[:, 2:]]))
+        return found
+
+
+def _window(bgr: np.ndarray, centre: tuple[float, float], side: float, angle: float
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The VIEW x VIEW window of side `side` (image pixels) about `centre`, turned by `angle` degrees (clockwise
+    on screen) so that a face turned by as much is upright in it (edges replicated beyond the image); and the
+    affine map (2, 3) from the window's pixels back to the image's. A large window is first shrunk by area, as
+    a turn alone would alias it."""
+    shrink = max(1.0, side / (2 * VIEW))
+    source, offset = bgr, np.zeros(2)
+    if shrink > 1:  # only the square that holds the turned window, shrunk
+        reach = side * 0.75  # half the diagonal, with a margin
+        x0, y0 = (max(0, int(c - reach)) for c in centre)
+        x1, y1 = min(bgr.shape[1], int(centre[0] + reach) + 1), min(bgr.shape[0], int(centre[1] + reach) + 1)
+        part = bgr[y0:y1, x0:x1]
+        size = (max(1, round(part.shape[1] / shrink)), max(1, round(part.shape[0] / shrink)))
+        source = cv2.resize(part, size, interpolation=cv2.INTER_AREA)
+        offset = np.array([x0, y0], float)
+        shrink_xy = np.array([part.shape[1] / size[0], part.shape[0] / size[1]])
+    else:
+        shrink_xy = np.ones(2)
+    cos, sin = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+    turn = np.array([[cos, -sin], [sin, cos]]) * (side / VIEW)  # window pixel offsets -> image pixel offsets
+    # window pixel (u, v) (edges) -> image pixel edges: centre + turn @ ((u, v) - VIEW / 2)
+    back = np.column_stack([turn, np.asarray(centre) - turn @ np.full(2, VIEW / 2)])
+    # into the source's pixel centres: (edge - offset) / shrink - 0.5, window pixel centres at u + 0.5
+    matrix = back.copy()
+    matrix[:, 2] = back[:, 2] + back[:, :2] @ np.full(2, 0.5)
+    matrix = (matrix - np.column_stack([np.zeros((2, 2)), offset])) / shrink_xy[:, None]
+    matrix[:, 2] -= 0.5
+    window = cv2.warpAffine(source, matrix, (VIEW, VIEW), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                            borderMode=cv2.BORDER_REPLICATE)
+    return window, back
+
+
+def _mapped(face: Detection, back: np.ndarray, scale: float) -> Detection:
+    """A detection in a window mapped into the image by the window's affine map `back`: its points exactly, its
+    box as the same size (x `scale`) about its mapped centre (the face's extent in its own frame)."""
+    x, y, w, h = face.box
+    centre = back[:, :2] @ (x + w / 2, y + h / 2) + back[:, 2]
+    w, h = w * scale, h * scale
+    return Detection((float(centre[0] - w / 2), float(centre[1] - h / 2), w, h), face.score,
+                     face.points @ back[:, :2].T + back[:, 2], face.framing)
 
 
 class _Pyramid:
@@ -244,16 +320,3 @@ def _merge(found: np.ndarray, net: Net) -> list[Detection]:
         merged.append(Detection((float(x0), float(y0), float(x1 - x0), float(y1 - y0)), float(found[best, 0]),
                                 mean[4:].reshape(6, 2), net.framing))
     return merged
-
-
-def _unturn(face: Detection, turns: int, shape: tuple[int, ...], scale: float) -> Detection:
-    """A detection in `np.rot90(image, turns)` of an image of `shape`, resized by `scale`, mapped back into the
-    image's own pixels."""
-    corners = np.array([face.box[:2], np.add(face.box[:2], face.box[2:])])
-    points = np.concatenate([corners, face.points])
-    for undone in range(turns, 0, -1):  # rot90 turns counter-clockwise: (x, y) came from (width - y, x)
-        width = shape[1] if (undone - 1) % 2 == 0 else shape[0]  # of rot90(image, undone - 1)
-        points = np.column_stack([width - points[:, 1], points[:, 0]])
-    points = points / scale
-    low, high = points[:2].min(axis=0), points[:2].max(axis=0)
-    return Detection((*low, *(high - low)), face.score, points[2:], face.framing)
