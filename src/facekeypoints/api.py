@@ -57,13 +57,14 @@ class FaceKeypoints:
     24 px; smaller is slower on large images). min_crop: faces whose crop would be smaller than this many pixels
     are returned without keypoints (`Face.too_small`). max_spread: detections on which the model's heatmaps
     spread wider than this (pixels of the 96-pixel crop) are dropped as not faces. max_pixels: image files
-    with more pixels are refused (`photos.decode_image`: from the header, before decoding).
+    with more pixels are refused (`photos.decode_image`: from the header, before decoding). exif: image files
+    are turned as their EXIF orientation says (False: their pixels as stored).
     """
 
     def __init__(self, model: str | Path | Predictor = DEFAULT_MODEL,
                  detector: str | FaceDetector | None = DEFAULT_DETECTOR, min_crop: int = MIN_CROP,
                  max_spread: float = MAX_SPREAD, backend: str = "auto", max_pixels: float = MAX_PIXELS,
-                 min_size: float | None = None):
+                 min_size: float | None = None, exif: bool = True):
         for name, value in (("max_spread", max_spread), ("max_pixels", max_pixels), ("min_crop", min_crop),
                             ("min_size", 1 if min_size is None else min_size)):
             if not isinstance(value, numbers.Real) or not value > 0:  # NaN too
@@ -74,7 +75,7 @@ class FaceKeypoints:
             raise ValueError("min_size is for a detector named here; give your own detector its own smallest size")
         self.model = model if isinstance(model, Predictor) else load_model(model, backend)
         self.detector = detector
-        self.min_crop, self.max_spread, self.max_pixels = min_crop, max_spread, max_pixels
+        self.min_crop, self.max_spread, self.max_pixels, self.exif = min_crop, max_spread, max_pixels, exif
 
     def __call__(self, image, channels: str = "rgb", boxes=None) -> list[Face]:
         return self.detect(image, channels, boxes)
@@ -90,7 +91,7 @@ class FaceKeypoints:
         the square of its width about its centre), or `photos.Detection`s; the detector is not run.
         """
         if isinstance(image, (str, os.PathLike)):
-            image, channels = decode_image(image, self.max_pixels), "bgr"
+            image, channels = decode_image(image, self.max_pixels, self.exif), "bgr"
         return self.detect_image(to_image(image, channels), boxes)
 
     def detect_image(self, image: np.ndarray, boxes=None) -> list[Face]:
@@ -118,7 +119,7 @@ class FaceKeypoints:
         """
         return detect_files(inputs, self.model, self.detector, min_crop=self.min_crop, max_spread=self.max_spread,
                             every=every, workers=workers, batch_size=batch_size, keep_images=keep_images,
-                            max_pixels=self.max_pixels, boxes=boxes, tracking=tracking)
+                            max_pixels=self.max_pixels, boxes=boxes, tracking=tracking, exif=self.exif)
 
     def track(self, source: int | str, every: int = 1, keep_images: bool = False, tracking: Tracking = Tracking(),
               stop=None) -> Iterator[FileResult]:

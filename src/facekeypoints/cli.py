@@ -19,7 +19,7 @@ from . import __version__, _progress
 from .errors import FacekeypointsError
 from .evaluation import SPLITS
 from .inference.loading import BACKENDS
-from .photos import ALIGNED_SIZE, DEFAULT_DETECTOR, DETECTORS, MAX_PIXELS, MAX_SPREAD, MIN_CROP
+from .photos import ALIGNED_SIZE, DEFAULT_DETECTOR, DEFAULT_DRAW, DETECTORS, DRAWABLE, MAX_PIXELS, MAX_SPREAD, MIN_CROP
 from .photos.tracking import BETA, MIN_CUTOFF, REDETECT
 from .shipped import DEFAULT_MODEL, SHIPPED
 from .training.schedule import SCHEDULES
@@ -116,7 +116,8 @@ def _stream_faces(args, given: list, desc: str, keep_images: bool, stopped: list
     from .photos import Tracking, count_frames, expand_inputs, read_boxes
 
     fk = FaceKeypoints(args.model, detector=args.detector, min_crop=args.min_face, max_spread=args.max_spread,
-                       backend=args.backend, max_pixels=args.max_pixels, min_size=args.min_size)
+                       backend=args.backend, max_pixels=args.max_pixels, min_size=args.min_size,
+                       exif=not args.no_exif)
     tracking = Tracking(args.redetect, args.smooth, args.min_cutoff, args.beta)
     if getattr(args, "camera", None) is not None:  # until the source ends, or until `stopped` says so
         if args.inputs:
@@ -148,7 +149,7 @@ def cmd_predict(args) -> int:
                                      bool(args.save_dir or args.show), stopped)
         # The records go to --json; else, unless the pictures are the output, to stdout (nowhere else to say it).
         records = args.json or (None if args.save_dir or args.show else sys.stdout)
-        counts = write_results(results, records, args.save_dir, labels=args.labels, every=args.every,
+        counts = write_results(results, records, args.save_dir, labels=args.labels, draw=args.draw, every=args.every,
                                force=args.force, on_result=lambda r: bar.update(1),
                                on_error=lambda r: bar.write(f"facekeypoints: skipped {r.error}", file=sys.stderr))
     finally:
@@ -222,7 +223,7 @@ def cmd_demo(args) -> int:
 
     image = read_colour(sample_image())
     faces = FaceKeypoints(args.model, detector=args.detector, backend=args.backend).detect(image, channels="bgr")
-    write_image(Path(args.out), draw_faces(image, faces, labels=args.labels), force=args.force)
+    write_image(Path(args.out), draw_faces(image, faces, args.labels, args.draw), force=args.force)
     _say(args, *(face.describe() for face in faces), f"wrote {args.out}: {len(faces)} face(s) on {sample_image().name}")
     return 0
 
@@ -234,6 +235,15 @@ def cmd_export(args) -> int:
     _say(args, f"wrote {args.out}: {model.name}, flip averaging {'on' if model.resolve_flip(args.flip) else 'off'}, "
                f"{Path(args.out).stat().st_size / 1e6:.1f} MB")
     return 0
+
+
+def _drawn(text: str) -> tuple[str, ...]:
+    from .photos import drawing
+
+    try:
+        return drawing(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _number(kind: type, low: float, high: float | None = None, above: bool = False):
@@ -394,6 +404,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         option(p, "--max-spread", type=POSITIVE, default=MAX_SPREAD, metavar="PX", help="drop detections whose "
                "keypoint heatmaps spread wider (median, pixels of the 96-px crop) as not faces; the summary counts "
                "them")
+        p.add_argument("--no-exif", action="store_true", help="keep images' pixels as stored (default: turned "
+                       "as their EXIF orientation says, as photo viewers show them)")
         option(p, "--max-pixels", type=POSITIVE, default=MAX_PIXELS, metavar="N", help="refuse larger images (read "
                "from their header, before decoding)")
         video = p.add_argument_group("videos", "Each face is followed from frame to frame: its crop is placed from "
@@ -415,7 +427,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     option(p, "--out", default="astronaut-keypoints.png", help="the picture to write")
     demo = p
     for p in (predict, demo):
-        p.add_argument("--labels", action="store_true", help="write keypoint names on the pictures")
+        p.add_argument("--labels", action="store_true", help="write keypoint names on the pictures (as --draw "
+                       "with labels)")
+        p.add_argument("--draw", type=_drawn, metavar="WHAT", help=f"what the pictures show, comma-separated, of "
+                       f"{','.join(DRAWABLE)} (default: {','.join(DEFAULT_DRAW)})")
     for p in (predict, align, demo):
         option(p, "--detector", choices=sorted(DETECTORS), default=DEFAULT_DETECTOR, help="the face detector")
 

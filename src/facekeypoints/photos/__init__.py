@@ -59,7 +59,7 @@ from .io import (
     walk_inputs,
 )
 from .pose import Pose, head_pose
-from .results import MAX_SPREAD, Face, FileResult, draw_faces, faces_from
+from .results import DEFAULT_DRAW, DRAWABLE, MAX_SPREAD, Face, FileResult, draw_faces, drawing, faces_from
 from .stream import SpreadModel, default_workers, detect_files, track_live
 from .tracking import OneEuroFilter, Tracker, Tracking
 from .writers import AnnotationsWriter, Counts, RecordsWriter, VideoOutput, Window, write_image, write_results
@@ -71,8 +71,10 @@ __all__ = [
     "Counts",
     "Crop",
     "DEFAULT_DETECTOR",
+    "DEFAULT_DRAW",
     "DETECTION_POINTS",
     "DETECTORS",
+    "DRAWABLE",
     "Detection",
     "Face",
     "FaceDetector",
@@ -107,6 +109,7 @@ __all__ = [
     "detect",
     "detect_files",
     "draw_faces",
+    "drawing",
     "expand_inputs",
     "faces_from",
     "find_faces",

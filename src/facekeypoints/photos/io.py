@@ -73,9 +73,10 @@ def _refuse_large(path: Path, pixels: float, described: str, max_pixels: float) 
                          "--max-pixels)")
 
 
-def decode_image(path: str | Path, max_pixels: float = MAX_PIXELS) -> np.ndarray:
-    """Decode an image file to BGR (H, W, 3), 8 or 16 bits as stored, EXIF orientation applied; alpha dropped.
-    An image of more than `max_pixels` is refused (ImageError), from its header before decoding where it can."""
+def decode_image(path: str | Path, max_pixels: float = MAX_PIXELS, exif: bool = True) -> np.ndarray:
+    """Decode an image file to BGR (H, W, 3), 8 or 16 bits as stored, EXIF orientation applied (unless `exif` is
+    false: the pixels as stored); alpha dropped. An image of more than `max_pixels` is refused (ImageError), from
+    its header before decoding where it can."""
     path = Path(path)
     try:
         encoded = np.fromfile(path, np.uint8)  # works for any file name, unlike cv2.imread
@@ -86,7 +87,8 @@ def decode_image(path: str | Path, max_pixels: float = MAX_PIXELS) -> np.ndarray
         _refuse_large(path, *declared, max_pixels)
     try:
         # IMREAD_COLOR applies the EXIF orientation (IMREAD_UNCHANGED would not); ANYDEPTH keeps 16 bits.
-        image = cv2.imdecode(encoded, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH) if len(encoded) else None
+        flags = cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH | (0 if exif else cv2.IMREAD_IGNORE_ORIENTATION)
+        image = cv2.imdecode(encoded, flags) if len(encoded) else None
     except cv2.error as exc:  # e.g. over OpenCV's own pixel limit
         raise ImageError(f"{path}: OpenCV cannot decode it ({exc.err.strip()})") from None
     if image is None:
@@ -104,9 +106,9 @@ def read_image(path: str | Path, max_pixels: float = MAX_PIXELS) -> np.ndarray:
     return to_grey(decode_image(path, max_pixels), "bgr")
 
 
-def read_colour(path: str | Path, max_pixels: float = MAX_PIXELS) -> np.ndarray:
-    """An image file as 8-bit BGR (H, W, 3) for drawing on, EXIF orientation applied."""
-    image = decode_image(path, max_pixels)
+def read_colour(path: str | Path, max_pixels: float = MAX_PIXELS, exif: bool = True) -> np.ndarray:
+    """An image file as 8-bit BGR (H, W, 3) for drawing on, EXIF orientation applied (unless `exif` is false)."""
+    image = decode_image(path, max_pixels, exif)
     if image.dtype != np.uint8:
         image = cv2.cvtColor(to_grey(image, "bgr"), cv2.COLOR_GRAY2BGR)
     return image

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import cv2
 import numpy as np
@@ -22,6 +22,26 @@ from .pose import Pose, head_pose
 MAX_SPREAD = 14.0
 # The pose axis drawn from the nose tip (BGR): the face's left (the image's right when frontal), up, forward.
 AXIS_COLOURS = ((0, 0, 255), (0, 200, 0), (255, 80, 0))
+# What a picture of faces can show (`Face.draw`, `--draw`): the box, the 15 points, their names, the head pose's
+# axes, and a circle about each point as wide as the error to expect there (models with a calibration).
+DRAWABLE = ("box", "points", "labels", "pose", "uncertainty")
+DEFAULT_DRAW = ("box", "points", "pose")
+_SHIFT = 4  # OpenCV's fractional bits: points drawn where they are to 1/16 px, not rounded to whole pixels
+
+
+def drawing(what: str | Iterable[str] | None = None, labels: bool = False) -> tuple[str, ...]:
+    """What to draw, checked: names from `DRAWABLE` as an iterable or one comma-separated string ("box,points");
+    None: `DEFAULT_DRAW`. `labels` adds "labels" (the older switch for it). A name not in DRAWABLE is a
+    ValueError that lists them."""
+    if what is None:
+        chosen = list(DEFAULT_DRAW)
+    else:
+        chosen = [w.strip() for w in what.split(",")] if isinstance(what, str) else list(what)
+        chosen = [w for w in chosen if w]
+    unknown = [w for w in chosen if w not in DRAWABLE]
+    if unknown:
+        raise ValueError(f"cannot draw {', '.join(map(repr, unknown))}: choose from {', '.join(DRAWABLE)}")
+    return tuple(dict.fromkeys(chosen + (["labels"] if labels else [])))
 
 
 @dataclass
@@ -88,35 +108,56 @@ class Face:
         points = ", ".join(f"{name} ({x:.0f}, {y:.0f})" for name, (x, y) in (self.keypoints or {}).items())
         return f"face at {list(self.box)}: {points or 'too small for keypoints'}"
 
-    def draw(self, image: np.ndarray, labels: bool = False) -> np.ndarray:
-        """Draw this face on a BGR uint8 image, in place: its box (yellow; red when too small), keypoints (with
-        their names if `labels`) and pose axis (`AXIS_COLOURS`, from the nose tip). Returns the image."""
+    def draw(self, image: np.ndarray, labels: bool = False, what: str | Iterable[str] | None = None) -> np.ndarray:
+        """Draw this face on a BGR uint8 image, in place, and return it. `what` (`drawing`): any of the box
+        (yellow; red when too small), the keypoints, their names ("labels", or `labels`), the pose axis
+        (`AXIS_COLOURS`, from the nose tip) and each keypoint's expected error ("uncertainty": a circle that
+        wide). Lines, dots, names and the axis are sized by the face, so that a 30-px face keeps its features
+        visible and a 300-px one its marks legible; the axis goes under the dots, which it would hide."""
+        what = drawing(what, labels)
         x, y, w, h = self.box
-        thick = max(1, round(w / 80))
-        colour = (0, 0, 255) if self.too_small else (0, 220, 255)
-        cv2.rectangle(image, (x, y), (x + w, y + h), colour, thick, cv2.LINE_AA)
+        unit = max(float(w), 1.0)
+        thick = max(1, round(unit / 120))
+        if "box" in what:
+            colour = (0, 0, 255) if self.too_small else (0, 220, 255)
+            cv2.rectangle(image, (x, y), (x + w, y + h), colour, thick, cv2.LINE_AA)
         if self.keypoints is None:
             return image
-        radius = max(2, round(w / 60))
-        if labels:  # under the points, so that no leader line covers one
-            scale = label_scale(image.shape)
+        if "labels" in what:  # under the rest, so that no leader line covers a point
+            scale = label_scale(image.shape, unit)
+            weight = max(1, round(scale * 1.6))
             for label in label_layout(self.keypoints, self.box, image.shape, scale):
                 cv2.line(image, label.point, label.anchor, (200, 200, 200), 1, cv2.LINE_AA)
-                for colour, weight in (((0, 0, 0), 3), ((255, 255, 255), 1)):  # outlined: legible on any photo
-                    cv2.putText(image, label.text, label.origin, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, weight,
+                for colour, width in (((0, 0, 0), weight + 2), ((255, 255, 255), weight)):  # outlined: any photo
+                    cv2.putText(image, label.text, label.origin, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, width,
                                 cv2.LINE_AA)
-        for px, py in self.keypoints.values():
-            centre = (int(round(px)), int(round(py)))
-            cv2.circle(image, centre, radius + thick, (0, 0, 0), -1, cv2.LINE_AA)
-            cv2.circle(image, centre, radius, (60, 255, 60), -1, cv2.LINE_AA)
-        if self.pose is not None:  # the face's axes, half its width long, as seen from the camera
+        if "pose" in what and self.pose is not None:  # the face's axes, half its width long, seen from the camera
             nose = np.array(self.keypoints["nose_tip"])
+            width = max(1, round(unit / 100))
+            outline = 2 if unit >= 80 else 0  # outlined as the dots, but on a small face it would cover it
             for axis, colour in zip(self.pose.axes(), AXIS_COLOURS):
-                tip = tuple(int(round(v)) for v in nose + axis * w / 2)
-                start = (int(round(nose[0])), int(round(nose[1])))
-                cv2.line(image, start, tip, (0, 0, 0), 3 * thick, cv2.LINE_AA)  # outlined, as the points
-                cv2.line(image, start, tip, colour, 2 * thick, cv2.LINE_AA)
+                start, tip = _fixed(nose), _fixed(nose + axis * unit / 2)
+                if outline:
+                    cv2.line(image, start, tip, (0, 0, 0), width + outline, cv2.LINE_AA, _SHIFT)
+                cv2.line(image, start, tip, colour, width, cv2.LINE_AA, _SHIFT)
+        if "uncertainty" in what and self.uncertainty is not None:
+            for name, (px, py) in self.keypoints.items():
+                cv2.circle(image, _fixed((px, py)), round(self.uncertainty[name] * 2 ** _SHIFT), (255, 255, 0), 1,
+                           cv2.LINE_AA, _SHIFT)
+        if "points" in what:
+            radius = max(0.8, unit / 75)  # a 33-px face: dots under 2 px wide, apart where its eye corners are
+            outline = max(0.6, unit / 250)
+            for point in self.keypoints.values():
+                centre = _fixed(point)
+                cv2.circle(image, centre, round((radius + outline) * 2 ** _SHIFT), (0, 0, 0), -1, cv2.LINE_AA,
+                           _SHIFT)
+                cv2.circle(image, centre, round(radius * 2 ** _SHIFT), (60, 255, 60), -1, cv2.LINE_AA, _SHIFT)
         return image
+
+
+def _fixed(point) -> tuple[int, int]:
+    """A point (x, y; pixel centres at whole numbers) in OpenCV's fixed point of `_SHIFT` fractional bits."""
+    return int(round(point[0] * 2 ** _SHIFT)), int(round(point[1] * 2 ** _SHIFT))
 
 
 @dataclass(frozen=True)
@@ -131,9 +172,11 @@ class Label:
     rect: tuple[int, int, int, int]
 
 
-def label_scale(shape: tuple[int, ...]) -> float:
-    """Font scale for keypoint names: legible at 100 % on a small photo, growing with large ones."""
-    return float(np.clip(min(shape[:2]) / 1200, 0.4, 1.5))
+def label_scale(shape: tuple[int, ...], face: float | None = None) -> float:
+    """Font scale for keypoint names: legible at 100 % on a small face, growing with the face (its box width,
+    pixels) or, without one, with the photo; never beyond what the photo holds."""
+    by_photo = float(np.clip(min(shape[:2]) / 1200, 0.4, 1.5))
+    return by_photo if face is None else float(np.clip(face / 400, 0.35, max(0.35, by_photo * 1.5)))
 
 
 def label_layout(keypoints: dict[str, tuple[float, float]], box: tuple[int, int, int, int],
@@ -180,11 +223,13 @@ def label_layout(keypoints: dict[str, tuple[float, float]], box: tuple[int, int,
     return labels
 
 
-def draw_faces(image: np.ndarray, faces: list[Face], labels: bool = False) -> np.ndarray:
-    """A copy of a BGR uint8 image with each face drawn (`Face.draw`)."""
+def draw_faces(image: np.ndarray, faces: list[Face], labels: bool = False,
+               what: str | Iterable[str] | None = None) -> np.ndarray:
+    """A copy of a BGR uint8 image with each face drawn (`Face.draw`: `what` says what of it)."""
     out = image.copy()
+    what = drawing(what, labels)
     for face in faces:
-        face.draw(out, labels)
+        face.draw(out, what=what)
     return out
 
 
@@ -241,8 +286,9 @@ class FileResult:
         return {"source": str(self.source), "frame": self.frame, "width": self.width, "height": self.height,
                 "faces": [face.to_dict() for face in self.faces], "not_faces": self.not_faces}
 
-    def annotated(self, labels: bool = False) -> np.ndarray:
-        """A copy of the image with its faces drawn (needs the image: `detect_files(..., keep_images=True)`)."""
+    def annotated(self, labels: bool = False, what: str | Iterable[str] | None = None) -> np.ndarray:
+        """A copy of the image with its faces drawn (`Face.draw`; needs the image: `detect_files(...,
+        keep_images=True)`)."""
         if self.image is None:
             raise ValueError(f"{self.source}: no image kept to draw on (detect_files(..., keep_images=True))")
-        return draw_faces(self.image, self.faces, labels)
+        return draw_faces(self.image, self.faces, labels, what)

@@ -53,12 +53,12 @@ def _find_in_worker(task: tuple):
 
 def _find(task: tuple, detector: FaceDetector, min_crop: int, max_pixels: float
           ) -> tuple[Found | None, tuple[int, int], np.ndarray | None, str | None]:
-    """One job: an image file ("path", path, keep_image, boxes) or a decoded frame ("image", BGR image, boxes) ->
+    """One job: an image file ("path", path, keep_image, exif, boxes) or a decoded frame ("image", BGR image, boxes) ->
     (detections, (width, height), the colour image if asked, error). boxes: the faces if known, else None."""
     boxes = task[-1]
     if task[0] == "path":
         try:
-            image = read_colour(Path(task[1]), max_pixels)
+            image = read_colour(Path(task[1]), max_pixels, task[3])
         except FacekeypointsError as exc:
             return None, (0, 0), None, str(exc)
         kept = image if task[2] else None
@@ -107,14 +107,14 @@ class _Video:
 
 
 def _jobs(inputs: list[tuple[Path, Path]], every: int, keep_images: bool, max_pixels: float,
-          boxes: dict[tuple[str, int | None], list], track: bool
+          boxes: dict[tuple[str, int | None], list], track: bool, exif: bool = True
           ) -> Iterator[tuple[FileResult | None, tuple | _Video | None]]:
     """(what is known of each image or frame so far, the worker's task for it); task None: an error; a `_Video`: a
     video to track here."""
     for path, name in inputs:
         real = os.path.realpath(path)
         if not is_video(path):
-            yield FileResult(path, None, name=name), ("path", str(path), keep_images, boxes.get((real, None)))
+            yield FileResult(path, None, name=name), ("path", str(path), keep_images, exif, boxes.get((real, None)))
             continue
         if track:
             yield None, _Video(path, name)
@@ -140,7 +140,7 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
                  detector: FaceDetector, min_crop: int = MIN_CROP, max_spread: float = MAX_SPREAD, every: int = 1,
                  workers: int | None = None, batch_size: int = 64, keep_images: bool = False,
                  max_pixels: float = MAX_PIXELS, boxes: dict[tuple[str, int | None], list] | None = None,
-                 tracking: Tracking | None = Tracking()) -> Iterator[FileResult]:
+                 tracking: Tracking | None = Tracking(), exif: bool = True) -> Iterator[FileResult]:
     """Faces in many image and video files, streamed: one `FileResult` per image and per video frame (every
     `every`-th), in input order, with bounded memory. Folders are searched recursively.
 
@@ -153,7 +153,8 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
     or None): [[x, y, w, h], ...]}): those images and frames are not given to the detector. A file that cannot be
     read yields a result with `.error` set; the stream goes on. tracking: how videos are followed (`Tracking`: each
     frame's crops placed from the last frame's keypoints, track ids, smoothing), in this process; None: every
-    frame on its own, by the detector, like photos.
+    frame on its own, by the detector, like photos. exif: turn images as their EXIF orientation says (false:
+    the pixels as stored).
     """
     if every < 1:
         raise ValueError("every must be 1 or more")
@@ -174,7 +175,7 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
         pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
                                    initargs=(detector, min_crop, max_pixels))
     ahead = 4 * max(workers, 1)  # images in flight: enough to keep every worker busy, few enough to bound memory
-    jobs = _jobs(named, every, keep_images, max_pixels, boxes or {}, tracking is not None)
+    jobs = _jobs(named, every, keep_images, max_pixels, boxes or {}, tracking is not None, exif)
     window: deque[tuple[FileResult, Future | _Done | None]] = deque()
     pending: list[tuple[FileResult, Found]] = []  # detected, waiting for the model's batch
 

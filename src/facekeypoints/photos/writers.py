@@ -22,7 +22,7 @@ import numpy as np
 
 from .._fs import atomic_output, refuse_existing, write_bytes_atomic
 from ..errors import FacekeypointsError
-from .results import FileResult
+from .results import FileResult, drawing
 
 
 @contextlib.contextmanager
@@ -204,8 +204,10 @@ class AnnotationsWriter:
     half-written video is left; still images already written stay.
     """
 
-    def __init__(self, folder: str | Path, labels: bool = False, every: int = 1, force: bool = False):
-        self.folder, self.labels, self.every, self.force = Path(folder), labels, every, force
+    def __init__(self, folder: str | Path, labels: bool = False, every: int = 1, force: bool = False,
+                 draw: str | Iterable[str] | None = None):
+        self.folder, self.every, self.force = Path(folder), every, force
+        self.draw = drawing(draw, labels)  # what of each face is drawn (`results.drawing`); checked here, once
         if self.folder.exists() and not self.folder.is_dir():
             raise FacekeypointsError(f"{self.folder}: a file, not a folder for the pictures")
         with _naming(self.folder):
@@ -225,17 +227,17 @@ class AnnotationsWriter:
                 self._close(keep=False)
             return
         if result.frame is None:
-            write_image(self._path(result, ".png"), result.annotated(self.labels), force=self.force)
+            write_image(self._path(result, ".png"), result.annotated(what=self.draw), force=self.force)
             return
         if result.source != self._source:
             self._close()  # inputs come in order: the previous video is complete
             self._source = result.source  # first: the rest of a video that cannot be written is passed over
-            drawn = result.annotated(self.labels)
+            drawn = result.annotated(what=self.draw)
             self._video = VideoOutput(self._path(result, ".mp4"), result.fps / self.every, drawn.shape[1::-1],
                                       self.force)
             self._video.write(drawn)
         elif self._video is not None:
-            self._video.write(result.annotated(self.labels))
+            self._video.write(result.annotated(what=self.draw))
 
     def _close(self, keep: bool = True) -> None:
         if self._video is not None:
@@ -275,13 +277,13 @@ class Counts:
 
 def write_results(results: Iterable[FileResult], records: str | os.PathLike | TextIO | None = None,
                   pictures: str | Path | None = None, *, labels: bool = False, every: int = 1,
-                  force: bool = False, on_error: Callable[[FileResult], object] | None = None,
+                  force: bool = False, draw: str | Iterable[str] | None = None, on_error: Callable[[FileResult], object] | None = None,
                   on_result: Callable[[FileResult], object] | None = None) -> Counts:
     """Write a stream of results (from `detect_files`) as it comes; returns the counts.
 
     records: the JSON records' path or open text stream (`RecordsWriter`); None: no records. pictures: the
     folder for annotated copies (`AnnotationsWriter`: the results need their images, keep_images=True);
-    None: no pictures. labels, every, force: as those writers take them. A result with an error is counted,
+    None: no pictures. labels, every, force, draw: as those writers take them. A result with an error is counted,
     given to `on_error` and skipped: one bad file does not stop the batch. So is a picture that cannot be written
     (it exists, the disk is full): its record is kept, `on_error` gets the result with the error set, the batch
     goes on. `on_result` is called after each other result is written (e.g. to move a progress bar). On an
@@ -291,7 +293,7 @@ def write_results(results: Iterable[FileResult], records: str | os.PathLike | Te
     with contextlib.ExitStack() as stack:
         # The records first: an existing file without `force` is refused before any work is done.
         writer = stack.enter_context(RecordsWriter(records, force)) if records is not None else None
-        drawer = (stack.enter_context(AnnotationsWriter(pictures, labels, every, force)) if pictures is not None
+        drawer = (stack.enter_context(AnnotationsWriter(pictures, labels, every, force, draw)) if pictures is not None
                   else None)
         for result in results:
             if result.error is not None:
