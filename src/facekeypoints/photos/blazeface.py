@@ -97,6 +97,7 @@ class BlazeFaceDetector:
             raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
         self.min_size, self.threshold, self.threads = min_size, threshold, threads
         self.sessions: dict = {}
+        self.smaller = 0  # in the last image: faces seen under the smallest size asked for, left out
         self._session(SHORT)  # now, not at the first image: a missing onnxruntime or file says so at once
 
     def _session(self, net: Net):
@@ -140,6 +141,8 @@ class BlazeFaceDetector:
         # Faces much smaller than asked for are dropped: the scan is not made for them, and those it finds are
         # mostly false; a quarter less is kept, as boxes of small faces come out smaller (the sample photos
         # shrunk to 28 px faces: boxes of 23-26 px).
+        # Those seen as surely as a face is taken are counted (`smaller`), so that a summary can say what to ask.
+        self.smaller = sum(face.score >= self.threshold for face in found if face.box[2] < 0.75 * smallest)
         found = [face for face in found if face.box[2] >= 0.75 * smallest]
         # A face that looks turned, or scores under the threshold, is looked at again upright (`_upright`); the
         # upright and confident ones, nearly all faces of most photos, cost nothing more.

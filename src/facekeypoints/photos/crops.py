@@ -118,6 +118,7 @@ class Found:
     usable: list[int]  # indices of the detections whose crop is large enough for keypoints
     faces: np.ndarray  # uint8 (len(usable), 96, 96): the usable crops, ready for the model
     size: tuple[int, int]  # the image's width and height (the head pose's camera is made from it)
+    smaller: int = 0  # faces the detector saw under the smallest size asked for and left out (its `smaller`)
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
@@ -134,7 +135,9 @@ def find_faces(image: np.ndarray, detector: FaceDetector, min_crop: int = MIN_CR
         detections = detect(detector, to_bgr(image))
     else:
         detections = [as_detection(box) for box in boxes]
-    return cut_faces(image, detections, [Crop.from_detection(d) for d in detections], min_crop)
+    found = cut_faces(image, detections, [Crop.from_detection(d) for d in detections], min_crop)
+    found.smaller = getattr(detector, "smaller", 0) if boxes is None else 0
+    return found
 
 
 def cut_faces(image: np.ndarray, detections: list[Detection], crops: list[Crop], min_crop: int = MIN_CROP) -> Found:

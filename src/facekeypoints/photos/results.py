@@ -277,6 +277,7 @@ class FileResult:
     fps: float = 0.0  # a video's frame rate
     error: str | None = None  # why the file (or the rest of a video) could not be read; no faces then
     not_faces: int = 0  # detections dropped because the model saw no face there (spread above max_spread)
+    smaller: int = 0  # faces seen under the smallest size the detector looked for, left out (`Found.smaller`)
     # Where its annotated copy goes in a folder of pictures, without suffix (`io.walk_inputs`): its path
     # relative to the folder holding all the inputs. None: the source's own name.
     name: Path | None = None

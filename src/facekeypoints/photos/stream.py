@@ -202,6 +202,7 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
             result.faces = faces_from(found, keypoints[start:end], spread[start:end], max_spread,
                                       getattr(model, "uncertainty", None))
             result.not_faces = len(found.detections) - len(result.faces)  # faces_from drops only those
+            result.smaller = found.smaller
             start = end
             yield result
         pending.clear()

@@ -22,6 +22,7 @@ import numpy as np
 
 from .._fs import atomic_output, refuse_existing, write_bytes_atomic
 from ..errors import FacekeypointsError
+from .detection import AUTO_FLOOR, AUTO_FRACTION
 from .results import FileResult, drawing
 
 
@@ -264,6 +265,8 @@ class Counts:
     failed: int = 0  # inputs (or the rest of videos) that could not be read, and pictures that could not be written
     seconds: float = 0.0  # from the first result asked for to the last written
     not_faces: int = 0  # detections dropped because the model saw no face there (`FileResult.not_faces`)
+    smaller: int = 0  # faces seen under the smallest size looked for, left out (`FileResult.smaller`)
+    empty: int = 0  # images and video frames in which no face was found
 
     def summary(self) -> str:
         """One line: what was found, how fast."""
@@ -271,6 +274,11 @@ class Counts:
         return (f"{self.records} image(s)/frame(s), {self.faces} face(s) found"
                 + (f", {self.not_faces} detection(s) dropped as not faces (heatmap spread above --max-spread)"
                    if self.not_faces else "")
+                + (f", {self.smaller} smaller face(s) seen but left out" if self.smaller else "")
+                + (f", {self.empty} with no face" if self.empty else "")
+                + (f" (faces under the smallest size looked for are not searched: --min-size, by default "
+                   f"1/{1 / AUTO_FRACTION:.0f} of an image's long side and at least {AUTO_FLOOR} px; a smaller "
+                   "--min-size finds them, more slowly)" if self.smaller or self.empty else "")
                 + (f", {self.failed} input(s) or picture(s) failed" if self.failed else "")
                 + f" in {self.seconds:.1f} s ({self.records * rate:.1f} images/s, {self.faces * rate:.1f} faces/s)")
 
@@ -308,6 +316,8 @@ def write_results(results: Iterable[FileResult], records: str | os.PathLike | Te
             counts.records += 1
             counts.faces += len(result.faces)
             counts.not_faces += result.not_faces
+            counts.smaller += result.smaller
+            counts.empty += not result.faces
             if drawer is not None:
                 try:
                     drawer.write(result)
