@@ -1,6 +1,18 @@
-"""Keypoint accuracy against face size: how small may a face in a photo be before its keypoints are guesses?
+"""Keypoint accuracy and detection against face size: how small may a face in a photo be before its keypoints
+are guesses, and is every face from the default smallest one up to the whole image found?
 
     python benchmarks/face_size.py [--data DIR] [--variants 40,32,28,24] [--plot docs/face-size.png]
+                                   [--only keypoints|detection]
+
+Detection (`--only detection`, ~2-4 min on 2 cores): each shared photo's face (the photos beside the Kaggle
+files, ../shared/data/photos), cut as a square of 1.6 times its BlazeFace box with a soft round edge, is pasted
+with its box 24 px wide up to the background's full height into backgrounds of 500x375, 640x480, 817x1024,
+1280x720 and 1920x1080 (gus.jpg's street, resized and cut), at the centre and off it, and `FaceKeypoints()`
+runs with its defaults. A face is found when a returned face with keypoints has its box centre inside the pasted
+face's box. Printed: recall per face size and background, sizes under the default smallest face (1/20 of the
+long side, at least 24 px) marked, as they are not looked for. Then the same faces turned by 0-330 degrees in
+the 640x480 background at four sizes: found, and their keypoints turned back against the upright face's
+(mean distance / inter-ocular distance). The plot's third panel shows recall against face size.
 
 Each validation face of the default split (never trained on) is shrunk from its 96x96 crop to s x s pixels
 (cv2.INTER_AREA, as a camera or a careful resize would) and cut back out through the photo pipeline's own
@@ -20,13 +32,14 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 import cv2
 import numpy as np
 
-from facekeypoints import four_point_faces, keypoint_rmse, load_model, load_training, train_val_split
+from facekeypoints import FaceKeypoints, four_point_faces, keypoint_rmse, load_model, load_training, train_val_split
 from facekeypoints.keypoints import IMAGE_SIZE, KEYPOINT_NAMES
-from facekeypoints.photos import MIN_CROP, Crop
+from facekeypoints.photos import MIN_CROP, Crop, decode_image, smallest_face
 from facekeypoints.photos.results import MAX_SPREAD
 
 SIZES = (96, 80, 64, 48, 40, 32, 28, 24, 20, 16, 12)
@@ -110,10 +123,142 @@ def least_size(curve: dict, model: str) -> int:
     return good
 
 
+BACKGROUNDS = ((500, 375), (640, 480), (817, 1024), (1280, 720), (1920, 1080))
+FACE_SIZES = (24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 256, 320, 384, 480, 640, 800, 1080)
+TURNS = tuple(range(0, 360, 30))
+TURN_SIZES = (32, 64, 160, 400)
+OUTER = 1.6  # the pasted square, in face box sides
+
+
+def shared_faces(photos: Path, fk: FaceKeypoints) -> dict[str, tuple[np.ndarray, float]]:
+    """Each photo's face as a square of OUTER times its box (edges replicated), and its box width in it."""
+    faces = {}
+    for path in sorted(p for p in photos.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")):
+        image = decode_image(path)
+        found = [f for f in fk(image, channels="bgr") if not f.too_small]
+        if not found:
+            continue
+        x, y, w, h = max(found, key=lambda f: f.box[2]).box
+        side = round(OUTER * w)
+        shift = np.array([[1.0, 0, side / 2 - (x + w / 2)], [0, 1, side / 2 - (y + h / 2)]])
+        faces[path.name] = (cv2.warpAffine(image, shift, (side, side), borderMode=cv2.BORDER_REPLICATE), w)
+    return faces
+
+
+def background(street: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The street photo resized to cover width x height, and cut to it."""
+    scale = max(width / street.shape[1], height / street.shape[0])
+    size = (int(np.ceil(street.shape[1] * scale)), int(np.ceil(street.shape[0] * scale)))
+    return cv2.resize(street, size, interpolation=cv2.INTER_AREA)[:height, :width].copy()
+
+
+def paste(canvas: np.ndarray, patch: np.ndarray, box_width: float, face: float, centre, turn: float = 0.0
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """The canvas with `patch` pasted, scaled so that its face box is `face` px wide, turned by `turn` degrees
+    (clockwise on screen) about its centre placed at `centre`, blended in by a soft round mask; and the affine
+    map (2, 3) from the patch's pixels to the canvas's."""
+    scale = face / box_width
+    c = (patch.shape[1] - 1) / 2, (patch.shape[0] - 1) / 2
+    matrix = cv2.getRotationMatrix2D(c, -turn, scale)
+    matrix[:, 2] += np.array(centre) - 0.5 - c
+    size = canvas.shape[1::-1]
+    source = patch if scale >= 1 else cv2.resize(patch, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    inner = matrix.copy()
+    if scale < 1:  # warp from the area-shrunk patch: no aliasing
+        inner[:, :2] /= scale
+    warped = cv2.warpAffine(source, inner, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    yy, xx = np.mgrid[0:patch.shape[0], 0:patch.shape[1]]
+    radius = np.hypot(xx - c[0], yy - c[1]) / (patch.shape[0] / 2)
+    mask = cv2.warpAffine(np.clip((1 - radius) / 0.15, 0, 1).astype(np.float32), matrix, size)[..., None]
+    return (canvas * (1 - mask) + warped * mask).astype(np.uint8), matrix
+
+
+def found_at(faces, centre, face: float):
+    """The returned face with keypoints whose box centre lies in the pasted face's box (`face` px about
+    `centre`), or None."""
+    for f in faces:
+        x, y, w, h = f.box
+        if not f.too_small and abs(x + w / 2 - centre[0]) <= face / 2 and abs(y + h / 2 - centre[1]) <= face / 2:
+            return f
+    return None
+
+
+def detection_recall(fk: FaceKeypoints, faces: dict, street: np.ndarray) -> dict:
+    """{(width, height): {face px: (found, tried)}} with the defaults, two places per face."""
+    recall = {}
+    for width, height in BACKGROUNDS:
+        canvas = background(street, width, height)
+        recall[width, height] = {}
+        for face in (s for s in FACE_SIZES if s <= height):
+            hits = tried = 0
+            for patch, box_width in faces.values():
+                for where in ((width / 2, height / 2), (width * 0.3, height * 0.35)):
+                    centre = (float(np.clip(where[0], face / 2, width - face / 2)),
+                              float(np.clip(where[1], face / 2, height - face / 2)))
+                    image, _ = paste(canvas, patch, box_width, face, centre)
+                    hits += found_at(fk(image, channels="bgr"), centre, face) is not None
+                    tried += 1
+            recall[width, height][face] = (hits, tried)
+    return recall
+
+
+def turn_recall(fk: FaceKeypoints, faces: dict, street: np.ndarray) -> dict:
+    """{face px: {turn: (found, tried, worst keypoint error / IOD against the upright face)}} at 640x480."""
+    canvas = background(street, 640, 480)
+    centre = (320.0, 240.0)
+    out = {}
+    for face in TURN_SIZES:
+        out[face] = {}
+        upright = {}
+        for name, (patch, box_width) in faces.items():
+            image, _ = paste(canvas, patch, box_width, face, centre)
+            upright[name] = found_at(fk(image, channels="bgr"), centre, face)
+        for turn in TURNS:
+            hits, tried, worst = 0, 0, 0.0
+            for name, (patch, box_width) in faces.items():
+                image, _ = paste(canvas, patch, box_width, face, centre, turn)
+                got = found_at(fk(image, channels="bgr"), centre, face)
+                tried += 1
+                if got is None:
+                    continue
+                hits += 1
+                if upright[name] is not None:
+                    back = cv2.getRotationMatrix2D((centre[0] - 0.5, centre[1] - 0.5), turn, 1.0)
+                    points = got.as_array() @ back[:, :2].T + back[:, 2]
+                    reference = upright[name].as_array()
+                    iod = np.linalg.norm(reference[EYES[0]] - reference[EYES[1]])
+                    worst = max(worst, float(np.linalg.norm(points - reference, axis=1).mean() / iod))
+            out[face][turn] = (hits, tried, worst)
+    return out
+
+
+def recall_tables(recall: dict, turns: dict) -> str:
+    sizes = sorted({s for per in recall.values() for s in per})
+    head = ["face px"] + [f"{w}x{h}" for w, h in recall]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for face in sizes:
+        cells = [str(face)]
+        for (w, h), per in recall.items():
+            if face not in per:
+                cells.append("")
+                continue
+            hits, tried = per[face]
+            asked = face >= smallest_face((h, w), None)
+            cells.append(f"{hits}/{tried}" if asked else f"({hits}/{tried})")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("\nTurned (640x480): found / tried, worst mean keypoint distance / inter-ocular against the upright "
+                 "face\n")
+    head = ["face px"] + [f"{t}°" for t in TURNS]
+    lines += ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for face, per in turns.items():
+        lines.append("| " + " | ".join([str(face)] + [f"{h}/{n} {e:.3f}" for h, n, e in per.values()]) + " |")
+    return "\n".join(lines)
+
+
 MARKERS = {"linear": ("x", "aliased shrink (INTER_LINEAR)"), "jpeg70": ("^", "shrink + JPEG quality 70")}
 
 
-def plot(curves: dict, recommended: int, path: str) -> None:
+def plot(curves: dict, recommended: int, path: str, recall: dict | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -122,7 +267,9 @@ def plot(curves: dict, recommended: int, path: str) -> None:
 
     area = curves["area"]
     sides = sorted(area)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.6), dpi=150, layout="constrained")
+    fig, axes_row = plt.subplots(1, 3 if recall else 2, figsize=(12 if recall else 8, 3.6), dpi=150,
+                                 layout="constrained")
+    left, right = axes_row[:2]
     for model, colour in zip(MODELS, ("tab:blue", "tab:orange")):
         left.plot(sides, [area[s][model]["rmse"] for s in sides], "o-", color=colour, ms=4, label=model)
         left.axhline(area[IMAGE_SIZE][model]["rmse"], color=colour, ls="--", lw=1)
@@ -162,7 +309,25 @@ def plot(curves: dict, recommended: int, path: str) -> None:
     top = right.get_ylim()[1]
     right.text(MIN_CROP, top * 0.97, f" min now {MIN_CROP}", color="grey", fontsize=7, va="top")
     right.text(recommended, top * 0.88, f" recommended {recommended}", color="green", fontsize=7, va="top")
-    fig.suptitle("Validation faces shrunk to a small face's size and cut back to 96 px", fontsize=10)
+    if recall:
+        found = axes_row[2]
+        for (w, h), per in recall.items():
+            sizes = sorted(per)
+            line, = found.plot(sizes, [100 * per[s][0] / per[s][1] for s in sizes], "o-", ms=3, lw=1,
+                               label=f"{w}x{h} (from {smallest_face((h, w), None):.0f} px)")
+            found.axvline(smallest_face((h, w), None), color=line.get_color(), ls=":", lw=1)
+        found.set_xscale("log")
+        found.set_ylim(-3, 103)
+        found.set_xlabel("face size: box width in photo pixels (log)", fontsize=8)
+        found.set_ylabel("pasted faces found with the defaults, %", fontsize=8)
+        found.set_title("Detection: shared photos' faces pasted at each size", fontsize=9)
+        found.tick_params(labelsize=7)
+        found.grid(alpha=0.3)
+        found.legend(fontsize=6, loc="lower right", title="background (default smallest face: dotted)",
+                     title_fontsize=6)
+    fig.suptitle("Left: validation faces shrunk to a small face's size and cut back to 96 px. Right: faces "
+                 "found by FaceKeypoints() at each size" if recall else
+                 "Validation faces shrunk to a small face's size and cut back to 96 px", fontsize=10)
     fig.savefig(path)
     plt.close(fig)
 
@@ -172,7 +337,22 @@ def main() -> None:
     parser.add_argument("--data", default=os.environ.get("FKD_DATA_DIR", "../shared/data/facial-keypoints-detection"))
     parser.add_argument("--variants", default="40,32,28,24", help="sizes also measured with the harsher shrinks")
     parser.add_argument("--plot", default="docs/face-size.png", help="the picture to draw ('' for none)")
+    parser.add_argument("--photos", type=Path, help="the shared photos (default: beside --data)")
+    parser.add_argument("--only", choices=("keypoints", "detection"), help="one half of the benchmark (the plot "
+                        "needs both)")
     args = parser.parse_args()
+    recall = None
+    if args.only != "keypoints":
+        fk = FaceKeypoints()
+        photos = args.photos or Path(args.data).parent / "photos"
+        faces = shared_faces(photos, fk)
+        street = decode_image(photos / "gus.jpg")
+        recall, turns = detection_recall(fk, faces, street), turn_recall(fk, faces, street)
+        print(f"Detection with FaceKeypoints()'s defaults: the faces of {', '.join(faces)} pasted into gus.jpg's "
+              "street; found / tried per face size (box width, px) and background; in brackets: under the default "
+              f"smallest face, not looked for\n\n{recall_tables(recall, turns)}\n")
+        if args.only == "detection":
+            return
     data = load_training(args.data)
     _, val = train_val_split(data, val_fraction=0.1, seed=0)
     images, truth, mask = data.images[val], data.keypoints[val], data.mask[val]
@@ -201,7 +381,7 @@ def main() -> None:
     print(f"recommended minimum (the default {MODELS[0]}, the harshest shrink): {recommended} px "
           f"(MIN_CROP is now {MIN_CROP})")
     if args.plot:
-        plot(curves, recommended, args.plot)
+        plot(curves, recommended, args.plot, recall)
         print(f"plot: {args.plot}")
 
 

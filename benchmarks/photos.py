@@ -1,6 +1,7 @@
 """The photo pipeline against issue 15's targets, Haar and BlazeFace side by side, in one run (~1-2 min, 2 cores):
 
-    python benchmarks/photos.py [--photos ../shared/data/photos] [--repeats 20]
+    python benchmarks/photos.py [--photos ../shared/data/photos] [--repeats 20] [--mediapipe PYTHON]
+                                [--only 1,2,...]
 
 1. a 640x480 JPEG end to end, `FaceKeypoints(model, detector)(path)`: decode + detect + keypoints, 1 thread
    (OMP_NUM_THREADS=1, cv2.setNumThreads(1), the model and BlazeFace on 1 ONNX Runtime thread); median of
@@ -19,6 +20,15 @@
 6. Video: a 640x480 mp4v clip of the sample face moving (150 frames) through `detect_files`, frames/s; with the
    package's default threads (a child process without the 1-thread settings) and with 1 thread.
 7. The detector alone per image, 640x480 and 2000x1334.
+8. Ordinary photos: the shared photos at their own size and as baseline JPEGs of long side 320, 640, 1280 and
+   1920 px, end to end from the file with `FaceKeypoints()`'s defaults (1 thread, as everything here) against
+   MediaPipe's FaceMesh (0.10.21, its own short-range detector and 468-point mesh) in another Python given by
+   --mediapipe (skipped, with a message, without one): median ms per image and faces found, side by side.
+9. Where the time goes on those photos: decoding, each run of the detector's nets (the scan's passes; the
+   windows or turned views), the rest of the detector (resizing, decoding the nets' outputs, suppression), the
+   crops, the keypoints with flip averaging and without, and the faces' mapping back and head pose. It uses only
+   what older versions of the package had too: run it on a checkout of another commit (PYTHONPATH=OLD/src)
+   for the figures before a change. `--only 8,9` runs just these (for 9 alone, `--only 9`).
 
 "found" means a returned face (after the spread filter) whose box centre, mapped back into the upright photo,
 lies inside the upright BlazeFace box; any other returned face is "extra". The machine is shared: run twice.
@@ -189,11 +199,136 @@ def met(value: float | None, target: float, higher: bool = False) -> str:
     return "yes" if (value >= target if higher else value <= target) else "**no**"
 
 
+def ordinary_photos(folder: Path, photos: list[Path]) -> list[Path]:
+    """The photos as they are and as baseline JPEGs (quality 90) of long side 320, 640, 1280 and 1920 px."""
+    made = list(photos)
+    for photo in photos:
+        image = decode_image(photo)
+        for side in (320, 640, 1280, 1920):
+            scale = side / max(image.shape[:2])
+            size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+            path = folder / f"{photo.stem}-{side}.jpg"
+            cv2.imwrite(str(path), cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else
+                                              cv2.INTER_LINEAR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+            made.append(path)
+    return made
+
+
+def mediapipe_times(python: str | None, paths: list[Path], repeats: int) -> tuple[dict | None, str]:
+    """MediaPipe FaceMesh's median ms and faces per file, from the other Python; None and why, where absent."""
+    if not python or not Path(python).exists():
+        return None, (f"MediaPipe skipped: no Python at {python}" if python else "MediaPipe skipped: give "
+                      "--mediapipe PYTHON (python -m venv /tmp/mpvenv && /tmp/mpvenv/bin/pip install "
+                      "mediapipe==0.10.21 'numpy<2')")
+    script = Path(__file__).with_name("mediapipe_facemesh.py")
+    env = dict(os.environ, OMP_NUM_THREADS="1", GLOG_minloglevel="2", TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run([python, str(script), "--repeats", str(repeats), *map(str, paths)], capture_output=True,
+                          text=True, env=env)
+    if done.returncode:
+        return None, f"MediaPipe failed: {done.stderr.strip().splitlines()[-1:]}"
+    return json.loads(done.stdout.strip().splitlines()[-1]), ""
+
+
+def stage_times(fk: FaceKeypoints, unflipped, path: Path, repeats: int) -> dict[str, float]:
+    """Median ms of each stage of `fk(path)`: decode; each net run of the detector (timed by wrapping its ONNX
+    Runtime sessions, so it works on any version with `detector.sessions`); the rest of the detector; crops;
+    keypoints with the model's flip averaging and with `unflipped` (the same model exported without it); the
+    faces (mapped back, head pose)."""
+    from facekeypoints.photos import faces_from, find_faces
+
+    image = decode_image(path)
+    detector = fk.detector
+    calls: list[tuple[str, float]] = []
+    wrapped = {}
+    for name, session in detector.sessions.items():
+        def run(outputs, feeds, session=session, name=name):
+            started = time.perf_counter()
+            result = session.run(outputs, feeds)
+            shape = feeds["input"].shape
+            label = f"{name.split('_')[1]} {shape[2]}x{shape[1]}" + (f" x{shape[0]}" if shape[0] > 1 else "")
+            calls.append((label, 1e3 * (time.perf_counter() - started)))
+            return result
+        wrapped[name] = type("Timed", (), {"run": staticmethod(run)})()
+    per_run: list[list[tuple[str, float]]] = []
+    totals = []
+    original = detector.sessions
+    detector.sessions = wrapped
+    try:
+        for _ in range(repeats + 2):
+            calls.clear()
+            started = time.perf_counter()
+            detector(image)
+            totals.append(1e3 * (time.perf_counter() - started))
+            per_run.append(list(calls))
+    finally:
+        detector.sessions = original
+    per_run, totals = per_run[2:], totals[2:]
+    stages = {"decode": median_ms(lambda: decode_image(path), repeats)}
+    if len({tuple(label for label, _ in run) for run in per_run}) == 1:  # the same runs each time: each its median
+        runs = {}
+        for i, (label, _) in enumerate(per_run[0]):
+            key = label if label not in runs else f"{label} ({i})"
+            runs[key] = statistics.median(run[i][1] for run in per_run)
+    else:
+        runs = {"net runs": statistics.median(sum(ms for _, ms in run) for run in per_run)}
+    stages.update({f"net {k}": v for k, v in runs.items()})
+    stages["detector, the rest"] = statistics.median(totals) - sum(runs.values())
+    found = find_faces(image, detector, fk.min_crop)
+    stages["crops"] = median_ms(lambda: find_faces(image, detector, fk.min_crop, found.detections), repeats)
+    stages["keypoints (flip averaging)"] = median_ms(lambda: fk.model.predict_with_spread(found.faces), repeats)
+    stages["keypoints without flip"] = median_ms(lambda: unflipped.predict_with_spread(found.faces), repeats)
+    answer = fk.model.predict_with_spread(found.faces)
+    stages["faces: mapped back, pose"] = median_ms(lambda: faces_from(found, *answer, fk.max_spread,
+                                                                      fk.model.uncertainty), repeats)
+    stages["end to end"] = median_ms(lambda: fk(path), repeats)
+    return stages
+
+
+def speed_sections(args, photos: list[Path], tmp: Path, only: set[int]) -> None:
+    """Sections 8 and 9: ordinary photos against MediaPipe, and where the time goes."""
+    paths = ordinary_photos(tmp, photos)
+    fk = FaceKeypoints(load_model("keypointnet", "auto", threads=1), create_detector("blazeface", threads=1))
+    shapes = {p: decode_image(p).shape for p in paths}
+    if 8 in only:
+        ours = {p: (median_ms(lambda p=p: fk(p), args.repeats), len(fk(p))) for p in paths}
+        theirs, why = mediapipe_times(args.mediapipe, paths, args.repeats)
+        print("\n8. Ordinary photos end to end from the file, median ms per image (faces found), 1 thread"
+              + (f"; MediaPipe's CPU time / wall time {theirs['threads_cpu_ratio']:.2f}" if theirs else ""))
+        print("| photo | size | FaceKeypoints() | MediaPipe FaceMesh | ratio |")
+        print("| --- | --- | --- | --- | --- |")
+        for p in paths:
+            mp_ms = theirs[str(p)]["ms"] if theirs else np.nan
+            mp_faces = theirs[str(p)]["faces"] if theirs else "-"
+            print(f"| {p.name} | {shapes[p][1]}x{shapes[p][0]} | {ours[p][0]:.1f} ({ours[p][1]}) | {fmt(mp_ms)} "
+                  f"({mp_faces}) | {fmt(ours[p][0] / mp_ms, 2)} |")
+        median_ours = statistics.median(v[0] for v in ours.values())
+        median_mp = statistics.median(theirs[str(p)]["ms"] for p in paths) if theirs else np.nan
+        print(f"| **median** | | **{median_ours:.1f}** ({sum(v[1] for v in ours.values())} faces) | "
+              f"**{fmt(median_mp)}** ({sum(theirs[str(p)]['faces'] for p in paths) if theirs else '-'} faces) | "
+              f"{fmt(median_ours / median_mp, 2)} |")
+        if why:
+            print(why)
+    if 9 in only:
+        from facekeypoints.inference.export import onnx_bytes
+        from facekeypoints.inference.onnx_backend import OnnxKeypointModel
+
+        unflipped = OnnxKeypointModel(onnx_bytes(load_model("keypointnet", "torch"), flip=False), threads=1)
+        print("\n9. Where the time goes, median ms per stage (net runs: net, input width x height, x batch)")
+        for p in paths:
+            if p.parent != tmp and p.suffix != ".png":  # originals: their shrunk copies stand for them
+                continue
+            stages = stage_times(fk, unflipped, p, args.repeats)
+            print(f"{p.name} {shapes[p][1]}x{shapes[p][0]}: " + "; ".join(f"{k} {v:.1f}" for k, v in stages.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, default=PHOTOS)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--video-child", nargs=2, metavar=("CLIP", "DETECTOR"), help=argparse.SUPPRESS)
+    parser.add_argument("--mediapipe", metavar="PYTHON", help="a Python with mediapipe==0.10.21 (and numpy<2) "
+                        "for section 8's MediaPipe row")
+    parser.add_argument("--only", help="comma-separated section numbers to run (default: all)")
     args = parser.parse_args()
     if args.video_child:
         video_child(*args.video_child)
@@ -202,6 +337,13 @@ def main() -> None:
     started = time.perf_counter()
     name, amx = cpu()
     print(f"CPU: {name}; AMX (amx_tile): {'yes' if amx else 'no'}; {os.cpu_count()} logical CPUs")
+    only = {int(n) for n in args.only.split(",")} if args.only else set(range(1, 10))
+    if only <= {8, 9}:
+        photos = sorted(p for p in args.photos.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        with tempfile.TemporaryDirectory() as tmp:
+            speed_sections(args, photos, Path(tmp), only)
+        print(f"\n{time.perf_counter() - started:.0f} s in all")
+        return
     model = load_model("keypointnet", "auto", threads=1)
     detectors = {d: create_detector(d, **ONE_THREAD[d]) for d in DETECTORS}
     fks = {d: FaceKeypoints(model, detectors[d]) for d in DETECTORS}
@@ -381,6 +523,8 @@ def main() -> None:
     print("| --- | --- | --- | --- |")
     for photo, d, raw, kept in fp_detail:
         print(f"| {photo} | {d} | {raw} | {kept} |")
+    with tempfile.TemporaryDirectory() as tmp:
+        speed_sections(args, photos, Path(tmp), only & {8, 9})
     print(f"\n{time.perf_counter() - started:.0f} s in all")
 
 

@@ -39,7 +39,7 @@ NMS_IOU = 0.3  # MediaPipe's weighted NMS: boxes overlapping the best by more ar
 # shared photos' faces, which score 0.44-0.94 in the scan at any turn, score 0.84-0.96 there; the false ones
 # fewer. At most REFINED candidates are looked at again, best first (each costs one or two VIEW-pixel runs).
 THRESHOLD = 0.8
-CANDIDATE = 0.4
+CANDIDATE = 0.45
 UPRIGHT = 20
 REFINED = 8
 SURE = 0.9
@@ -136,8 +136,9 @@ class BlazeFaceDetector:
         bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
         smallest = smallest_face(bgr.shape, self.min_size)
         pyramid = _Pyramid(bgr)
-        found = _merge(np.concatenate([self._scan(SHORT, pyramid.at(scale), scale, CANDIDATE)
-                                       for scale in self.scales(bgr.shape)]), SHORT)
+        levels = [(scale, pyramid.at(scale)) for scale in self.scales(bgr.shape)]
+        found = _merge(np.concatenate([self._scan(SHORT, scaled, scale, CANDIDATE) for scale, scaled in levels]),
+                       SHORT)
         # Faces much smaller than asked for are dropped: the scan is not made for them, and those it finds are
         # mostly false; a quarter less is kept, as boxes of small faces come out smaller (the sample photos
         # shrunk to 28 px faces: boxes of 23-26 px).
@@ -146,15 +147,23 @@ class BlazeFaceDetector:
         found = [face for face in found if face.box[2] >= 0.75 * smallest]
         # A face that looks turned, or scores under the threshold, is looked at again upright (`_upright`); the
         # upright and confident ones, nearly all faces of most photos, cost nothing more.
+        levels.append((1.0, bgr))  # the windows are cut from the scan's images, or from the image itself
         chosen, looked = [], 0
         for face in found:  # best first
-            if face.score >= SURE and abs(face.angle) <= UPRIGHT:
+            upright = abs(face.angle) <= UPRIGHT
+            x, y, w, h = face.box
+            if any(cx <= x + w / 2 <= cx + cw and cy <= y + h / 2 <= cy + ch for cx, cy, cw, ch in
+                   (other.box for other in chosen)):
+                continue  # a part of a face taken already, as another scale saw it (faces do not nest)
+            if face.score >= SURE and upright:
                 chosen.append(face)
             elif looked < REFINED:
                 looked += 1
-                seen = self._upright(bgr, face)
+                seen = self._upright(levels, face)
                 if seen is not None:
                     chosen.append(seen)
+            elif face.score >= self.threshold and upright:  # past the budget: taken as the scan saw it
+                chosen.append(face)
         chosen = [face for face in chosen if face.box[2] >= 0.75 * smallest]
         chosen.sort(key=lambda face: -face.score)  # one face seen twice (two candidates, one window) once
         kept: list[Detection] = []
@@ -163,22 +172,30 @@ class BlazeFaceDetector:
                 kept.append(face)
         return kept
 
-    def _upright(self, bgr: np.ndarray, face: Detection) -> Detection | None:
+    def _upright(self, levels: list[tuple[float, np.ndarray]], face: Detection) -> Detection | None:
         """The face seen again in VIEW-pixel windows about it, turned by its angle and by a further 180, 90 and
         -90 degrees (until one scores SURE): the best-scoring detection at a window's centre, of about the face's
         size, that looks upright there (its points then hold), mapped back into the image, if it scores at least
         the threshold; else None. The net sees an upside-down face as upright too, with its points upside down,
-        but scores it lower (0.44-0.77 for the shared photos' faces) than the window that shows it upright."""
+        but scores it lower (0.44-0.77 for the shared photos' faces) than the window that shows it upright.
+        `levels`: (scale, the image resized by it); the windows are cut from the smallest that shows the face
+        at least 3/4 of their size, so that few are shrunk or enlarged much."""
         x, y, w, h = face.box
-        centre, side = (x + w / 2, y + h / 2), WINDOW * max(w, h)
+        side = WINDOW * max(w, h)
+        fits = [level for level in levels if side * level[0] >= 0.75 * VIEW]
+        scale, source = min(fits, key=lambda level: level[0]) if fits else max(levels, key=lambda level: level[0])
+        full = levels[-1][1]  # the image: the level's own scale per axis, as its size was rounded
+        per_axis = np.array([source.shape[1] / full.shape[1], source.shape[0] / full.shape[0]])
+        centre = (x + w / 2) * per_axis[0], (y + h / 2) * per_axis[1]
         best = None
         for extras in ((0,), (180, 90, -90)):  # the other three turns in one call, if the first is not sure
-            windows = [_window(bgr, centre, side, face.angle + extra) for extra in extras]
+            windows = [_window(source, centre, side * scale, face.angle + extra) for extra in extras]
             for (_, back), raw in zip(windows, self._run_batch(SHORT, [w for w, _ in windows], CANDIDATE)):
                 found = [f for f in _merge(raw, SHORT) if abs(f.box[0] + f.box[2] / 2 - VIEW / 2) < VIEW / 4
                          and abs(f.box[1] + f.box[3] / 2 - VIEW / 2) < VIEW / 4 and abs(f.angle) <= 45
                          and 0.5 < f.box[2] * side / VIEW / w < 2]  # centred, upright, of about the face's size
                 if found and (best is None or max(f.score for f in found) > best.score):
+                    back = back / per_axis[:, None]  # into the image's own pixels
                     best = _mapped(max(found, key=lambda f: f.score), back, side / VIEW)
             if best is not None and best.score >= SURE:
                 break
