@@ -114,7 +114,8 @@ def test_a_turned_window_maps_back_to_the_image(side, angle, fx, fy, window_poin
     face = Detection((50.0, 40.0, 30.0, 30.0), 0.9, points, SHORT.framing)
     mapped = _mapped(face, back, side / VIEW)
     np.testing.assert_allclose(mapped.points, points @ back[:, :2].T + back[:, 2])
-    np.testing.assert_allclose(np.add(mapped.box[:2], np.divide(mapped.box[2:], 2)), back[:, :2] @ (65, 55) + back[:, 2])
+    centre = np.add(mapped.box[:2], np.divide(mapped.box[2:], 2))
+    np.testing.assert_allclose(centre, back[:, :2] @ (65, 55) + back[:, 2])
 
 
 @pytest.mark.parametrize("shape, min_size", [((480, 640), None), ((1080, 1920), None), ((225, 150), None),

@@ -1,12 +1,15 @@
-"""BlazeFace, MediaPipe's face detector, embedded: its two networks (Apache-2.0, converted from the TFLite files
-in the mediapipe 0.10.21 wheel by tools/blazeface_onnx.py) run by ONNX Runtime, decoded in NumPy as MediaPipe
+"""BlazeFace, MediaPipe's face detector, embedded: its networks (Apache-2.0, converted from the TFLite files in
+the mediapipe 0.10.21 wheel by tools/blazeface_onnx.py) run by ONNX Runtime, decoded in NumPy as MediaPipe
 decodes them: anchors, sigmoid scores, weighted non-maximum suppression.
 
-Both networks are fully convolutional, so they run on an input of any size (a multiple of 16 or 32 pixels)
-and find faces of about 14-100 pixels in it wherever they are (the full-range one), or of 15-100 % of a
-128-pixel view of the whole image (the short-range one, which also finds faces turned by 90 degrees). The image
-is scanned at the scale that makes the smallest face asked for `FACE_PX` pixels wide, then at coarser scales
-until the short-range view takes over: one pass per scale, no tiles.
+The short-range network is fully convolutional: it runs on an input of any size (a multiple of 16 pixels) and
+finds faces of about 28-128 pixels in it wherever they are. The image is scanned at the scale that makes the
+smallest face asked for `FACE_PX` wide, then at coarser scales, each covering the sizes the last did not, down
+to a `VIEW`-pixel view of the whole image: one pass per scale, no tiles, and no face size between two passes.
+A face that looks turned, or that the scan is not sure of, is looked at again in small windows about it turned
+to show it upright (`_upright`): faces at any angle in the image plane, upside down included, with points
+good enough to cut their crop upright. (The full-range network, whose file is shipped too, is not used: it
+found fewer faces at every size; see docs/detection.md.)
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ import numpy as np
 from ..shipped import shipped_onnx
 from .detection import Detection, Framing, ious, smallest_face
 
-# The short-range net scores the shared photos' faces 0.57-0.94 where they are 28-112 px wide in its input (at
-# 20 px 0.13-0.92; the full-range net only 0.16-0.96 at 28-80 px, with gaps: `python benchmarks/face_size.py`):
+# The short-range net scores the shared photos' faces 0.57-0.94 where they are 28-110 px wide in its input (at
+# 20 px 0.13-0.92; the full-range net 0.00-0.96 at 14-110 px, under 0.5 for some faces at every size):
 # the image is scanned at the scale that makes the smallest face asked for FACE_PX wide, then at coarser scales,
 # each FACE_PX / LARGEST_PX of the last, so that each face size is inside the reliable band of one pass, until
 # the whole image fits one VIEW-pixel view (which takes faces up to the whole image).
@@ -34,10 +37,12 @@ NMS_IOU = 0.3  # MediaPipe's weighted NMS: boxes overlapping the best by more ar
 # A face must score THRESHOLD seen upright. The scan takes what scores CANDIDATE (at 0.5, MediaPipe's own
 # threshold, the scan of a 560-px image saw faces in folds of clothes and walls: 0.52-0.77); a candidate that
 # scores under THRESHOLD or looks turned by more than UPRIGHT degrees (the net's points, and so the crop's angle,
-# are good within about 45 degrees of upright) is looked at again in a VIEW-pixel window about it turned by its
-# angle, and then by a further 180 degrees (the net sees an upside-down face but its points are then poor): the
-# shared photos' faces, which score 0.44-0.94 in the scan at any turn, score 0.84-0.96 there; the false ones
-# fewer. At most REFINED candidates are looked at again, best first (each costs one or two VIEW-pixel runs).
+# are good within about 45 degrees of upright) is looked at again in VIEW-pixel windows about it turned by its
+# angle, and by a further 180, 90 and -90 degrees, until one shows it upright with SURE's score (the net sees an
+# upside-down face as upright too, but scores it 0.44-0.77 where the shared photos' faces score 0.84-0.96 seen
+# upright); one that scores THRESHOLD upright in the scan is looked at turned over only. At most REFINED
+# candidates are looked at again, best first (each costs one to four VIEW-pixel runs): false ones mostly stay
+# under the threshold (a fold of the astronaut's suit scored 0.76 in a window: THRESHOLD is above it).
 THRESHOLD = 0.8
 CANDIDATE = 0.45
 UPRIGHT = 20
@@ -157,13 +162,18 @@ class BlazeFaceDetector:
                 continue  # a part of a face taken already, as another scale saw it (faces do not nest)
             if face.score >= SURE and upright:
                 chosen.append(face)
-            elif looked < REFINED:
+            elif looked == REFINED:  # past the budget: taken as the scan saw it, or not at all
+                if face.score >= self.threshold and upright:
+                    chosen.append(face)
+            elif face.score >= self.threshold and upright:  # an upside-down face may look upright: turned over
+                looked += 1
+                over = self._upright(levels, face, ((180,),))
+                chosen.append(over if over is not None and over.score > face.score else face)
+            else:
                 looked += 1
                 seen = self._upright(levels, face)
                 if seen is not None:
                     chosen.append(seen)
-            elif face.score >= self.threshold and upright:  # past the budget: taken as the scan saw it
-                chosen.append(face)
         chosen = [face for face in chosen if face.box[2] >= 0.75 * smallest]
         chosen.sort(key=lambda face: -face.score)  # one face seen twice (two candidates, one window) once
         kept: list[Detection] = []
@@ -172,12 +182,13 @@ class BlazeFaceDetector:
                 kept.append(face)
         return kept
 
-    def _upright(self, levels: list[tuple[float, np.ndarray]], face: Detection) -> Detection | None:
+    def _upright(self, levels: list[tuple[float, np.ndarray]], face: Detection,
+                 turns: tuple[tuple[int, ...], ...] = ((0,), (180, 90, -90))) -> Detection | None:
         """The face seen again in VIEW-pixel windows about it, turned by its angle and by a further 180, 90 and
-        -90 degrees (until one scores SURE): the best-scoring detection at a window's centre, of about the face's
-        size, that looks upright there (its points then hold), mapped back into the image, if it scores at least
-        the threshold; else None. The net sees an upside-down face as upright too, with its points upside down,
-        but scores it lower (0.44-0.77 for the shared photos' faces) than the window that shows it upright.
+        -90 degrees (`turns`: the further turns, in groups run together, until one scores SURE): the
+        best-scoring detection at a window's centre, of about the face's size, that looks upright there (its
+        points then hold), mapped back into the image, if it scores at least the threshold; else None. The net
+        sees an upside-down face as upright too, with its points upside down, but scores it lower (0.44-0.77 for the shared photos' faces) than the window that shows it upright.
         `levels`: (scale, the image resized by it); the windows are cut from the smallest that shows the face
         at least 3/4 of their size, so that few are shrunk or enlarged much."""
         x, y, w, h = face.box
@@ -188,9 +199,10 @@ class BlazeFaceDetector:
         per_axis = np.array([source.shape[1] / full.shape[1], source.shape[0] / full.shape[0]])
         centre = (x + w / 2) * per_axis[0], (y + h / 2) * per_axis[1]
         best = None
-        for extras in ((0,), (180, 90, -90)):  # the other three turns in one call, if the first is not sure
+        for extras in turns:  # by default the other three turns in one call, if the first is not sure
             windows = [_window(source, centre, side * scale, face.angle + extra) for extra in extras]
-            for (_, back), raw in zip(windows, self._run_batch(SHORT, [w for w, _ in windows], CANDIDATE)):
+            runs = self._run_batch(SHORT, [pixels for pixels, _ in windows], CANDIDATE)
+            for (_, back), raw in zip(windows, runs):
                 found = [f for f in _merge(raw, SHORT) if abs(f.box[0] + f.box[2] / 2 - VIEW / 2) < VIEW / 4
                          and abs(f.box[1] + f.box[3] / 2 - VIEW / 2) < VIEW / 4 and abs(f.angle) <= 45
                          and 0.5 < f.box[2] * side / VIEW / w < 2]  # centred, upright, of about the face's size

@@ -285,7 +285,8 @@ class Counts:
 
 def write_results(results: Iterable[FileResult], records: str | os.PathLike | TextIO | None = None,
                   pictures: str | Path | None = None, *, labels: bool = False, every: int = 1,
-                  force: bool = False, draw: str | Iterable[str] | None = None, on_error: Callable[[FileResult], object] | None = None,
+                  force: bool = False, draw: str | Iterable[str] | None = None,
+                  on_error: Callable[[FileResult], object] | None = None,
                   on_result: Callable[[FileResult], object] | None = None) -> Counts:
     """Write a stream of results (from `detect_files`) as it comes; returns the counts.
 
