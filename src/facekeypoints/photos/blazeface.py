@@ -189,8 +189,9 @@ class BlazeFaceDetector:
         best-scoring detection at a window's centre, of about the face's size, that looks upright there (its
         points then hold), mapped back into the image, if it scores at least the threshold; else None. The net
         sees an upside-down face as upright too, with its points upside down, but scores it lower (0.44-0.77 for
-        the shared photos' faces) than the window that shows it upright. `levels`: (scale, the image resized by it); the windows are cut from the smallest that shows the face
-        at least 3/4 of their size, so that few are shrunk or enlarged much."""
+        the shared photos' faces) than the window that shows it upright. `levels`: (scale, the image resized by
+        it); the windows are cut from the smallest that shows the face at least 3/4 of their size, so that few
+        are shrunk or enlarged much."""
         x, y, w, h = face.box
         side = WINDOW * max(w, h)
         fits = [level for level in levels if side * level[0] >= 0.75 * VIEW]
