@@ -232,6 +232,41 @@ def turn_recall(fk: FaceKeypoints, faces: dict, street: np.ndarray) -> dict:
     return out
 
 
+NET_SIZES = (14, 20, 28, 40, 56, 80, 110)
+
+
+def net_scores(faces: dict, street: np.ndarray) -> str:
+    """Each BlazeFace network's best score near each face pasted at 32, 64 and 128 px into the 640x480 background
+    and the image resized so that the face is N px in the network's input: the range over the faces and sizes,
+    per N (what the scan's FACE_PX and LARGEST_PX come from)."""
+    from facekeypoints.photos import BlazeFaceDetector
+    from facekeypoints.photos.blazeface import FULL, SHORT
+
+    detector = BlazeFaceDetector()
+    canvas = background(street, 640, 480)
+    lines = ["| face in the input | " + " | ".join(f"{n} px" for n in NET_SIZES) + " |",
+             "|" + " --- |" * (len(NET_SIZES) + 1)]
+    for net in (SHORT, FULL):
+        scores = {n: [] for n in NET_SIZES}
+        for patch, box_width in faces.values():
+            for face in (32, 64, 128):
+                image, _ = paste(canvas, patch, box_width, face, (320, 240))
+                for n in NET_SIZES:
+                    scale = n / face
+                    size = (round(640 * scale), round(480 * scale))
+                    scaled = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+                    try:
+                        raw = detector._run(net, scaled, 0.001)
+                    except TypeError:  # a version before the threshold was an argument (benchmarking it)
+                        detector.threshold = 0.001
+                        raw = detector._run(net, scaled)
+                    centre = ((raw[:, 1] + raw[:, 3]) / 2, (raw[:, 2] + raw[:, 4]) / 2)
+                    near = (np.abs(centre[0] - 320 * scale) < n / 2) & (np.abs(centre[1] - 240 * scale) < n / 2)
+                    scores[n].append(float(raw[near, 0].max()) if near.any() else 0.0)
+        lines.append(f"| {net.name} | " + " | ".join(f"{min(v):.2f}-{max(v):.2f}" for v in scores.values()) + " |")
+    return "\n".join(lines)
+
+
 def recall_tables(recall: dict, turns: dict) -> str:
     sizes = sorted({s for per in recall.values() for s in per})
     head = ["face px"] + [f"{w}x{h}" for w, h in recall]
@@ -348,6 +383,8 @@ def main() -> None:
         faces = shared_faces(photos, fk)
         street = decode_image(photos / "gus.jpg")
         recall, turns = detection_recall(fk, faces, street), turn_recall(fk, faces, street)
+        print("Each network's best score at each face's place, the face N px wide in its input (over the faces "
+              f"pasted at 32, 64 and 128 px):\n\n{net_scores(faces, street)}\n")
         print(f"Detection with FaceKeypoints()'s defaults: the faces of {', '.join(faces)} pasted into gus.jpg's "
               "street; found / tried per face size (box width, px) and background; in brackets: under the default "
               f"smallest face, not looked for\n\n{recall_tables(recall, turns)}\n")

@@ -7,7 +7,7 @@ is not at the border) and prints how often it finds exactly one face, and the me
 crop lies in units of the detection's size, in the face's own frame (turned by the detection's angle). A photo's
 detection (its box's centre, its size: `Detection.size`) is later mapped to a crop with the same framing: the
 face then looks to the model as the training faces did. BlazeFace's two networks are measured apart (each has its
-own framing), the full-range one at five sizes of the face.
+own framing), each at five sizes of the face.
 """
 
 from __future__ import annotations
@@ -75,10 +75,11 @@ def main() -> None:
     detector = BlazeFaceDetector(min_size=48)
     found = [detector(c) for c in canvases]
     print(f"BlazeFace as the pipeline runs it: one face in {sum(len(f) == 1 for f in found)} of {len(faces)}, "
-          f"none in {sum(not f for f in found)}")
-    side = canvases[0].shape[0]
-    # The full-range net sees faces at FACE_PX to LARGEST_PX: its framing is the median over 30-80 px.
-    for net, sizes in ((SHORT, [SHORT.view / side * 96]), (FULL, [30, 40, 50, 60, 80])):
+          f"none in {sum(not f for f in found)}; their framing (SHORT's is used for them):")
+    framing([f[0] for f in found if len(f) == 1], len(faces))
+    # Each net at the sizes its scan sees faces (the short-range one at 28-128 px, photos/blazeface.py): its framing
+    # is the median over them.
+    for net, sizes in ((SHORT, [30, 45, 60, 90, 120]), (FULL, [30, 40, 50, 60, 80])):
         pooled = []
         for size in sizes:
             print(f"{net.name}, the face at {size:.0f} px:")
