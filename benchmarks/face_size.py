@@ -66,7 +66,7 @@ SHRINKS = {
 
 def as_small_face(images: np.ndarray, side: int, shrink) -> np.ndarray:
     """The 96x96 crops as the pipeline would cut them from a photo where the face's crop is `side` pixels."""
-    crop = Crop((0.0, 0.0), float(side))
+    crop = Crop((side / 2, side / 2), float(side))  # its centre: the face fills the crop
     return np.stack([crop.cut(shrink(image, side)) for image in images])
 
 
