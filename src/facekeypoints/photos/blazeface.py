@@ -142,8 +142,17 @@ class BlazeFaceDetector:
         smallest = smallest_face(bgr.shape, self.min_size)
         pyramid = _Pyramid(bgr)
         levels = [(scale, pyramid.at(scale)) for scale in self.scales(bgr.shape)]
-        found = _merge(np.concatenate([self._scan(SHORT, scaled, scale, CANDIDATE) for scale, scaled in levels]),
-                       SHORT)
+        rows = [self._scan(SHORT, scaled, scale, CANDIDATE) for scale, scaled in levels[:-1]]
+        # The whole-image view also turned over, in the same call (a camera upside down): a large upside-down face
+        # may score under CANDIDATE upright. Its candidates are not merged with the upright ones (their points
+        # would average with upside-down ones), only added where none is.
+        view_scale, view = levels[-1]
+        upright, over = self._run_batch(SHORT, [view, np.ascontiguousarray(view[::-1, ::-1])], CANDIDATE)
+        over[:, 1::2], over[:, 2::2] = view.shape[1] - over[:, 1::2], view.shape[0] - over[:, 2::2]
+        over[:, 1:5] = over[:, [3, 4, 1, 2]]  # the corners swap as the box turns
+        found = _merge(np.concatenate(rows + [_unscaled(upright, view_scale)]), SHORT)
+        found += [face for face in _merge(_unscaled(over, view_scale), SHORT) if not _overlapping(face, found)]
+        found.sort(key=lambda face: -face.score)
         # Faces much smaller than asked for are dropped: the scan is not made for them, and those it finds are
         # mostly false; a quarter less is kept, as boxes of small faces come out smaller (the sample photos
         # shrunk to 28 px faces: boxes of 23-26 px).
@@ -262,6 +271,13 @@ class BlazeFaceDetector:
             half = values[:, 2:4] / 2
             found.append(np.column_stack([scores[keep], centres - half, centres + half, values[:, 4:] + points[:, 2:]]))
         return found
+
+
+def _unscaled(rows: np.ndarray, scale: float) -> np.ndarray:
+    """Raw detections in an image resized by `scale`, in the image's own pixels."""
+    rows = rows.copy()
+    rows[:, 1:] /= scale
+    return rows
 
 
 def _window(bgr: np.ndarray, centre: tuple[float, float], side: float, angle: float
