@@ -23,7 +23,8 @@
 8. Ordinary photos: the shared photos at their own size and as baseline JPEGs of long side 320, 640, 1280 and
    1920 px, end to end from the file with `FaceKeypoints()`'s defaults (1 thread, as everything here) against
    MediaPipe's FaceMesh (0.10.21, its own short-range detector and 468-point mesh) in another Python given by
-   --mediapipe (skipped, with a message, without one): median ms per image and faces found, side by side.
+   --mediapipe (skipped, with a message, without one): median CPU ms per image (time.process_time: on a shared
+   machine other processes lengthen the wall time, not the CPU time) and faces found, side by side; wall ms too.
 9. Where the time goes on those photos: decoding, each run of the detector's nets (the scan's passes; the
    windows or turned views), the rest of the detector (resizing, decoding the nets' outputs, suppression), the
    crops, the keypoints with flip averaging and without, and the faces' mapping back and head pose. It uses only
@@ -80,14 +81,16 @@ def cpu() -> tuple[str, bool]:
     return name, "amx_tile" in text.split()
 
 
-def median_ms(call, repeats: int, warmup: int = 2) -> float:
+def median_ms(call, repeats: int, warmup: int = 2, clock=time.perf_counter) -> float:
+    """The median ms of `call` after `warmup` calls, by `clock` (time.process_time: CPU time, which other
+    processes on a shared machine do not lengthen as they do the wall time)."""
     for _ in range(warmup):
         call()
     times = []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started = clock()
         call()
-        times.append(time.perf_counter() - started)
+        times.append(clock() - started)
     return 1e3 * statistics.median(times)
 
 
@@ -233,8 +236,11 @@ def stage_times(fk: FaceKeypoints, unflipped, path: Path, repeats: int) -> dict[
     """Median ms of each stage of `fk(path)`: decode; each net run of the detector (timed by wrapping its ONNX
     Runtime sessions, so it works on any version with `detector.sessions`); the rest of the detector; crops;
     keypoints with the model's flip averaging and with `unflipped` (the same model exported without it); the
-    faces (mapped back, head pose)."""
+    faces (mapped back, head pose). CPU time (time.process_time), as other processes do not lengthen it."""
     from facekeypoints.photos import faces_from, find_faces
+
+    def cpu_ms(call) -> float:
+        return median_ms(call, repeats, clock=time.process_time)
 
     image = decode_image(path)
     detector = fk.detector
@@ -242,11 +248,11 @@ def stage_times(fk: FaceKeypoints, unflipped, path: Path, repeats: int) -> dict[
     wrapped = {}
     for name, session in detector.sessions.items():
         def run(outputs, feeds, session=session, name=name):
-            started = time.perf_counter()
+            started = time.process_time()
             result = session.run(outputs, feeds)
             shape = feeds["input"].shape
             label = f"{name.split('_')[1]} {shape[2]}x{shape[1]}" + (f" x{shape[0]}" if shape[0] > 1 else "")
-            calls.append((label, 1e3 * (time.perf_counter() - started)))
+            calls.append((label, 1e3 * (time.process_time() - started)))
             return result
         wrapped[name] = type("Timed", (), {"run": staticmethod(run)})()
     per_run: list[list[tuple[str, float]]] = []
@@ -256,14 +262,14 @@ def stage_times(fk: FaceKeypoints, unflipped, path: Path, repeats: int) -> dict[
     try:
         for _ in range(repeats + 2):
             calls.clear()
-            started = time.perf_counter()
+            started = time.process_time()
             detector(image)
-            totals.append(1e3 * (time.perf_counter() - started))
+            totals.append(1e3 * (time.process_time() - started))
             per_run.append(list(calls))
     finally:
         detector.sessions = original
     per_run, totals = per_run[2:], totals[2:]
-    stages = {"decode": median_ms(lambda: decode_image(path), repeats)}
+    stages = {"decode": cpu_ms(lambda: decode_image(path))}
     if len({tuple(label for label, _ in run) for run in per_run}) == 1:  # the same runs each time: each its median
         runs = {}
         for i, (label, _) in enumerate(per_run[0]):
@@ -274,13 +280,13 @@ def stage_times(fk: FaceKeypoints, unflipped, path: Path, repeats: int) -> dict[
     stages.update({f"net {k}": v for k, v in runs.items()})
     stages["detector, the rest"] = statistics.median(totals) - sum(runs.values())
     found = find_faces(image, detector, fk.min_crop)
-    stages["crops"] = median_ms(lambda: find_faces(image, detector, fk.min_crop, found.detections), repeats)
-    stages["keypoints (flip averaging)"] = median_ms(lambda: fk.model.predict_with_spread(found.faces), repeats)
-    stages["keypoints without flip"] = median_ms(lambda: unflipped.predict_with_spread(found.faces), repeats)
+    stages["crops"] = cpu_ms(lambda: find_faces(image, detector, fk.min_crop, found.detections))
+    stages["keypoints (flip averaging)"] = cpu_ms(lambda: fk.model.predict_with_spread(found.faces))
+    stages["keypoints without flip"] = cpu_ms(lambda: unflipped.predict_with_spread(found.faces))
     answer = fk.model.predict_with_spread(found.faces)
-    stages["faces: mapped back, pose"] = median_ms(lambda: faces_from(found, *answer, fk.max_spread,
-                                                                      fk.model.uncertainty), repeats)
-    stages["end to end"] = median_ms(lambda: fk(path), repeats)
+    stages["faces: mapped back, pose"] = cpu_ms(lambda: faces_from(found, *answer, fk.max_spread,
+                                                                      fk.model.uncertainty))
+    stages["end to end"] = cpu_ms(lambda: fk(path))
     return stages
 
 
@@ -290,19 +296,19 @@ def speed_sections(args, photos: list[Path], tmp: Path, only: set[int]) -> None:
     fk = FaceKeypoints(load_model("keypointnet", "auto", threads=1), create_detector("blazeface", threads=1))
     shapes = {p: decode_image(p).shape for p in paths}
     if 8 in only:
-        ours = {p: (median_ms(lambda p=p: fk(p), args.repeats), len(fk(p))) for p in paths}
+        ours = {p: (median_ms(lambda p=p: fk(p), args.repeats, clock=time.process_time), len(fk(p)),
+                    median_ms(lambda p=p: fk(p), args.repeats)) for p in paths}
         theirs, why = mediapipe_times(args.mediapipe, paths, args.repeats)
-        print("\n8. Ordinary photos end to end from the file, median ms per image (faces found), 1 thread"
-              + (f"; MediaPipe's CPU time / wall time {theirs['threads_cpu_ratio']:.2f}" if theirs else ""))
+        print("\n8. Ordinary photos end to end from the file, median CPU ms per image (faces found; wall ms), 1 "
+              "thread" + (f"; MediaPipe's CPU time / wall time {theirs['threads_cpu_ratio']:.2f}" if theirs else ""))
         print("| photo | size | FaceKeypoints() | MediaPipe FaceMesh | ratio |")
         print("| --- | --- | --- | --- | --- |")
         for p in paths:
-            mp_ms = theirs[str(p)]["ms"] if theirs else np.nan
-            mp_faces = theirs[str(p)]["faces"] if theirs else "-"
-            print(f"| {p.name} | {shapes[p][1]}x{shapes[p][0]} | {ours[p][0]:.1f} ({ours[p][1]}) | {fmt(mp_ms)} "
-                  f"({mp_faces}) | {fmt(ours[p][0] / mp_ms, 2)} |")
+            mp = theirs[str(p)] if theirs else {"cpu_ms": np.nan, "ms": np.nan, "faces": "-"}
+            print(f"| {p.name} | {shapes[p][1]}x{shapes[p][0]} | {ours[p][0]:.1f} ({ours[p][1]}; {ours[p][2]:.1f}) | "
+                  f"{fmt(mp['cpu_ms'])} ({mp['faces']}; {fmt(mp['ms'])}) | {fmt(ours[p][0] / mp['cpu_ms'], 2)} |")
         median_ours = statistics.median(v[0] for v in ours.values())
-        median_mp = statistics.median(theirs[str(p)]["ms"] for p in paths) if theirs else np.nan
+        median_mp = statistics.median(theirs[str(p)]["cpu_ms"] for p in paths) if theirs else np.nan
         print(f"| **median** | | **{median_ours:.1f}** ({sum(v[1] for v in ours.values())} faces) | "
               f"**{fmt(median_mp)}** ({sum(theirs[str(p)]['faces'] for p in paths) if theirs else '-'} faces) | "
               f"{fmt(median_ours / median_mp, 2)} |")
