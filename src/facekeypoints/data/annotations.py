@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..keypoints import IBUG_68, KNOWN_SETS, KeypointSet, pairs_from_names
+from ..keypoints import IBUG_68, KNOWN_SETS, KeypointSet, pairs_from_names, resolve_flip_pairs
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 
@@ -55,7 +55,7 @@ def keypoint_set_for(names, name: str, flip_pairs=None) -> KeypointSet:
     """The keypoint set of points with these names: a known set when the names are its own (or, for 68 points,
     300-W's numbering "1".."68" / dlib's "00".."67"), else a new set named `name`.
 
-    flip_pairs: "none" (never mirror), pairs of indices, or None: from a known scheme or from names that say
+    flip_pairs: "none" (never mirror), pairs of indices or names (`keypoints.parse_flip_pairs`), or None: from a known scheme or from names that say
     left and right; a set where neither tells gets none, and trains without flipping."""
     names = tuple(str(n) for n in names)
     known = next((s for s in KNOWN_SETS.values() if s.names == names), None)
@@ -67,7 +67,7 @@ def keypoint_set_for(names, name: str, flip_pairs=None) -> KeypointSet:
         base = KeypointSet(name, names, pairs_from_names(names))
     if flip_pairs is None:
         return base
-    pairs = None if flip_pairs == "none" else tuple(tuple(p) for p in flip_pairs)
+    pairs = None if flip_pairs == "none" else resolve_flip_pairs(flip_pairs, base.names)
     return KeypointSet(base.name, base.names, pairs, base.mean_shape, base.partial, base.aliases)
 
 
