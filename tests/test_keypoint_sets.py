@@ -207,3 +207,16 @@ def test_faces_in_photos_are_cut_as_the_detector_cuts_them(tmp_path, real_photos
     crops = crops_of(read_annotations(tmp_path))
     assert len(crops.data) == 1 and crops.not_found == ["blank.pts"]
     assert np.abs(crops.data.keypoints[0] - np.array(MEAN_SHAPE)).mean() < 6  # framed as Kaggle's crops
+
+
+def test_the_shipped_models_say_what_they_predict():
+    """In the files themselves, not by the loaders' default for files from before sets were data."""
+    import onnx
+
+    from facekeypoints.shipped import SHIPPED, shipped_onnx, shipped_weights
+
+    for name in SHIPPED:
+        meta = torch.load(shipped_weights(name), weights_only=True)["meta"]
+        assert meta["codec"]["keypoint_set"] == KAGGLE_15.to_dict()
+        props = {p.key: p.value for p in onnx.load(str(shipped_onnx(name))).metadata_props}
+        assert json.loads(props["facekeypoints"])["codec"]["keypoint_set"] == KAGGLE_15.to_dict()
