@@ -86,7 +86,7 @@ def test_aliases_give_kaggle_names_on_68_points(kaggle68):
     assert np.allclose(nose[:, 0], data.keypoints[:, 30]) and np.allclose(nose[:, 1], data.keypoints[:, 42:48].mean(1))
     with pytest.raises(FacekeypointsError, match="has no chin"):
         IBUG_68.lookup(data.keypoints, ["chin"], "this test")
-    ours, theirs, names = shared_points(KAGGLE_15, IBUG_68)
+    _, _, names = shared_points(KAGGLE_15, IBUG_68)
     assert len(names) == 13 and "nose_tip" in names and "left_eye_center" not in names  # a mean is not a point
 
 

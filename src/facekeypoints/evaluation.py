@@ -112,7 +112,8 @@ def solved_test(data: str) -> KeypointData:
 def keypoint_errors(model: Predictor, faces: KeypointData, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Each keypoint's spread (N, 15) and distance from its label (N, 15; NaN where unlabelled), crop pixels,
     each face predicted in its labels' convention (as `evaluate` scores it)."""
-    points, spread = model.predict_with_spread(faces.images, batch_size, four_point=four_point_faces(faces.mask))
+    points, spread = model.predict_with_spread(faces.images, batch_size,
+                                               four_point=four_point_faces(faces.mask, faces.keypoint_set))
     return spread, np.linalg.norm(points - faces.keypoints, axis=-1)
 
 
@@ -127,7 +128,10 @@ def calibrate(model: str | Predictor, data: str, val_fraction: float = 0.1, seed
         raise FacekeypointsError(f"model {model.name} gives no heatmap spread: there is nothing to calibrate")
     about = {"model": model.name, "flip": model.resolve_flip(None), "fitted_on": f"validation split (val_fraction "
              f"{val_fraction}, seed {seed}, as `facekeypoints evaluate` makes it): {len(faces)} faces"}
-    return Calibration.fit(spread, error, faces.mask, about)
+    if model.keypoint_set.names != faces.keypoint_set.names:
+        raise FacekeypointsError(f"model {model.name} predicts {model.keypoint_set.name}, the data has "
+                                 f"{faces.keypoint_set.name}: calibrate it on faces of its own keypoints")
+    return Calibration.fit(spread, error, faces.mask, about, names=model.keypoint_set.names)
 
 
 def submit(test: str, lookup: str, out: str, model: str | Predictor = DEFAULT_MODEL, backend: str = "auto",
