@@ -286,7 +286,8 @@ def recall_tables(recall: dict, turns: dict) -> str:
     head = ["face px"] + [f"{t}°" for t in TURNS]
     lines += ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for face, per in turns.items():
-        lines.append("| " + " | ".join([str(face)] + [f"{h}/{n} {e:.3f}" for h, n, e in per.values()]) + " |")
+        lines.append("| " + " | ".join([str(face)] + [f"{h}/{n} {e:.3f}" if h else f"0/{n} -"
+                                                      for h, n, e in per.values()]) + " |")
     return "\n".join(lines)
 
 
