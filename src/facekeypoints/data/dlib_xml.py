@@ -1,0 +1,195 @@
+"""dlib's imglab XML, as `train_shape_predictor` takes it: read and written.
+
+    <dataset><images>
+      <image file='a.jpg'>
+        <box top='4' left='8' width='87' height='87'>
+          <part name='00' x='9' y='32'/> ...
+
+Parts are numbered ("00".."67" for 300-W's 68 points, which is iBUG 68); a part missing from a box is not
+labelled; a box with ignore='1' is left out. dlib's coordinates are 0-based pixel centres, as the package's;
+dlib holds whole numbers, so the writer rounds points and boxes (and says how many it rounded). dlib numbers the
+parts and keeps no names: a set other than iBUG 68 reads back as points "00", "01", ... Image paths are relative
+to the XML's folder, as dlib reads them.
+
+A file that declares a DOCTYPE or an entity is refused before it is parsed: entities are how an XML file
+expands a few bytes into gigabytes ("billion laughs") or reads other files; imglab files never have them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import xml.etree.ElementTree as ET
+import xml.parsers.expat
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+import numpy as np
+
+from .._fs import atomic_folder, atomic_output, refuse_existing
+from ..errors import DataError, FacekeypointsError
+from ..keypoints import IBUG_68
+from .annotated import AnnotatedFace, Annotations, encode_png, face_box, find_image, keypoint_set_for, number, \
+    output_names
+from .coco import images_folder
+
+
+def _fail(message: str, path: Path, line: int | None = None):
+    raise DataError(message, str(path), line)
+
+
+def _refuse_declarations(raw: bytes, path: Path) -> None:
+    """Parse once with expat, refusing a DOCTYPE or an entity declaration where it starts (nothing is
+    expanded: the handler stops the parse at the declaration)."""
+    parser = xml.parsers.expat.ParserCreate()
+
+    def refuse(what):
+        def handler(*_):
+            raise DataError(f"declares {what}: refused (imglab files have none; entities can expand a small file "
+                            "into gigabytes)", str(path), parser.CurrentLineNumber)
+        return handler
+
+    parser.StartDoctypeDeclHandler = refuse("a DOCTYPE")
+    parser.EntityDeclHandler = refuse("an entity")
+    parser.ExternalEntityRefHandler = refuse("an external entity")
+    try:
+        parser.Parse(raw, True)
+    except xml.parsers.expat.ExpatError as error:
+        _fail(f"not valid XML: {xml.parsers.expat.errors.messages[error.code]} (column {error.offset + 1})", path,
+              error.lineno)
+
+
+def read_dlib(path: str | Path, flip_pairs=None) -> Annotations:
+    """An imglab XML file: one face per box (boxes marked ignore left out), in the file's order."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        _fail(f"cannot read: {error.strerror}", path)
+    _refuse_declarations(raw, path)
+    root = ET.fromstring(raw)
+    if root.tag != "dataset":
+        _fail(f"the root element is <{root.tag}>, not <dataset>: not a dlib imglab file", path)
+    images = root.find("images")
+    if images is None:
+        _fail("no <images> in <dataset>: not a dlib imglab file", path)
+    seen_files: dict[str, int] = {}
+    raw_faces, numbers, widths, ignored = [], set(), set(), 0
+    for i, image in enumerate(images.findall("image"), start=1):
+        file = image.get("file")
+        if not file:
+            _fail(f"image {i}: no file attribute", path)
+        if file in seen_files:
+            _fail(f"image {i}: file {file!r} is also image {seen_files[file]}'s: give each image once, with all "
+                  "its boxes", path)
+        seen_files[file] = i
+        found = None
+        for j, box in enumerate(image.findall("box"), start=1):
+            where = f"image {file!r}, box {j}"
+            if box.get("ignore", "0").strip() == "1":
+                ignored += 1
+                continue
+            try:
+                top, left, width, height = (number(_attribute(box, a, where, path), a)
+                                            for a in ("top", "left", "width", "height"))
+            except ValueError as error:
+                _fail(f"{where}: {error}", path)
+            if width < 0 or height < 0:
+                _fail(f"{where}: negative width or height", path)
+            parts = {}
+            for part in box.findall("part"):
+                name = _attribute(part, "name", where + ", a part", path)
+                if not re.fullmatch(r"\d+", name):
+                    _fail(f"{where}: part name {name!r} is not a number (dlib numbers the parts: 00, 01, ...)", path)
+                if int(name) in parts:
+                    _fail(f"{where}: part {name} appears twice", path)
+                try:
+                    parts[int(name)] = (number(_attribute(part, "x", f"{where}, part {name}", path), f"part {name}'s x"),
+                                        number(_attribute(part, "y", f"{where}, part {name}", path), f"part {name}'s y"))
+                except ValueError as error:
+                    _fail(f"{where}: {error}", path)
+                numbers.add(int(name))
+                widths.add(len(name))
+            if found is None:
+                found = find_image(file, (path.parent,))
+                if found is None:
+                    _fail(f"image {i}: image file {file!r} not found (looked in {path.parent})", path)
+            raw_faces.append((found, (left, top, width, height), parts, where))
+    if not numbers:
+        _fail("no box has parts: a detector's dataset (boxes only), not keypoints", path)
+    first = 0 if 0 in numbers else 1  # "00".."67" (dlib) or "1".."68"
+    count = max(numbers) + 1 - first
+    width = max(widths)
+    names = [str(n).zfill(width) for n in range(first, first + count)]
+    try:
+        keypoint_set = keypoint_set_for(names, f"{path.stem}-{count}", flip_pairs)
+    except FacekeypointsError as error:
+        raise DataError(str(error), str(path)) from None
+    faces = []
+    for image, box, parts, where in raw_faces:
+        points = np.full((count, 2), np.nan)
+        for n, xy in parts.items():
+            points[n - first] = xy
+        faces.append(AnnotatedFace(image, points, box, where))
+    notes = [f"{ignored} boxes marked ignore='1' left out"] if ignored else []
+    return Annotations(keypoint_set, faces, str(path), "dlib", tuple(notes))
+
+
+def _attribute(element, name: str, where: str, path: Path) -> str:
+    value = element.get(name)
+    if value is None:
+        _fail(f"{where}: <{element.tag}> has no {name} attribute", path)
+    return value
+
+
+def write_dlib(annotations: Annotations, path: str | Path, force: bool = False) -> str:
+    """Write imglab XML (atomically; never over an existing file without `force`). Returns a summary."""
+    path = Path(path)
+    refuse_existing(path, force)
+    kset = annotations.keypoint_set
+    width = max(2, len(str(len(kset) - 1)))
+    names = [f"{i:0{width}d}" for i in range(len(kset))]
+    pixel_faces = any(f.pixels is not None for f in annotations.faces)
+    folder = images_folder(path)
+    by_image: dict[Path, list[str]] = {}
+    order: list[tuple[Path, str]] = []
+    rounded = made = 0
+    with atomic_output(path, force) as tmp, \
+            (atomic_folder(folder, force) if pixel_faces else contextlib.nullcontext()) as staged:
+        for face, stem in zip(annotations.faces, output_names(annotations.faces)):
+            if face.image not in by_image:
+                if face.pixels is not None:
+                    (staged / f"{stem}.png").write_bytes(encode_png(face.pixels, face.entry))
+                    file = f"{folder.name}/{stem}.png"
+                else:
+                    file = Path(os.path.relpath(face.image.resolve(), path.parent.resolve())).as_posix()
+                by_image[face.image] = []
+                order.append((face.image, file))
+            made += face.box is None
+            box = [round(v) for v in face_box(face)]
+            lines = [f"    <box top='{box[1]}' left='{box[0]}' width='{box[2]}' height='{box[3]}'>"]
+            for name, (x, y) in zip(names, face.points.tolist()):
+                if not np.isnan(x):
+                    rounded += (x != round(x)) + (y != round(y))
+                    lines.append(f"      <part name='{name}' x='{round(x)}' y='{round(y)}'/>")
+            by_image[face.image].append("\n".join(lines + ["    </box>"]))
+        body = "".join(f"  <image file={quoteattr(file)}>\n" + "\n".join(by_image[image]) + "\n  </image>\n"
+                       for image, file in order)
+        comment = f"{kset.name} keypoints, written by facekeypoints from {annotations.source}"
+        tmp.write_text("<?xml version='1.0' encoding='UTF-8'?>\n<dataset>\n<name>facekeypoints</name>\n"
+                       f"<comment>{_escape(comment)}</comment>\n<images>\n{body}</images>\n</dataset>\n",
+                       encoding="utf-8")
+    extra = [f"their pixels as PNG in {folder}"] if pixel_faces else []
+    if rounded:
+        extra.append(f"{rounded} coordinates rounded to whole pixels (dlib's XML holds whole numbers)")
+    if made:
+        extra.append(f"{made} boxes made from the points or the image (the input gave none)")
+    if kset.names != IBUG_68.names:
+        extra.append(f"the points are numbered {names[0]}..{names[-1]} (dlib keeps no names)")
+    return (f"wrote {path}: dlib XML, {len(annotations)} faces in {len(order)} images"
+            + "".join(f"; {e}" for e in extra))
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
