@@ -11,8 +11,8 @@ coordinate read from a file, so written and read back the points are the very sa
 both, and are not moved.
 
 Image paths are relative to the JSON's folder; an `images/` folder beside it is tried too, as CVAT exports it.
-The writer writes faces that carry their pixels (Kaggle's) as PNG files into the folder `NAME-images/` beside
-`NAME.json`, and points to other images where they are.
+The writer writes faces that carry their pixels (Kaggle's) as PNG files into the folder `NAME-json-images/`
+beside `NAME.json`, and points to other images where they are.
 """
 
 from __future__ import annotations
@@ -219,8 +219,9 @@ def _box(values, where: str, path: Path) -> tuple[float, float, float, float]:
 
 
 def images_folder(path: Path) -> Path:
-    """Where the writers put the images of faces that carry their pixels: NAME-images/ beside NAME.json."""
-    return path.with_name(path.stem + "-images")
+    """Where the writers put the images of faces that carry their pixels: NAME-json-images/ beside NAME.json
+    (NAME-xml-images/ beside NAME.xml: one folder each, so both can sit side by side)."""
+    return path.with_name(f"{path.stem}-{path.suffix.lstrip('.').lower() or 'out'}-images")
 
 
 def write_coco(annotations: Annotations, path: str | Path, force: bool = False) -> str:
