@@ -105,8 +105,8 @@ def read_dlib(path: str | Path, flip_pairs=None) -> Annotations:
                 if int(name) in parts:
                     _fail(f"{where}: part {name} appears twice", path)
                 try:
-                    parts[int(name)] = (number(_attribute(part, "x", f"{where}, part {name}", path), f"part {name}'s x"),
-                                        number(_attribute(part, "y", f"{where}, part {name}", path), f"part {name}'s y"))
+                    parts[int(name)] = tuple(number(_attribute(part, axis, f"{where}, part {name}", path),
+                                                    f"part {name}'s {axis}") for axis in "xy")
                 except ValueError as error:
                     _fail(f"{where}: {error}", path)
                 numbers.add(int(name))
