@@ -4,17 +4,22 @@ clear error for every kind of malformed input, on small generated files and on t
 from __future__ import annotations
 
 import json
+import math
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from facekeypoints.data import load_training
 from facekeypoints.data.annotations import (AnnotatedFace, Annotations, as_keypoint_data, convert, keypoint_set_for,
                                             parse_flip_pairs, read_annotations, read_coco, read_dlib, write_300w,
                                             write_annotations, write_coco, write_dlib)
+from facekeypoints.data.coco import from_coco, to_coco
 from facekeypoints.errors import DataError, FacekeypointsError, OutputExistsError
 from facekeypoints.keypoints import IBUG_68, KAGGLE_15, KEYPOINT_NAMES
 
@@ -167,6 +172,21 @@ def test_what_is_not_coco_json(tmp_path, text, message):
     path.write_bytes(text.encode("latin-1"))
     with pytest.raises(DataError, match=message):
         read_coco(path)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False).filter(lambda x: x != 0 or math.copysign(1, x) > 0))
+def test_coco_coordinates_are_exact_both_ways(x):
+    """x + 0.5 then - 0.5 in decimal: every float comes back bit for bit (in floats, 1e-20 + 0.5 - 0.5 is 0)."""
+    assert from_coco(Decimal(to_coco(x))) == x
+    assert Decimal(to_coco(x)) - Decimal(repr(x)) == Decimal("0.5")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 10**10), st.integers(0, 6))
+def test_coco_numbers_with_a_few_decimals_are_written_back_as_they_were(digits, places):
+    text = str(Decimal(digits).scaleb(-places))
+    assert Decimal(to_coco(from_coco(Decimal(text)))) == Decimal(text)
 
 
 def test_points_round_trip_through_coco_bit_for_bit(tmp_path):

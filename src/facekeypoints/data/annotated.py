@@ -12,6 +12,7 @@ import difflib
 import math
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -147,14 +148,16 @@ def parse_flip_pairs(text: str, names) -> tuple[tuple[int, int], ...] | str | No
 
 
 def number(value, what: str) -> float:
-    """A finite JSON/XML number (bool is not one), else ValueError saying what it is."""
+    """A finite JSON/XML number (bool is not one; a JSON decimal may come as a Decimal), else ValueError saying
+    what it is."""
     if isinstance(value, str):
         try:
             value = float(value)
         except ValueError:
             raise ValueError(f"{what} {value[:40]!r} is not a number") from None
-    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+    elif isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise ValueError(f"{what} {value!r} is not a number")
+    value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{what} {value!r} is not a finite number")
     return float(value)

@@ -6,9 +6,9 @@ bbox [x, y, w, h], ...}) and `categories` ({id, name, keypoints [names], skeleto
 
 Pixel convention: COCO's coordinates are continuous, with pixel i spanning [i, i + 1), so its centre is at
 i + 0.5; the package's points are 0-based pixel centres. Reading subtracts 0.5 from each keypoint, writing adds
-it back, both in float64: x + 0.5 - 0.5 gives x again bit for bit for every float32 value (Kaggle's) and every
-coordinate read from a file, so written and read back the points are the very same. Boxes are in pixel edges in
-both, and are not moved.
+it back, both in exact decimal arithmetic on the numbers' text (the shortest text that gives the float back):
+so written and read back, every point is the very same float, bit for bit, and a COCO file read and written
+again holds the same numbers. Boxes are in pixel edges in both, and are not moved.
 
 Image paths are relative to the JSON's folder; an `images/` folder beside it is tried too, as CVAT exports it.
 The writer writes faces that carry their pixels (Kaggle's) as PNG files into the folder `NAME-json-images/`
@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,22 @@ from ..errors import DataError, FacekeypointsError
 from .annotated import AnnotatedFace, Annotations, encode_png, face_box, find_image, image_size, keypoint_set_for, \
     number, output_names
 
-OFFSET = 0.5  # COCO's coordinate of the centre of pixel 0
+OFFSET = Decimal("0.5")  # COCO's coordinate of the centre of pixel 0
+EXACT = 1100  # decimal digits: x +- 0.5 exact for every float64 (from 1e-324 to 1e308)
+
+
+def to_coco(x: float) -> str:
+    """A point's coordinate as COCO's JSON number: x + 0.5, exactly, from x's shortest text."""
+    with localcontext() as context:
+        context.prec = EXACT
+        return str(Decimal(repr(float(x))) + OFFSET)
+
+
+def from_coco(value) -> float:
+    """A COCO coordinate (int or the Decimal of its text) as a 0-based pixel centre: value - 0.5, rounded once."""
+    with localcontext() as context:
+        context.prec = EXACT
+        return float(Decimal(value) - OFFSET)
 
 
 def _fail(message: str, path: Path):
@@ -46,7 +62,7 @@ def _load_json(path: Path):
         raise ValueError(f"{name} is not a JSON number")
 
     try:
-        return json.loads(raw, parse_constant=constant)
+        return json.loads(raw, parse_constant=constant, parse_float=Decimal)  # Decimal: the text, exactly
     except UnicodeDecodeError:
         _fail("not a JSON text file (not UTF-8)", path)
     except json.JSONDecodeError as error:
@@ -198,11 +214,11 @@ def _points(values: list, k: int, where: str, path: Path) -> np.ndarray:
             _fail(f"{where}: point {j} has visibility {v!r}, expected 0 (not labelled), 1 (labelled, hidden) or "
                   "2 (labelled, visible)", path)
         try:
-            x, y = number(x, f"point {j}'s x"), number(y, f"point {j}'s y")
+            number(x, f"point {j}'s x"), number(y, f"point {j}'s y")
         except ValueError as error:
             _fail(f"{where}: {error}", path)
         if v:
-            points[j] = (x - OFFSET, y - OFFSET)
+            points[j] = (from_coco(x), from_coco(y))
     return points
 
 
@@ -250,13 +266,12 @@ def write_coco(annotations: Annotations, path: str | Path, force: bool = False) 
             made_boxes += face.box is None
             x, y, w, h = face_box(face, (images[image_ids[face.image] - 1]["width"],
                                          images[image_ids[face.image] - 1]["height"]))
-            keypoints = []
-            for px, py in face.points.tolist():
-                keypoints += [0, 0, 0] if np.isnan(px) else [px + OFFSET, py + OFFSET, 2]
+            keypoints = ",".join("0,0,0" if np.isnan(px) else f"{to_coco(px)},{to_coco(py)},2"
+                                 for px, py in face.points.tolist())
             annotation_rows.append({
                 "id": face.id if keep_ids else n, "image_id": image_ids[face.image], "category_id": 1,
-                "keypoints": keypoints, "num_keypoints": int(face.labelled.sum()), "bbox": [x, y, w, h],
-                "area": w * h, "iscrowd": 0})
+                "keypoints": _Raw(f"[{keypoints}]"), "num_keypoints": int(face.labelled.sum()),
+                "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0})
         category = {"id": 1, "name": kset.name, "supercategory": "face", "keypoints": list(kset.names),
                     "skeleton": []}
         if kset.flip_pairs is not None:
@@ -272,9 +287,20 @@ def write_coco(annotations: Annotations, path: str | Path, force: bool = False) 
 
 def _dumps(info: dict, images: list, annotations: list, categories: list) -> str:
     """The JSON, one image and one annotation a line: diffable, and readable in an editor."""
+    def dumps(item: dict) -> str:  # keypoints are numbers' text already (exact decimals)
+        return "{" + ", ".join(f"{json.dumps(k)}: {v.text if isinstance(v, _Raw) else json.dumps(v, allow_nan=False)}"
+                               for k, v in item.items()) + "}"
+
     def rows(items):
-        return "[\n" + ",\n".join("  " + json.dumps(item, allow_nan=False) for item in items) + "\n]"
+        return "[\n" + ",\n".join("  " + dumps(item) for item in items) + "\n]"
 
     return ("{\n" + f'"info": {json.dumps(info)},\n"categories": {rows(categories)},\n"images": {rows(images)},\n'
             f'"annotations": {rows(annotations)}\n' + "}\n")
 
+
+
+class _Raw:
+    """JSON text to write as it is."""
+
+    def __init__(self, text: str):
+        self.text = text
