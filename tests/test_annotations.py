@@ -488,3 +488,24 @@ def test_kaggle_names_survive_coco_but_not_dlib(tmp_path):
     assert back.keypoint_set.flip_pairs == KAGGLE_15.flip_pairs
     convert(tmp_path / "training.csv", tmp_path / "k.json")  # beside k.xml: each has its own images folder
     assert read_annotations(tmp_path / "k.json").keypoint_set.names == KEYPOINT_NAMES
+
+
+def test_the_docs_examples_run_as_printed(tmp_path, real_rows, kaggle_68):
+    """docs/annotations.md's Python examples, beside the shared data's folders, print what the page says."""
+    import re
+    import subprocess
+    import sys
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "annotations.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) == 2
+    (tmp_path / "kaggle-68").mkdir()
+    (tmp_path / "kaggle-68" / "test").symlink_to(kaggle_68)
+    (tmp_path / "facial-keypoints-detection").symlink_to(Path(os.environ.get("FKD_DATA_DIR", DEFAULT_DATA)))
+    for index, block in enumerate(blocks):
+        (tmp_path / f"example_{index}.py").write_text(block)
+        done = subprocess.run([sys.executable, f"example_{index}.py"], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        for expected in re.findall(r"^# -> (.*)$", block, re.M):
+            assert expected in done.stdout, f"example {index + 1} says it prints {expected!r}:\n{done.stdout}"

@@ -168,16 +168,16 @@ def write_dlib(annotations: Annotations, path: str | Path, force: bool = False) 
                 order.append((face.image, file))
             made += face.box is None
             box = [round(v) for v in face_box(face)]
-            lines = [f"    <box top='{box[1]}' left='{box[0]}' width='{box[2]}' height='{box[3]}'>"]
+            lines = [f'    <box top="{box[1]}" left="{box[0]}" width="{box[2]}" height="{box[3]}">']
             for name, (x, y) in zip(names, face.points.tolist()):
                 if not np.isnan(x):
                     rounded += (x != round(x)) + (y != round(y))
-                    lines.append(f"      <part name='{name}' x='{round(x)}' y='{round(y)}'/>")
+                    lines.append(f'      <part name="{name}" x="{round(x)}" y="{round(y)}"/>')
             by_image[face.image].append("\n".join(lines + ["    </box>"]))
         body = "".join(f"  <image file={quoteattr(file)}>\n" + "\n".join(by_image[image]) + "\n  </image>\n"
                        for image, file in order)
         comment = f"{kset.name} keypoints, written by facekeypoints from {annotations.source}"
-        tmp.write_text("<?xml version='1.0' encoding='UTF-8'?>\n<dataset>\n<name>facekeypoints</name>\n"
+        tmp.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<dataset>\n<name>facekeypoints</name>\n'
                        f"<comment>{_escape(comment)}</comment>\n<images>\n{body}</images>\n</dataset>\n",
                        encoding="utf-8")
     extra = [f"their pixels as PNG in {folder}"] if pixel_faces else []
