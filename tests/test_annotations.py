@@ -359,6 +359,42 @@ def test_300w_round_trip_through_coco(tmp_path):
         assert (tmp_path / "b" / path.name).read_bytes() == path.read_bytes(), path.name
 
 
+PTS = "version: 1\nn_points: 3\n{\n1 2\n3.5 4\n5 6\n}\n"
+
+
+@pytest.mark.parametrize("text, message", [
+    (PTS.replace("3.5", "x"), r"a.pts, line 5: expected a point 'x y' of two finite numbers, got 'x 4'"),
+    (PTS.replace("3.5 4", "3.5 4 1"), r"line 5: expected a point 'x y'"),
+    (PTS.replace("3.5", "nan"), r"line 5: expected a point 'x y' of two finite numbers"),
+    (PTS.replace("n_points: 3", "n_points: 4"), r"a.pts: n_points says 4, the file holds 3"),
+    (PTS.replace("n_points: 3\n", ""), r"the header needs 'n_points: N'"),
+    (PTS.replace("}\n", ""), r"no '}' closing the points"),
+    (PTS.replace("{\n", ""), r"line 3: expected a header line"),
+])
+def test_malformed_pts_names_the_file_the_line_and_the_problem(tmp_path, text, message):
+    folder = tmp_path / "w"
+    _png(folder / "sub" / "a.png")
+    (folder / "sub" / "a.pts").write_text(text)
+    with pytest.raises(DataError, match=message):
+        read_annotations(folder)
+
+
+def test_300w_folder_needs_an_image_per_pts_and_one_point_count(tmp_path):
+    folder = tmp_path / "w"
+    _png(folder / "a.png")
+    (folder / "a.pts").write_text(PTS)
+    ann = read_annotations(folder)
+    np.testing.assert_array_equal(ann.faces[0].points, [[0, 1], [2.5, 3], [4, 5]])  # 1-based in the file
+    assert ann.keypoint_set.names == ("point_1", "point_2", "point_3") and ann.faces[0].entry == "a.pts"
+    (folder / "b.pts").write_text(PTS)
+    with pytest.raises(DataError, match=r"b.pts: no image beside it"):
+        read_annotations(folder)
+    _png(folder / "b.jpg")
+    (folder / "b.pts").write_text(PTS.replace("n_points: 3", "n_points: 2").replace("5 6\n", ""))
+    with pytest.raises(DataError, match=r"b.pts: 2 points where a.pts has 3"):
+        read_annotations(folder)
+
+
 # ------------------------------------------------------------------------------------------ flip pairs, sets
 
 
@@ -509,3 +545,36 @@ def test_the_docs_examples_run_as_printed(tmp_path, real_rows, kaggle_68):
         assert done.returncode == 0, done.stderr[-3000:]
         for expected in re.findall(r"^# -> (.*)$", block, re.M):
             assert expected in done.stdout, f"example {index + 1} says it prints {expected!r}:\n{done.stdout}"
+
+
+def test_data_check_lists_the_suspicious_faces_of_an_annotation_file(tmp_path):
+    from facekeypoints.data.check import check_path
+
+    names = ["left_eye_center", "right_eye_center", "nose_tip", "chin"]
+    annotations = [
+        [40, 20, 2, 20, 20, 2, 30, 30, 2, 30, 40, 2],  # fine
+        [0, 0, 0] * 4,  # nothing labelled
+        [40, 20, 2, 20, 20, 2, 30, 30, 2, 30, 49, 2],  # chin below the 48-pixel image
+        [20, 20, 2, 40, 20, 2, 30, 30, 2, 30, 40, 2],  # the subject's left eye on the image's left
+        [40, 20, 2, 20, 20, 2, 30, 30, 2, 30, 40, 2],  # the first face again
+    ]
+    path = _coco(tmp_path, annotations=[{"id": i, "image_id": 1, "category_id": 1, "keypoints": k}
+                                        for i, k in enumerate(annotations)],
+                 **{"categories.0.keypoints": names, "images.0.width": 60})
+    [result] = check_path(path)
+    assert result.kind == "coco" and result.rows == 5 and result.errors == 0
+    lines = result.problem_lines()
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        "warning: annotations[0] (id 0), image 'one.png': the file says the image is 60x48, the image is 64x48",
+        "warning: annotations[1] (id 1), image 'one.png': no point labelled",
+        "warning: annotations[2] (id 2), image 'one.png': 1 point outside the 64x48 image, e.g. chin at (29.5, 48.5)",
+        "warning: annotations[3] (id 3), image 'one.png': left and right eyes look swapped (the left eye's x is "
+        "smaller)",
+        "warning: annotations[4] (id 4), image 'one.png': the same face as annotations[0] (id 0), image 'one.png'",
+    ]
+    summary = result.summary()
+    assert "COCO keypoints file, 5 faces, 0 errors, 5 warnings" in summary and "flip pairs: 1 (left_eye_center:" \
+        "right_eye_center)" in summary and "1 images without a face of this category" in summary
+    (tmp_path / "one.png").write_bytes(b"not a png")
+    [result] = check_path(path)
+    assert result.errors == 1 and "cannot read the image's size" in result.problem_lines(errors_only=True)[0]

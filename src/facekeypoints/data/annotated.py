@@ -31,6 +31,7 @@ class AnnotatedFace:
     pixels: the image itself (uint8), for files that hold it (Kaggle's CSV); `image` is then a name, not a file.
     id:     the face's number in its file where it has one (Kaggle's CSV line, COCO's annotation id): writers
             keep it where their format has a place for it, so Kaggle -> COCO -> Kaggle keeps the lines.
+    size:   the image's (width, height) as the file states it (COCO's), for `data check` to compare.
     """
 
     image: Path
@@ -39,6 +40,7 @@ class AnnotatedFace:
     entry: str = ""
     pixels: np.ndarray | None = field(default=None, repr=False)
     id: int | None = None
+    size: tuple[int, int] | None = None
 
     @property
     def labelled(self) -> np.ndarray:

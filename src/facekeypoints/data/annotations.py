@@ -101,7 +101,7 @@ def read_300w(folder: Path, flip_pairs=None) -> Annotations:
         elif len(points) != count:
             raise DataError(f"{len(points)} points where {pts_files[0].name} has {count}: one folder, one "
                             "keypoint set", str(pts))
-        faces.append(AnnotatedFace(image, points, None, pts.name))
+        faces.append(AnnotatedFace(image, points, None, pts.relative_to(folder).as_posix()))
     names = IBUG_68.names if count == len(IBUG_68) else tuple(f"point_{i}" for i in range(1, count + 1))
     return Annotations(keypoint_set_for(names, f"{folder.name}-{count}", flip_pairs), faces, str(folder), "300w")
 

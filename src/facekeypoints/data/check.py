@@ -162,7 +162,8 @@ class AnnotationCheck(CheckResult):
 
 def check_annotations(annotations: Annotations) -> AnnotationCheck:
     """What `data check` says of annotations: faces without a labelled point, points outside their image, images
-    that cannot be read (errors), eyes that look swapped, the same face twice; and the description."""
+    that cannot be read (errors), image sizes other than the file says, eyes that look swapped, the same face
+    twice; and the description."""
     problems: list[kaggle.Problem] = []
     sizes: dict = {}
     seen: dict[bytes, str] = {}
@@ -173,12 +174,16 @@ def check_annotations(annotations: Annotations) -> AnnotationCheck:
         if not labelled.any():
             problems.append(kaggle.Problem(None, f"{face.entry}: no point labelled", "warning"))
             continue
-        if face.image not in sizes:
+        if face.image not in sizes:  # once per image
             try:
                 sizes[face.image] = image_size(face)
             except DataError as error:
                 sizes[face.image] = None
                 problems.append(kaggle.Problem(None, f"{face.entry}: {error.message}"))
+            size = sizes[face.image]
+            if size is not None and face.size is not None and tuple(face.size) != tuple(size):
+                problems.append(kaggle.Problem(None, f"{face.entry}: the file says the image is {face.size[0]}x"
+                                               f"{face.size[1]}, the image is {size[0]}x{size[1]}", "warning"))
         size = sizes[face.image]
         if size is not None:
             x, y = face.points[:, 0], face.points[:, 1]

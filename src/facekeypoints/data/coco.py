@@ -144,7 +144,7 @@ def read_coco(path: str | Path, flip_pairs=None, category=None) -> Annotations:
     k = len(names)
     category_ids = {c["id"] for c in categories}
 
-    by_id: dict[int, tuple[int, str]] = {}
+    by_id: dict[int, tuple[int, str, tuple[int, int] | None]] = {}
     by_name: dict[str, int] = {}
     for i, image in enumerate(images):
         _entry(image, f"images[{i}]", {"id": int, "file_name": str}, path)
@@ -154,7 +154,13 @@ def read_coco(path: str | Path, flip_pairs=None, category=None) -> Annotations:
         if image["file_name"] in by_name:
             _fail(f"{where}: file_name {image['file_name']!r} is also images[{by_name[image['file_name']]}]'s",
                   path)
-        by_id[image["id"]] = (i, image["file_name"])
+        size = None
+        if image.get("width") is not None or image.get("height") is not None:
+            _entry(image, where, {"width": int, "height": int}, path)
+            if image["width"] <= 0 or image["height"] <= 0:
+                _fail(f"{where}: width and height must be positive, not {image['width']}x{image['height']}", path)
+            size = (image["width"], image["height"])
+        by_id[image["id"]] = (i, image["file_name"], size)
         by_name[image["file_name"]] = i
 
     folders = (path.parent, path.parent / "images")
@@ -183,7 +189,7 @@ def read_coco(path: str | Path, flip_pairs=None, category=None) -> Annotations:
         box = None
         if ann.get("bbox") is not None:
             box = _box(ann["bbox"], where, path)
-        image_index, file_name = by_id[ann["image_id"]]
+        image_index, file_name, size = by_id[ann["image_id"]]
         if ann["image_id"] not in found:
             image = find_image(file_name, folders)
             if image is None:
@@ -191,7 +197,7 @@ def read_coco(path: str | Path, flip_pairs=None, category=None) -> Annotations:
                       f"in {path.parent} and {folders[1]})", path)
             found[ann["image_id"]] = image
         faces.append(AnnotatedFace(found[ann["image_id"]], points, box, f"{where}, image {file_name!r}",
-                                   id=ann.get("id")))
+                                   id=ann.get("id"), size=size))
     notes = []
     if skipped:
         notes.append(f"{skipped} annotations of other categories left out")
