@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from facekeypoints.data import load_training
 from facekeypoints.data.annotations import (AnnotatedFace, Annotations, as_keypoint_data, convert, keypoint_set_for,
-                                            parse_flip_pairs, read_annotations, read_coco, read_dlib, write_300w,
+                                            flip_pairs_for, read_annotations, read_coco, read_dlib, write_300w,
                                             write_annotations, write_coco, write_dlib)
 from facekeypoints.data.coco import from_coco, to_coco
 from facekeypoints.errors import DataError, FacekeypointsError, OutputExistsError
@@ -398,12 +398,13 @@ def test_300w_folder_needs_an_image_per_pts_and_one_point_count(tmp_path):
 # ------------------------------------------------------------------------------------------ flip pairs, sets
 
 
-def test_parse_flip_pairs():
+def test_flip_pairs_for():
     names = ["left_eye", "right_eye", "nose", "left_ear", "right_ear"]
-    assert parse_flip_pairs("0:1, 3:4", names) == ((0, 1), (3, 4))
-    assert parse_flip_pairs("left_eye:right_eye,left_ear:4", names) == ((0, 1), (3, 4))
-    assert parse_flip_pairs("none", names) == "none" and parse_flip_pairs("auto", names) is None
-    assert parse_flip_pairs("01:00", ["00", "01"]) == ((1, 0),)  # dlib's names are numbers: names first
+    assert flip_pairs_for("0:1, 3:4", names) == ((0, 1), (3, 4))
+    assert flip_pairs_for("left_eye:right_eye,left_ear:4", names) == ((0, 1), (3, 4))
+    assert flip_pairs_for("none", names) == "none" and flip_pairs_for("auto", names) is None
+    assert flip_pairs_for("01:00", ["00", "01"]) == ((1, 0),)  # dlib's names are numbers: names first
+    assert flip_pairs_for((("left_eye", "1"), (3, "right_ear")), names) == ((0, 1), (3, 4))  # parsed already
     assert keypoint_set_for(names, "x", "0:1").flip_pairs == ((0, 1),)
     assert keypoint_set_for(names, "x").flip_pairs == ((0, 1), (3, 4))
     assert keypoint_set_for(names, "x", "none").flip_pairs is None
@@ -414,13 +415,13 @@ def test_parse_flip_pairs():
     ("0:9", r"'0:9': point 9 is out of range: the set has 5 points, 0..4"),
     ("2:2", r"'2:2' pairs point 2 with itself"),
     ("0:1,1:3", r"point 1 \(right_eye\) is in '0:1' and again in '1:3'"),
-    ("0-1", r"'0-1' is not a pair A:B"),
-    ("0:1,", r"'' is not a pair A:B"),
-    ("0:1:2", r"'0:1:2' is not a pair A:B"),
+    ("0-1", r"expected pairs 'a:b' \(indices or names\) separated by commas, or 'none', got '0-1'"),
+    ("0:1:2", r"'0:1:2': no point named '1:2' in the set"),
+    ([("left_eye", 1, 2)], r"\('left_eye', 1, 2\) is not a pair of two points"),
 ])
 def test_bad_flip_pairs_say_what_is_wrong(text, message):
     with pytest.raises(FacekeypointsError, match=message):
-        parse_flip_pairs(text, ["left_eye", "right_eye", "nose", "left_ear", "right_ear"])
+        flip_pairs_for(text, ["left_eye", "right_eye", "nose", "left_ear", "right_ear"])
 
 
 # ----------------------------------------------------------------------------------------------- dispatch

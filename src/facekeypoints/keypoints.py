@@ -73,11 +73,18 @@ PARTIAL_KEYPOINTS: tuple[int, ...] = tuple(
 FOUR_POINT_PATTERN: tuple[bool, ...] = tuple(k in PARTIAL_KEYPOINTS for k in range(NUM_KEYPOINTS))
 
 
-def four_point_faces(mask):
-    """bool (N,): which rows of a (N, 15) labelled/requested mask are exactly the 4-keypoint convention's."""
+def four_point_faces(mask, keypoint_set=None):
+    """bool (N,): which rows of a (N, K) labelled/requested mask are exactly the second (4-keypoint) convention's
+    of `keypoint_set` (default: Kaggle's); all False for a set without one."""
     import numpy as np
 
-    return (np.asarray(mask, bool) == np.array(FOUR_POINT_PATTERN)).all(axis=1)
+    mask = np.asarray(mask, bool)
+    partial = PARTIAL_KEYPOINTS if keypoint_set is None else keypoint_set.partial
+    if not partial or mask.shape[1:] != ((NUM_KEYPOINTS,) if keypoint_set is None else (len(keypoint_set),)):
+        return np.zeros(len(mask), bool)
+    pattern = np.zeros(mask.shape[1], bool)
+    pattern[list(partial)] = True
+    return (mask == pattern).all(axis=1)
 
 
 def pattern_name(count: int) -> str:
@@ -247,6 +254,44 @@ def pairs_from_names(names: Sequence[str]) -> tuple[tuple[int, int], ...] | None
             pairs.append((i, index[other]))
             paired.update((i, index[other]))
     return tuple(pairs) or None
+
+
+def parse_flip_pairs(text: str | None):
+    """`--flip-pairs` as given: None (not given), "none" (never mirror) or pairs "a:b,c:d" of indices (0-based)
+    or names -> None, "none" or ((a, b), ...) of str, resolved against a set's names by `resolve_flip_pairs`."""
+    if text is None:
+        return None
+    text = text.strip()
+    if text.lower() == "none":
+        return "none"
+    pairs = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        a, colon, b = item.partition(":")
+        if not colon or not a.strip() or not b.strip():
+            raise FacekeypointsError(f"--flip-pairs: expected pairs 'a:b' (indices or names) separated by commas, "
+                                     f"or 'none', got {item!r}")
+        pairs.append((a.strip(), b.strip()))
+    if not pairs:
+        raise FacekeypointsError("--flip-pairs: no pairs given (use 'none' to never mirror)")
+    return tuple(pairs)
+
+
+def resolve_flip_pairs(pairs, names: Sequence[str]) -> tuple[tuple[int, int], ...]:
+    """Pairs of indices or names (`parse_flip_pairs`) -> index pairs into `names`; unknown ones are an error."""
+    out = []
+    for pair in pairs:
+        indices = []
+        for item in pair:
+            item = str(item)
+            if item in names:
+                indices.append(list(names).index(item))
+            elif item.isdigit() and int(item) < len(names):
+                indices.append(int(item))
+            else:
+                raise FacekeypointsError(f"--flip-pairs: {item!r} is neither a keypoint's name nor an index "
+                                         f"0..{len(names) - 1}")
+        out.append(tuple(indices))
+    return tuple(out)
 
 
 KAGGLE_15 = KeypointSet(

@@ -1,5 +1,5 @@
 """The one form every annotation format is read into (`Annotations` of `AnnotatedFace`s), the keypoint set of a
-file's point names (`keypoint_set_for`), a user's mirror pairs (`parse_flip_pairs`), and what the readers and
+file's point names (`keypoint_set_for`), a user's mirror pairs (`flip_pairs_for`), and what the readers and
 writers of the formats share (finding images, their sizes, boxes, numbers).
 
 Conventions, the package's everywhere: points are 0-based pixel centres (the centre of the top-left pixel is
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, FacekeypointsError
-from ..keypoints import IBUG_68, KNOWN_SETS, KeypointSet, pairs_from_names
+from ..keypoints import IBUG_68, KNOWN_SETS, KeypointSet, pairs_from_names, parse_flip_pairs
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 
@@ -77,19 +77,18 @@ def keypoint_set_for(names, name: str, flip_pairs=None) -> KeypointSet:
     300-W's numbering "1".."68" / dlib's "00".."67"), else a new set named `name`.
 
     flip_pairs: None (from a known scheme, or from names that say left and right; a set where neither tells gets
-    none, and trains without flipping), "none" (never mirror), "auto" (as None), a user's string such as
-    "0:16,1:15" or "left_eye:right_eye" (see `parse_flip_pairs`), or pairs of indices."""
+    none, and trains without flipping), "none" (never mirror), a user's string ("0:16,1:15",
+    "left_eye:right_eye"), or pairs of indices or names (`keypoints.parse_flip_pairs`): see `flip_pairs_for`."""
     names = tuple(str(n) for n in names)
     known = next((s for s in KNOWN_SETS.values() if s.names == names), None)
     if known is None and len(names) == len(IBUG_68) and _numbered(names):
         known = IBUG_68
     base = known if known is not None else KeypointSet(name, names, pairs_from_names(names))
-    if isinstance(flip_pairs, str):
-        flip_pairs = parse_flip_pairs(flip_pairs, base.names)
-    if flip_pairs is None:
+    pairs = flip_pairs_for(flip_pairs, base.names)
+    if pairs is None:
         return base
-    pairs = None if flip_pairs == "none" else tuple(tuple(p) for p in flip_pairs)
-    return KeypointSet(base.name, base.names, pairs, base.mean_shape, base.partial, base.aliases)
+    return KeypointSet(base.name, base.names, None if pairs == "none" else pairs, base.mean_shape, base.partial,
+                       base.aliases)
 
 
 def _numbered(names: tuple[str, ...]) -> bool:
@@ -100,48 +99,51 @@ def _numbered(names: tuple[str, ...]) -> bool:
     return numbers in (list(range(1, len(names) + 1)), list(range(len(names))))
 
 
-def parse_flip_pairs(text: str, names) -> tuple[tuple[int, int], ...] | str | None:
-    """A user's mirror pairs, as `--flip-pairs` takes them, checked against the set's point names:
+def flip_pairs_for(spec, names) -> tuple[tuple[int, int], ...] | str | None:
+    """Mirror pairs as a user gives them (`--flip-pairs`), checked against the set's point names:
 
-    "auto" or "" -> None (from the scheme or the names); "none" -> "none" (never mirror); otherwise pairs
-    separated by commas, each two points joined by ':' and given by 0-based index or by name
-    ("0:16,1:15", "left_eye:right_eye"). A point that is not in the set, a point paired with itself or twice,
-    and a pair that is not A:B are FacekeypointsErrors that say which and why."""
-    names = tuple(str(n) for n in names)
-    text = text.strip()
-    if text.lower() in ("", "auto"):
+    None, "" or "auto" -> None (from the scheme or the names); "none" -> "none" (never mirror); a string of
+    pairs separated by commas, each two points joined by ':', or pairs already split (`keypoints.parse_flip_pairs`),
+    each point a name or a 0-based index ("0:16,1:15", "left_eye:right_eye") -> index pairs. A point that is not
+    in the set (with the nearest name), a point paired with itself or twice are FacekeypointsErrors saying which."""
+    if spec is None or (isinstance(spec, str) and spec.strip().lower() in ("", "auto")):
         return None
-    if text.lower() == "none":
+    if isinstance(spec, str):
+        spec = parse_flip_pairs(spec)
+    if isinstance(spec, str):  # "none"
         return "none"
+    names = tuple(str(n) for n in names)
     index = {n: i for i, n in enumerate(names)}
 
-    def point(token: str, pair: str) -> int:
-        if token in index:  # a name first: dlib's points are named "00", "01", ...
-            return index[token]
-        if re.fullmatch(r"\d+", token):
-            if int(token) >= len(names):
-                raise FacekeypointsError(f"flip pairs: {pair!r}: point {token} is out of range: the set has "
+    def point(item, pair: str) -> int:
+        if isinstance(item, int) and not isinstance(item, bool):
+            item = str(item)
+        item = str(item).strip()
+        if item in index:  # a name first: dlib's points are named "00", "01", ...
+            return index[item]
+        if re.fullmatch(r"\d+", item):
+            if int(item) >= len(names):
+                raise FacekeypointsError(f"flip pairs: {pair!r}: point {item} is out of range: the set has "
                                          f"{len(names)} points, 0..{len(names) - 1}")
-            return int(token)
-        close = difflib.get_close_matches(token, names, n=1)
+            return int(item)
+        close = difflib.get_close_matches(item, names, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise FacekeypointsError(f"flip pairs: {pair!r}: no point named {token!r} in the set{hint}")
+        raise FacekeypointsError(f"flip pairs: {pair!r}: no point named {item!r} in the set{hint}")
 
     pairs, seen = [], {}
-    for pair in text.split(","):
-        parts = [p.strip() for p in pair.split(":")]
-        if len(parts) != 2 or not all(parts):
-            raise FacekeypointsError(f"flip pairs: {pair.strip()!r} is not a pair A:B (e.g. 0:16 or "
-                                     "left_eye:right_eye; 'none' for no mirroring)")
-        a, b = point(parts[0], pair.strip()), point(parts[1], pair.strip())
+    for pair in spec:
+        if len(pair) != 2:
+            raise FacekeypointsError(f"flip pairs: {pair!r} is not a pair of two points")
+        text = f"{pair[0]}:{pair[1]}"
+        a, b = point(pair[0], text), point(pair[1], text)
         if a == b:
-            raise FacekeypointsError(f"flip pairs: {pair.strip()!r} pairs point {a} with itself (points on the "
-                                     "middle line map to themselves: leave them out)")
+            raise FacekeypointsError(f"flip pairs: {text!r} pairs point {a} with itself (points on the middle line "
+                                     "map to themselves: leave them out)")
         for i in (a, b):
             if i in seen:
                 raise FacekeypointsError(f"flip pairs: point {i} ({names[i]}) is in {seen[i]!r} and again in "
-                                         f"{pair.strip()!r}")
-            seen[i] = pair.strip()
+                                         f"{text!r}")
+            seen[i] = text
         pairs.append((a, b))
     return tuple(pairs)
 

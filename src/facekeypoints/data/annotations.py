@@ -22,15 +22,15 @@ import numpy as np
 from .._fs import atomic_folder
 from ..errors import DataError, FacekeypointsError
 from ..keypoints import IBUG_68, KEYPOINT_NAMES
-from .annotated import IMAGE_SUFFIXES, AnnotatedFace, Annotations, encode_png, keypoint_set_for, output_names, \
-    parse_flip_pairs
+from .annotated import IMAGE_SUFFIXES, AnnotatedFace, Annotations, encode_png, flip_pairs_for, keypoint_set_for, \
+    output_names
 from .coco import read_coco, write_coco
 from .dlib_xml import read_dlib, write_dlib
 from .kaggle import KeypointData, load_training
 from .sources import KAGGLE_ZIP
 
 __all__ = ["AnnotatedFace", "Annotations", "FORMATS", "as_keypoint_data", "convert", "keypoint_set_for",
-           "parse_flip_pairs", "read_300w", "read_annotations", "read_coco", "read_dlib", "read_kaggle", "read_pts",
+           "flip_pairs_for", "read_300w", "read_annotations", "read_coco", "read_dlib", "read_kaggle", "read_pts",
            "write_300w", "write_annotations", "write_coco", "write_dlib"]
 
 FORMATS = ("coco", "300w", "dlib")  # what write_annotations writes
@@ -172,7 +172,8 @@ def as_keypoint_data(annotations: Annotations) -> KeypointData:
     keypoints = annotations.points().astype(np.float32).reshape(-1, len(KEYPOINT_NAMES), 2)
     ids = [f.id for f in annotations.faces]
     lines = np.array(ids if None not in ids else range(1, len(ids) + 1), np.int64)
-    return KeypointData(images, keypoints, ~np.isnan(keypoints).any(axis=2), lines, annotations.source)
+    return KeypointData(images, keypoints, ~np.isnan(keypoints).any(axis=2), lines, annotations.source,
+                        annotations.keypoint_set)
 
 
 # ------------------------------------------------------------------------------------------------ any format
