@@ -130,7 +130,7 @@ def test_coco_with_several_keypoint_categories_needs_one_chosen(tmp_path):
 
 @pytest.mark.parametrize("changes, message", [
     ({"images": None}, "no 'images' list"),
-    ({"categories": {}}, "'categories' is a dict, not a list"),
+    ({"categories": {}}, "'categories' is an object, not a list"),
     ({"annotations.1.image_id": None}, r"annotations\[1\]: no 'image_id'"),
     ({"annotations.0.keypoints": None}, r"annotations\[0\] \(id 10\): no 'keypoints'"),
     ({"images.1.file_name": None}, r"images\[1\]: no 'file_name'"),
@@ -152,7 +152,8 @@ def test_coco_with_several_keypoint_categories_needs_one_chosen(tmp_path):
     ({"categories.0.id": None}, r"categories\[0\]: no 'id'"),
     ({"annotations.0.bbox": [1, 2, 3]}, r"\(id 10\): bbox must be \[x, y, width, height\]"),
     ({"annotations.0.bbox": [1, 2, -3, 4]}, r"\(id 10\): bbox \[1, 2, -3, 4\] has a negative width"),
-    ({"annotations.2": 5}, r"annotations\[2\]: a int, not an object"),
+    ({"annotations.2": 5}, r"annotations\[2\]: a number, not an object"),
+    ({"images.0.file_name": 3}, r"images\[0\]: file_name is a number, not a string"),
 ])
 def test_malformed_coco_names_the_file_the_entry_and_the_problem(tmp_path, changes, message):
     path = _coco(tmp_path, **changes)
@@ -164,7 +165,7 @@ def test_malformed_coco_names_the_file_the_entry_and_the_problem(tmp_path, chang
 @pytest.mark.parametrize("text, message", [
     ('{"images": [], "annotations": [], ', r"line 1: not valid JSON: Expecting property name"),
     ('{"images": [NaN]}', "NaN is not a JSON number"),
-    ('[1, 2]', "holds a JSON list, not an object"),
+    ('[1, 2]', "holds a list, not an object"),
     ("\xff\xfe", "not valid JSON|not UTF-8"),
 ])
 def test_what_is_not_coco_json(tmp_path, text, message):
@@ -279,6 +280,13 @@ def test_dlib_reads_boxes_as_faces_and_missing_parts_as_unlabelled(tmp_path):
     np.testing.assert_array_equal(ann.faces[1].points, [[1, 2], [3, 4], [np.nan, np.nan]])
     assert ann.faces[0].box == (8, 4, 40, 30) and ann.faces[1].image == tmp_path / "sub" / "two.png"
     assert ann.faces[1].entry == "image 'sub/two.png', box 1"
+
+
+def test_dlib_part_names_are_kept_as_written(tmp_path):
+    text = "<dataset><images><image file='one.png'><box top='0' left='0' width='9' height='9'><part name='1' x='1' " \
+           "y='1'/><part name='3' x='3' y='3'/></box></image></images></dataset>"
+    ann = read_dlib(_dlib(tmp_path, text), flip_pairs="1:3")  # 1-based, and "2" is in no box
+    assert ann.keypoint_set.names == ("1", "2", "3") and ann.keypoint_set.flip_pairs == ((0, 2),)
 
 
 def test_dlib_68_numbered_parts_are_ibug_68(tmp_path):

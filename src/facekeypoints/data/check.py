@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import DataError
 from ..keypoints import KAGGLE_15, KEYPOINT_NAMES, NUM_KEYPOINTS, PARTIAL_KEYPOINTS, KeypointSet
 from . import kaggle
-from .annotated import Annotations, image_size
+from .annotated import Annotations, image_size, keypoint_set_for
 from .annotations import annotation_format, read_annotations
 from .sources import KAGGLE_ZIP, STEMS, NotFound, Source, resolve
 
@@ -72,13 +72,13 @@ def check_path(path: str | Path, flip_pairs=None, category=None) -> list[CheckRe
                 source = resolve(path, kind)
             except NotFound:
                 continue  # this folder or zip lacks that file (a damaged one is an error, as for the loaders)
-            results.append(check_source(source, kind))
+            results.append(check_source(source, kind, flip_pairs))
         if not results:
             where = "in this folder" if path.is_dir() else "inside this zip"
             raise NotFound(f"no training, test or IdLookupTable file (or {KAGGLE_ZIP}) {where}", str(path))
         return results
     source = Source(path)
-    return [check_source(source, _kind(source))]
+    return [check_source(source, _kind(source), flip_pairs)]
 
 
 def _kind(source: Source) -> str:
@@ -96,12 +96,12 @@ def _kind(source: Source) -> str:
     return kind
 
 
-def check_source(source: Source, kind: str) -> CheckResult:
+def check_source(source: Source, kind: str, flip_pairs=None) -> CheckResult:
     parsed, problems = PARSERS[kind](source.read(), source.name)
     details = []
     if kind == "training":
         problems = problems + _training_warnings(parsed)
-        details = describe(KAGGLE_15, parsed.mask, len(parsed))
+        details = describe(keypoint_set_for(KAGGLE_15.names, KAGGLE_15.name, flip_pairs), parsed.mask, len(parsed))
     elif kind == "test":
         problems = problems + _image_warnings(parsed.images, parsed.lines)
     rows = len(parsed[0]) if isinstance(parsed, tuple) else len(parsed)

@@ -75,14 +75,14 @@ def _list(data: dict, key: str, path: Path) -> list:
     if key not in data:
         _fail(f"no {key!r} list: not a COCO keypoints file (it needs images, annotations and categories)", path)
     if not isinstance(data[key], list):
-        _fail(f"{key!r} is a {type(data[key]).__name__}, not a list", path)
+        _fail(f"{key!r} is {_json_type(data[key])}, not a list", path)
     return data[key]
 
 
 def _entry(item, where: str, keys: dict[str, type], path: Path) -> dict:
     """An object of the file with these keys of these types (int: a whole number, not a bool)."""
     if not isinstance(item, dict):
-        _fail(f"{where}: a {type(item).__name__}, not an object", path)
+        _fail(f"{where}: {_json_type(item)}, not an object", path)
     for key, kind in keys.items():
         if key not in item:
             _fail(f"{where}: no {key!r}", path)
@@ -90,8 +90,17 @@ def _entry(item, where: str, keys: dict[str, type], path: Path) -> dict:
         if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
             _fail(f"{where}: {key} {value!r} is not a whole number", path)
         if kind is not int and not isinstance(value, kind):
-            _fail(f"{where}: {key} is a {type(value).__name__}, not a {kind.__name__}", path)
+            _fail(f"{where}: {key} is {_json_type(value)}, not {_json_type(kind())}", path)
     return item
+
+
+def _json_type(value) -> str:
+    """How JSON names the type of a parsed value."""
+    if isinstance(value, bool):
+        return "true or false"
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", str: "a string"}.get(type(value), "a number")
 
 
 def _pick_category(categories: list, category, path: Path) -> dict:
@@ -125,8 +134,7 @@ def read_coco(path: str | Path, flip_pairs=None, category=None) -> Annotations:
     path = Path(path)
     data = _load_json(path)
     if not isinstance(data, dict):
-        _fail(f"the file holds a JSON {type(data).__name__}, not an object with images, annotations and "
-              "categories", path)
+        _fail(f"the file holds {_json_type(data)}, not an object with images, annotations and categories", path)
     images, annotations = _list(data, "images", path), _list(data, "annotations", path)
     categories = _list(data, "categories", path)
     cat = _pick_category(categories, category, path)

@@ -75,7 +75,7 @@ def read_dlib(path: str | Path, flip_pairs=None) -> Annotations:
     if images is None:
         _fail("no <images> in <dataset>: not a dlib imglab file", path)
     seen_files: dict[str, int] = {}
-    raw_faces, numbers, widths, ignored = [], set(), set(), 0
+    raw_faces, spelled, ignored = [], {}, 0  # spelled: each part number as the file first writes it
     for i, image in enumerate(images.findall("image"), start=1):
         file = image.get("file")
         if not file:
@@ -109,19 +109,18 @@ def read_dlib(path: str | Path, flip_pairs=None) -> Annotations:
                                                     f"part {name}'s {axis}") for axis in "xy")
                 except ValueError as error:
                     _fail(f"{where}: {error}", path)
-                numbers.add(int(name))
-                widths.add(len(name))
+                spelled.setdefault(int(name), name)
             if found is None:
                 found = find_image(file, (path.parent,))
                 if found is None:
                     _fail(f"image {i}: image file {file!r} not found (looked in {path.parent})", path)
             raw_faces.append((found, (left, top, width, height), parts, where))
-    if not numbers:
+    if not spelled:
         _fail("no box has parts: a detector's dataset (boxes only), not keypoints", path)
-    first = 0 if 0 in numbers else 1  # "00".."67" (dlib) or "1".."68"
-    count = max(numbers) + 1 - first
-    width = max(widths)
-    names = [str(n).zfill(width) for n in range(first, first + count)]
+    first = 0 if 0 in spelled else 1  # "00".."67" (dlib) or "1".."68"
+    count = max(spelled) + 1 - first
+    width = max(map(len, spelled.values()))  # a number no box has is named as its neighbours are
+    names = [spelled.get(n, str(n).zfill(width)) for n in range(first, first + count)]
     try:
         keypoint_set = keypoint_set_for(names, f"{path.stem}-{count}", flip_pairs)
     except FacekeypointsError as error:
