@@ -587,3 +587,20 @@ def test_data_check_lists_the_suspicious_faces_of_an_annotation_file(tmp_path):
     (tmp_path / "one.png").write_bytes(b"not a png")
     [result] = check_path(path)
     assert result.errors == 1 and "cannot read the image's size" in result.problem_lines(errors_only=True)[0]
+
+
+def test_a_writer_that_fails_half_way_leaves_the_old_output_as_it_was(tmp_path):
+    ann = _random_annotations(tmp_path)
+    for face in ann.faces:
+        face.points[np.isnan(face.points)] = 1.0
+    write_300w(ann, tmp_path / "out")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    ann.faces[5].points += 1
+    ann.faces[6].image = tmp_path / "src" / "gone.png"  # copying its image fails after five faces are written
+    with pytest.raises(DataError, match=r"gone.png: face 6: cannot copy its image \(No such file"):
+        write_300w(ann, tmp_path / "out", force=True)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    with pytest.raises(DataError, match="gone.png: .*cannot read the image's size"):
+        write_coco(ann, tmp_path / "x.json")
+    assert not (tmp_path / "x.json").exists() and [p for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .._fs import atomic_folder
+from .._progress import progress
 from ..errors import DataError, FacekeypointsError
 from ..keypoints import IBUG_68, KEYPOINT_NAMES
 from .annotated import IMAGE_SUFFIXES, AnnotatedFace, Annotations, encode_png, flip_pairs_for, keypoint_set_for, \
@@ -121,11 +122,15 @@ def write_300w(annotations: Annotations, folder: str | Path, force: bool = False
                             "write COCO (.json) or dlib (.xml) instead", annotations.source)
     stems = output_names(annotations.faces, per_face=True)
     with atomic_folder(folder, force) as staged:
-        for face, stem in zip(annotations.faces, stems):
+        for face, stem in progress(list(zip(annotations.faces, stems)), desc="writing 300-W", unit="face"):
             if face.pixels is not None:
                 (staged / f"{stem}.png").write_bytes(encode_png(face.pixels, face.entry))
             else:
-                shutil.copyfile(face.image, staged / (stem + face.image.suffix))
+                try:
+                    shutil.copyfile(face.image, staged / (stem + face.image.suffix))
+                except OSError as error:
+                    raise DataError(f"{face.entry}: cannot copy its image ({error.strerror})", str(face.image)) \
+                        from None
             rows = "".join(f"{_pts_number(x + 1)} {_pts_number(y + 1)}\n" for x, y in face.points.tolist())
             (staged / f"{stem}.pts").write_text(f"version: 1\nn_points: {len(face.points)}\n{{\n{rows}}}\n")
     return f"wrote {folder}: 300-W folder, {len(annotations)} faces (.pts and image each)"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._progress import progress
 from ..errors import DataError
 from ..keypoints import KAGGLE_15, KEYPOINT_NAMES, NUM_KEYPOINTS, PARTIAL_KEYPOINTS, KeypointSet
 from . import kaggle
@@ -169,7 +170,7 @@ def check_annotations(annotations: Annotations) -> AnnotationCheck:
     seen: dict[bytes, str] = {}
     kset = annotations.keypoint_set
     eyes = ("left_eye_center", "right_eye_center")
-    for face in annotations.faces:
+    for face in progress(annotations.faces, desc="checking faces", unit="face"):
         labelled = face.labelled
         if not labelled.any():
             problems.append(kaggle.Problem(None, f"{face.entry}: no point labelled", "warning"))

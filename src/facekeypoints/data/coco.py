@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .._fs import atomic_folder, atomic_output, refuse_existing
+from .._progress import progress
 from ..errors import DataError, FacekeypointsError
 from .annotated import AnnotatedFace, Annotations, encode_png, face_box, find_image, image_size, keypoint_set_for, \
     number, output_names
@@ -267,7 +268,8 @@ def write_coco(annotations: Annotations, path: str | Path, force: bool = False) 
     stems = output_names(annotations.faces)
     with atomic_output(path, force) as tmp, \
             (atomic_folder(folder, force) if pixel_faces else contextlib.nullcontext()) as staged:
-        for n, (face, stem) in enumerate(zip(annotations.faces, stems), start=1):
+        for n, (face, stem) in enumerate(progress(list(zip(annotations.faces, stems)), desc="writing COCO",
+                                                  unit="face"), start=1):
             if face.image not in image_ids:
                 width, height = image_size(face)
                 if face.pixels is not None:

@@ -28,6 +28,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from .._fs import atomic_folder, atomic_output, refuse_existing
+from .._progress import progress
 from ..errors import DataError, FacekeypointsError
 from ..keypoints import IBUG_68
 from .annotated import AnnotatedFace, Annotations, encode_png, face_box, find_image, keypoint_set_for, number, \
@@ -156,7 +157,8 @@ def write_dlib(annotations: Annotations, path: str | Path, force: bool = False) 
     rounded = made = 0
     with atomic_output(path, force) as tmp, \
             (atomic_folder(folder, force) if pixel_faces else contextlib.nullcontext()) as staged:
-        for face, stem in zip(annotations.faces, output_names(annotations.faces)):
+        for face, stem in progress(list(zip(annotations.faces, output_names(annotations.faces))),
+                                   desc="writing dlib XML", unit="face"):
             if face.image not in by_image:
                 if face.pixels is not None:
                     (staged / f"{stem}.png").write_bytes(encode_png(face.pixels, face.entry))
