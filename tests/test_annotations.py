@@ -104,6 +104,22 @@ def test_coco_reads_points_as_pixel_centres_with_unlabelled_as_nan(tmp_path):
     assert "annotations[2] (id 12)" in ann.faces[2].entry
 
 
+def test_coco_finds_the_images_of_a_cvat_export(tmp_path):
+    source = _coco(tmp_path / "src")
+    for layout in ("images", "images/default"):
+        root = tmp_path / layout.replace("/", "-")
+        (root / "annotations").mkdir(parents=True)
+        _png(root / layout / "one.png")
+        _png(root / layout / "two.png")
+        path = root / "annotations" / "person_keypoints_default.json"
+        path.write_bytes(source.read_bytes())
+        assert [f.image for f in read_coco(path).faces][:2] == [root / layout / "one.png", root / layout / "two.png"]
+    (root / "images" / "default" / "two.png").unlink()
+    with pytest.raises(DataError, match=r"image file 'two.png' not found \(looked in .*annotations, .*annotations/images"
+                                        r", .*images, .*images/default\)"):
+        read_coco(path)
+
+
 def test_coco_flip_pairs_from_names_or_given(tmp_path):
     path = _coco(tmp_path, **{"categories.0.keypoints": ["left_eye", "right_eye", "nose_tip", "l_ear"]})
     assert read_coco(path).keypoint_set.flip_pairs is None  # l_ear has no partner: better no flip than a wrong one

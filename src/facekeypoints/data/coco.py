@@ -10,7 +10,8 @@ it back, both in exact decimal arithmetic on the numbers' text (the shortest tex
 so written and read back, every point is the very same float, bit for bit, and a COCO file read and written
 again holds the same numbers. Boxes are in pixel edges in both, and are not moved.
 
-Image paths are relative to the JSON's folder; an `images/` folder beside it is tried too, as CVAT exports it.
+Image paths are relative to the JSON's folder; an `images/` folder beside it is tried too, and CVAT's export
+layout (`annotations/person_keypoints_SUBSET.json` beside `images/` or `images/SUBSET/`).
 The writer writes faces that carry their pixels (Kaggle's) as PNG files into the folder `NAME-json-images/`
 beside `NAME.json`, and points to other images where they are.
 """
@@ -172,7 +173,7 @@ def read_coco(path: str | Path, flip_pairs=None, category=None) -> Annotations:
         by_id[image["id"]] = (i, image["file_name"], size)
         by_name[image["file_name"]] = i
 
-    folders = (path.parent, path.parent / "images")
+    folders = image_folders(path)
     found: dict[int, Path] = {}
     faces, annotation_ids, skipped, crowd = [], {}, 0, 0
     for i, ann in enumerate(annotations):
@@ -203,7 +204,7 @@ def read_coco(path: str | Path, flip_pairs=None, category=None) -> Annotations:
             image = find_image(file_name, folders)
             if image is None:
                 _fail(f"images[{image_index}] (id {ann['image_id']}): image file {file_name!r} not found (looked "
-                      f"in {path.parent} and {folders[1]})", path)
+                      f"in {', '.join(str(f) for f in folders)})", path)
             found[ann["image_id"]] = image
         faces.append(AnnotatedFace(found[ann["image_id"]], points, box, f"{where}, image {file_name!r}",
                                    id=ann.get("id"), size=size))
@@ -216,6 +217,17 @@ def read_coco(path: str | Path, flip_pairs=None, category=None) -> Annotations:
     if empty:
         notes.append(f"{empty} images without a face of this category")
     return Annotations(keypoint_set, faces, str(path), "coco", tuple(notes))
+
+
+def image_folders(path: Path) -> tuple[Path, ...]:
+    """Where a COCO file's images may be: beside it, in images/ beside it, and as CVAT's export lays them out
+    (annotations/person_keypoints_SUBSET.json beside images/ or images/SUBSET/)."""
+    folders = [path.parent, path.parent / "images"]
+    if path.parent.name == "annotations":
+        root = path.parent.parent / "images"
+        subset = path.stem.rpartition("_")[2]
+        folders += [root, root / subset] if subset and subset != path.stem else [root]
+    return tuple(folders)
 
 
 def _points(values: list, k: int, where: str, path: Path) -> np.ndarray:
