@@ -153,6 +153,7 @@ def test_coco_with_several_keypoint_categories_needs_one_chosen(tmp_path):
     ({"annotations.1.keypoints": [1, 2, 2] * 3}, r"annotations\[1\] \(id 11\): keypoints has 9 values, expected 3 x 4"),
     ({"annotations.1.keypoints": [1, 2, 2] * 3 + [1, "x", 2]}, r"\(id 11\): point 3's y 'x' is not a number"),
     ({"annotations.1.keypoints": [1, 2, 2] * 3 + [1, None, 2]}, r"point 3's y None is not a number"),
+    ({"annotations.1.keypoints": [1, 2, 2] * 3 + ["1", 2, 2]}, r"\(id 11\): point 3's x '1' is not a number"),
     ({"annotations.1.keypoints": [1, 2, 2] * 3 + [1, 2, 3]}, r"point 3 has visibility 3, expected 0"),
     ({"annotations.1.keypoints": [1, 2, 2] * 3 + [1, 2, True]}, r"point 3 has visibility True"),
     ({"annotations.2.image_id": 99}, r"annotations\[2\] \(id 12\): image_id 99 is not in images"),
@@ -182,6 +183,8 @@ def test_malformed_coco_names_the_file_the_entry_and_the_problem(tmp_path, chang
     ('{"images": [], "annotations": [], ', r"line 1: not valid JSON: Expecting property name"),
     ('{"images": [NaN]}', "NaN is not a JSON number"),
     ('[1, 2]', "holds a list, not an object"),
+    ('{"images": [{"id": 1, "file_name": "a.png"}], "annotations": [{"image_id": 1, "category_id": 1, "keypoints": [1e999, 1, 2]}], "categories": '
+     '[{"id": 1, "keypoints": ["a"]}]}', r"annotations\[0\]: point 0's x 1E\+999 is too large"),
     ("\xff\xfe", "not valid JSON|not UTF-8"),
 ])
 def test_what_is_not_coco_json(tmp_path, text, message):
