@@ -115,8 +115,8 @@ def test_coco_finds_the_images_of_a_cvat_export(tmp_path):
         path.write_bytes(source.read_bytes())
         assert [f.image for f in read_coco(path).faces][:2] == [root / layout / "one.png", root / layout / "two.png"]
     (root / "images" / "default" / "two.png").unlink()
-    with pytest.raises(DataError, match=r"image file 'two.png' not found \(looked in .*annotations, .*annotations/images"
-                                        r", .*images, .*images/default\)"):
+    looked = r"\(looked in .*annotations, .*annotations/images, .*images, .*images/default\)"
+    with pytest.raises(DataError, match=r"image file 'two.png' not found " + looked):
         read_coco(path)
 
 
@@ -183,8 +183,8 @@ def test_malformed_coco_names_the_file_the_entry_and_the_problem(tmp_path, chang
     ('{"images": [], "annotations": [], ', r"line 1: not valid JSON: Expecting property name"),
     ('{"images": [NaN]}', "NaN is not a JSON number"),
     ('[1, 2]', "holds a list, not an object"),
-    ('{"images": [{"id": 1, "file_name": "a.png"}], "annotations": [{"image_id": 1, "category_id": 1, "keypoints": [1e999, 1, 2]}], "categories": '
-     '[{"id": 1, "keypoints": ["a"]}]}', r"annotations\[0\]: point 0's x 1E\+999 is too large"),
+    ('{"images": [{"id": 1, "file_name": "a.png"}], "categories": [{"id": 1, "keypoints": ["a"]}], '
+     '"annotations": [{"image_id": 1, "category_id": 1, "keypoints": [1e999, 1, 2]}]}', r"annotations\[0\]: point 0's x 1E\+999 is too large"),
     ("\xff\xfe", "not valid JSON|not UTF-8"),
 ])
 def test_what_is_not_coco_json(tmp_path, text, message):
