@@ -184,7 +184,8 @@ def test_malformed_coco_names_the_file_the_entry_and_the_problem(tmp_path, chang
     ('{"images": [NaN]}', "NaN is not a JSON number"),
     ('[1, 2]', "holds a list, not an object"),
     ('{"images": [{"id": 1, "file_name": "a.png"}], "categories": [{"id": 1, "keypoints": ["a"]}], '
-     '"annotations": [{"image_id": 1, "category_id": 1, "keypoints": [1e999, 1, 2]}]}', r"annotations\[0\]: point 0's x 1E\+999 is too large"),
+     '"annotations": [{"image_id": 1, "category_id": 1, "keypoints": [1e999, 1, 2]}]}',
+     r"annotations\[0\]: point 0's x 1E\+999 is too large"),
     ("\xff\xfe", "not valid JSON|not UTF-8"),
 ])
 def test_what_is_not_coco_json(tmp_path, text, message):
