@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
-import xml.etree.ElementTree as ET
 import xml.parsers.expat
+from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -40,10 +39,21 @@ def _fail(message: str, path: Path, line: int | None = None):
     raise DataError(message, str(path), line)
 
 
-def _refuse_declarations(raw: bytes, path: Path) -> None:
-    """Parse once with expat, refusing a DOCTYPE or an entity declaration where it starts (nothing is
-    expanded: the handler stops the parse at the declaration)."""
+@dataclass
+class _Element:
+    line: int
+    attributes: dict[str, str]
+    children: list[_Element] = field(default_factory=list)
+
+
+def _parse(raw: bytes, path: Path) -> tuple[str, bool, list[_Element]]:
+    """The file's root tag, whether it has <images>, and its <image> elements with their <box>es and those boxes'
+    <part>s, each with its line, in one pass of expat. A DOCTYPE or an entity declaration stops the parse where it
+    starts (nothing is expanded)."""
     parser = xml.parsers.expat.ParserCreate()
+    stack: list[str] = []
+    images: list[_Element] = []
+    found = {"root": "", "images": False}
 
     def refuse(what):
         def handler(*_):
@@ -51,14 +61,32 @@ def _refuse_declarations(raw: bytes, path: Path) -> None:
                             "into gigabytes)", str(path), parser.CurrentLineNumber)
         return handler
 
+    def start(tag, attributes):
+        where = tuple(stack)
+        element = _Element(parser.CurrentLineNumber, attributes)
+        if not stack:
+            found["root"] = tag
+        elif where == ("dataset",) and tag == "images":
+            found["images"] = True
+        elif where == ("dataset", "images") and tag == "image":
+            images.append(element)
+        elif where == ("dataset", "images", "image") and tag == "box":
+            images[-1].children.append(element)
+        elif where == ("dataset", "images", "image", "box") and tag == "part":
+            images[-1].children[-1].children.append(element)
+        stack.append(tag)
+
     parser.StartDoctypeDeclHandler = refuse("a DOCTYPE")
     parser.EntityDeclHandler = refuse("an entity")
     parser.ExternalEntityRefHandler = refuse("an external entity")
+    parser.StartElementHandler = start
+    parser.EndElementHandler = lambda tag: stack.pop()
     try:
         parser.Parse(raw, True)
     except xml.parsers.expat.ExpatError as error:
         _fail(f"not valid XML: {xml.parsers.expat.errors.messages[error.code]} (column {error.offset + 1})", path,
               error.lineno)
+    return found["root"], found["images"], images
 
 
 def read_dlib(path: str | Path, flip_pairs=None) -> Annotations:
@@ -68,53 +96,52 @@ def read_dlib(path: str | Path, flip_pairs=None) -> Annotations:
         raw = path.read_bytes()
     except OSError as error:
         _fail(f"cannot read: {error.strerror}", path)
-    _refuse_declarations(raw, path)
-    root = ET.fromstring(raw)
-    if root.tag != "dataset":
-        _fail(f"the root element is <{root.tag}>, not <dataset>: not a dlib imglab file", path)
-    images = root.find("images")
-    if images is None:
+    root, has_images, images = _parse(raw, path)
+    if root != "dataset":
+        _fail(f"the root element is <{root}>, not <dataset>: not a dlib imglab file", path)
+    if not has_images:
         _fail("no <images> in <dataset>: not a dlib imglab file", path)
     seen_files: dict[str, int] = {}
     raw_faces, spelled, ignored = [], {}, 0  # spelled: each part number as the file first writes it
-    for i, image in enumerate(images.findall("image"), start=1):
-        file = image.get("file")
+    for i, image in enumerate(images, start=1):
+        file = image.attributes.get("file")
         if not file:
-            _fail(f"image {i}: no file attribute", path)
+            _fail(f"image {i}: no file attribute", path, image.line)
         if file in seen_files:
             _fail(f"image {i}: file {file!r} is also image {seen_files[file]}'s: give each image once, with all "
-                  "its boxes", path)
+                  "its boxes", path, image.line)
         seen_files[file] = i
         found = None
-        for j, box in enumerate(image.findall("box"), start=1):
+        for j, box in enumerate(image.children, start=1):
             where = f"image {file!r}, box {j}"
-            if box.get("ignore", "0").strip() == "1":
+            if box.attributes.get("ignore", "0").strip() == "1":
                 ignored += 1
                 continue
             try:
-                top, left, width, height = (number(_attribute(box, a, where, path), a)
+                top, left, width, height = (number(_attribute(box, "box", a, where, path), a)
                                             for a in ("top", "left", "width", "height"))
             except ValueError as error:
-                _fail(f"{where}: {error}", path)
+                _fail(f"{where}: {error}", path, box.line)
             if width < 0 or height < 0:
-                _fail(f"{where}: negative width or height", path)
+                _fail(f"{where}: negative width or height", path, box.line)
             parts = {}
-            for part in box.findall("part"):
-                name = _attribute(part, "name", where + ", a part", path)
-                if not re.fullmatch(r"\d+", name):
-                    _fail(f"{where}: part name {name!r} is not a number (dlib numbers the parts: 00, 01, ...)", path)
+            for part in box.children:
+                name = _attribute(part, "part", "name", where + ", a part", path)
+                if not (name.isascii() and name.isdigit()):
+                    _fail(f"{where}: part name {name!r} is not a number (dlib numbers the parts: 00, 01, ...)", path,
+                          part.line)
                 if int(name) in parts:
-                    _fail(f"{where}: part {name} appears twice", path)
+                    _fail(f"{where}: part {name} appears twice", path, part.line)
                 try:
-                    parts[int(name)] = tuple(number(_attribute(part, axis, f"{where}, part {name}", path),
+                    parts[int(name)] = tuple(number(_attribute(part, "part", axis, f"{where}, part {name}", path),
                                                     f"part {name}'s {axis}") for axis in "xy")
                 except ValueError as error:
-                    _fail(f"{where}: {error}", path)
+                    _fail(f"{where}: {error}", path, part.line)
                 spelled.setdefault(int(name), name)
             if found is None:
                 found = find_image(file, (path.parent,))
                 if found is None:
-                    _fail(f"image {i}: image file {file!r} not found (looked in {path.parent})", path)
+                    _fail(f"image {i}: image file {file!r} not found (looked in {path.parent})", path, image.line)
             raw_faces.append((found, (left, top, width, height), parts, where))
     if not spelled:
         _fail("no box has parts: a detector's dataset (boxes only), not keypoints", path)
@@ -136,10 +163,10 @@ def read_dlib(path: str | Path, flip_pairs=None) -> Annotations:
     return Annotations(keypoint_set, faces, str(path), "dlib", tuple(notes))
 
 
-def _attribute(element, name: str, where: str, path: Path) -> str:
-    value = element.get(name)
+def _attribute(element: _Element, tag: str, name: str, where: str, path: Path) -> str:
+    value = element.attributes.get(name)
     if value is None:
-        _fail(f"{where}: <{element.tag}> has no {name} attribute", path)
+        _fail(f"{where}: <{tag}> has no {name} attribute", path, element.line)
     return value
 
 
