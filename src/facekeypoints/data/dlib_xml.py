@@ -11,8 +11,9 @@ dlib holds whole numbers, so the writer rounds points and boxes (and says how ma
 parts and keeps no names: a set other than iBUG 68 reads back as points "00", "01", ... Image paths are relative
 to the XML's folder, as dlib reads them.
 
-A file that declares a DOCTYPE or an entity is refused before it is parsed: entities are how an XML file
-expands a few bytes into gigabytes ("billion laughs") or reads other files; imglab files never have them.
+A file that declares a DOCTYPE or an entity is refused where the declaration starts, before anything is
+expanded: entities are how an XML file expands a few bytes into gigabytes ("billion laughs") or reads other
+files; imglab files never have them.
 """
 
 from __future__ import annotations
