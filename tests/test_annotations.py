@@ -500,16 +500,6 @@ def real_rows(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def kaggle_68() -> Path:
-    folder = Path(os.environ.get("FKD_DATA_DIR", DEFAULT_DATA)).parent / "kaggle-68" / "test"
-    if not folder.is_dir():
-        if os.environ.get("FKD_REQUIRE_DATA") == "1":
-            pytest.fail(f"{folder} not found and FKD_REQUIRE_DATA=1 requires it")
-        pytest.skip(f"{folder} not found")
-    return folder
-
-
 def test_real_kaggle_to_coco_and_back_gives_the_same_faces(real_rows, tmp_path):
     kaggle = read_annotations(real_rows)
     assert len(kaggle) == 200 and kaggle.keypoint_set == KAGGLE_15
@@ -534,7 +524,8 @@ def test_real_kaggle_written_as_coco_reads_back_as_load_trainings_data(real_rows
     assert got.keypoints.dtype == np.float32 and np.isnan(got.keypoints).any()
 
 
-def test_real_300w_to_coco_to_300w_gives_the_same_files(kaggle_68, tmp_path):
+def test_real_300w_to_coco_to_300w_gives_the_same_files(kaggle68, tmp_path):
+    kaggle_68 = kaggle68 / "test"
     convert(kaggle_68, tmp_path / "t.json")
     summary = convert(tmp_path / "t.json", tmp_path / "again")
     assert "600 faces" in summary
@@ -555,7 +546,7 @@ def test_kaggle_names_survive_coco_but_not_dlib(tmp_path):
     assert read_annotations(tmp_path / "k.json").keypoint_set.names == KEYPOINT_NAMES
 
 
-def test_the_docs_examples_run_as_printed(tmp_path, real_rows, kaggle_68):
+def test_the_docs_examples_run_as_printed(tmp_path, real_rows, kaggle68):
     """docs/annotations.md's Python examples, beside the shared data's folders, print what the page says."""
     import re
     import subprocess
@@ -565,7 +556,7 @@ def test_the_docs_examples_run_as_printed(tmp_path, real_rows, kaggle_68):
     blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
     assert len(blocks) == 2
     (tmp_path / "kaggle-68").mkdir()
-    (tmp_path / "kaggle-68" / "test").symlink_to(kaggle_68)
+    (tmp_path / "kaggle-68" / "test").symlink_to(kaggle68 / "test")
     (tmp_path / "facial-keypoints-detection").symlink_to(Path(os.environ.get("FKD_DATA_DIR", DEFAULT_DATA)))
     for index, block in enumerate(blocks):
         (tmp_path / f"example_{index}.py").write_text(block)
