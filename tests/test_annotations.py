@@ -328,11 +328,12 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 @pytest.mark.parametrize("text, message", [
     (BILLION_LAUGHS, r"line 2: declares a DOCTYPE: refused"),
     ('<?xml version="1.0"?>\n<!DOCTYPE d SYSTEM "file:///etc/passwd">\n<dataset/>', "line 2: declares a DOCTYPE"),
-    (DLIB.replace("name='02'", "name='nose'"), r"image 'one.png', box 1: part name 'nose' is not a number"),
+    (DLIB.replace("name='02'", "name='nose'"), r"a.xml, line 9: image 'one.png', box 1: part name 'nose' is not a "
+                                               "number"),
     (DLIB.replace("name='02'", "name='00'"), r"image 'one.png', box 1: part 00 appears twice"),
     (DLIB.replace("x='11'", "x='eleven'"), r"image 'one.png', box 1: part 02's x 'eleven' is not a number"),
     (DLIB.replace(" y='32'", ""), r"image 'one.png', box 1, part 00: <part> has no y attribute"),
-    (DLIB.replace(" top='4'", ""), r"image 'one.png', box 1: <box> has no top attribute"),
+    (DLIB.replace(" top='4'", ""), r"line 7: image 'one.png', box 1: <box> has no top attribute"),
     (DLIB.replace("width='40'", "width='-4'"), r"image 'one.png', box 1: negative width"),
     (DLIB.replace("sub/two.png", "gone.png"), r"image 2: image file 'gone.png' not found"),
     (DLIB.replace("sub/two.png", "one.png"), r"image 2: file 'one.png' is also image 1's"),
