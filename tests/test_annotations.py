@@ -478,6 +478,8 @@ def test_read_annotations_knows_the_format_from_the_path(tmp_path):
         convert(tmp_path / "a.json", tmp_path / "a.json", force=True)
     with pytest.raises(FacekeypointsError, match="a 300-W folder is a folder"):
         write_annotations(ann, tmp_path / "x.csv", to="300w")
+    with pytest.raises(FacekeypointsError, match="x.csv: Kaggle's CSV is read, not written: give NAME.json"):
+        write_annotations(ann, tmp_path / "x.csv")
 
 
 # ---------------------------------------------------------------------------------------------- real data

@@ -219,6 +219,9 @@ def write_annotations(annotations: Annotations, path: str | Path, to: str | None
     """Write the annotations as `to` ("coco", "300w" or "dlib"; default: from the path, .json COCO, .xml dlib,
     anything else a 300-W folder). Returns a one-line summary."""
     path = Path(path)
+    if to is None and path.suffix.lower() in (".csv", ".zip"):
+        raise FacekeypointsError(f"{path}: Kaggle's CSV is read, not written: give NAME.json (COCO), NAME.xml (dlib) "
+                                 "or a folder (300-W)")
     if to is None:
         to = {".json": "coco", ".xml": "dlib"}.get(path.suffix.lower(), "300w")
     if to not in FORMATS:
