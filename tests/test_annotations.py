@@ -480,6 +480,13 @@ def test_read_annotations_knows_the_format_from_the_path(tmp_path):
         write_annotations(ann, tmp_path / "x.csv", to="300w")
     with pytest.raises(FacekeypointsError, match="x.csv: Kaggle's CSV is read, not written: give NAME.json"):
         write_annotations(ann, tmp_path / "x.csv")
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "export.zip", "w") as archive:  # a CVAT export, zipped
+        archive.writestr("annotations/person_keypoints_default.json", "{}")
+    with pytest.raises(DataError, match="export.zip: no training.csv inside this zip; it holds annotations/"
+                                        "person_keypoints_default.json: unzip it and give that file"):
+        read_annotations(tmp_path / "export.zip")
 
 
 # ---------------------------------------------------------------------------------------------- real data

@@ -15,6 +15,7 @@ file, the entry and what is wrong, and nothing is half-loaded. docs/annotations.
 from __future__ import annotations
 
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ from .annotated import IMAGE_SUFFIXES, AnnotatedFace, Annotations, encode_png, f
 from .coco import read_coco, write_coco
 from .dlib_xml import read_dlib, write_dlib
 from .kaggle import KeypointData, load_training
-from .sources import KAGGLE_ZIP
+from .sources import KAGGLE_ZIP, NotFound
 
 __all__ = ["AnnotatedFace", "Annotations", "FORMATS", "as_keypoint_data", "convert", "keypoint_set_for",
            "flip_pairs_for", "read_300w", "read_annotations", "read_coco", "read_dlib", "read_kaggle", "read_pts",
@@ -195,6 +196,21 @@ def annotation_format(path: str | Path) -> str | None:
     return {".json": "coco", ".xml": "dlib", ".csv": "kaggle", ".zip": "kaggle"}.get(suffix)
 
 
+def zipped_annotations(path: Path) -> str:
+    """For a zip that is not Kaggle's: "" or a hint naming the annotation files inside (a CVAT export)."""
+    if path.suffix.lower() != ".zip":
+        return ""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            inside = [n for n in archive.namelist() if n.lower().endswith((".json", ".xml", ".pts"))]
+    except (zipfile.BadZipFile, OSError):
+        return ""
+    if not inside:
+        return ""
+    return (f"; it holds {inside[0]}" + (f" and {len(inside) - 1} more annotation files" if len(inside) > 1 else "")
+            + ": unzip it and give that file (or the folder of .pts files)")
+
+
 def read_annotations(path: str | Path, flip_pairs=None, category=None) -> Annotations:
     """The annotations at `path`, in whichever format it is: a folder with .pts files (300-W), .json (COCO),
     .xml (dlib), .csv, .zip or a folder with training.csv (Kaggle). `flip_pairs`: see keypoint_set_for;
@@ -210,7 +226,10 @@ def read_annotations(path: str | Path, flip_pairs=None, category=None) -> Annota
     if kind == "300w":
         return read_300w(path, flip_pairs)
     if kind == "kaggle":
-        return read_kaggle(path, flip_pairs)
+        try:
+            return read_kaggle(path, flip_pairs)
+        except NotFound as error:
+            raise DataError(error.message + zipped_annotations(path), error.path) from None
     raise DataError("not an annotation file this package reads (a 300-W folder of .pts files, COCO keypoints "
                     ".json, dlib .xml, or Kaggle's training.csv)", str(path))
 

@@ -16,7 +16,7 @@ from ..errors import DataError
 from ..keypoints import KAGGLE_15, KEYPOINT_NAMES, NUM_KEYPOINTS, PARTIAL_KEYPOINTS, KeypointSet
 from . import kaggle
 from .annotated import Annotations, image_size, keypoint_set_for
-from .annotations import annotation_format, read_annotations
+from .annotations import annotation_format, read_annotations, zipped_annotations
 from .sources import KAGGLE_ZIP, STEMS, NotFound, Source, resolve
 
 PARSERS = {
@@ -76,7 +76,8 @@ def check_path(path: str | Path, flip_pairs=None, category=None) -> list[CheckRe
             results.append(check_source(source, kind, flip_pairs))
         if not results:
             where = "in this folder" if path.is_dir() else "inside this zip"
-            raise NotFound(f"no training, test or IdLookupTable file (or {KAGGLE_ZIP}) {where}", str(path))
+            raise NotFound(f"no training, test or IdLookupTable file (or {KAGGLE_ZIP}) {where}"
+                           + zipped_annotations(path), str(path))
         return results
     source = Source(path)
     return [check_source(source, _kind(source), flip_pairs)]
