@@ -151,20 +151,21 @@ def flip_pairs_for(spec, names) -> tuple[tuple[int, int], ...] | str | None:
 # --------------------------------------------------------------------------------------------- shared parts
 
 
+_DECIMAL = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")  # 12, -1.5, .5, 1e3: not 1_0, nan, inf
+
+
 def number(value, what: str) -> float:
-    """A finite JSON/XML number (bool is not one; a JSON decimal may come as a Decimal), else ValueError saying
-    what it is."""
+    """A finite number: an XML attribute's decimal text, or a JSON number (bool is not one; a JSON decimal comes
+    as a Decimal), else ValueError saying what it is."""
     if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            raise ValueError(f"{what} {value[:40]!r} is not a number") from None
+        if not _DECIMAL.fullmatch(value):
+            raise ValueError(f"{what} {value[:40]!r} is not a number")
     elif isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise ValueError(f"{what} {value!r} is not a number")
-    value = float(value)
-    if not math.isfinite(value):
+    result = float(value)
+    if not math.isfinite(result):
         raise ValueError(f"{what} {value!r} is not a finite number")
-    return float(value)
+    return result
 
 
 def find_image(name: str, folders: tuple[Path, ...]) -> Path | None:
