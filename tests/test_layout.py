@@ -22,6 +22,7 @@ LAYERS = [
     {"inference"},
     {"training", "evaluation", "gallery"},
     {"api"},
+    {"serve"},  # the HTTP server and its page, over the api
     {"cli", "__main__", ""},  # "": the package's own __init__, the facade that names the public API
 ]
 

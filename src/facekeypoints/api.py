@@ -31,7 +31,9 @@ from .photos import (
     Tracker,
     Tracking,
     create_detector,
+    decode_bytes,
     decode_image,
+    eight_bit,
     detect_files,
     faces_from,
     find_faces,
@@ -97,6 +99,16 @@ class FaceKeypoints:
         """As `detect`, for a uint8 BGR (H, W, 3) or grey (H, W) image."""
         found = find_faces(image, self.detector, self.min_crop, boxes)
         return self.faces(found, *self.model.predict_with_spread(found.faces))
+
+    def detect_encoded(self, data: bytes, source: str = "upload") -> FileResult:
+        """The faces in an image file's bytes (an upload), as the `photos.FileResult` that `detect_files` gives
+        for that file: its `to_dict()` is the record `predict --json` writes, `source` in it. Images of more than
+        `max_pixels` are refused from their header (`photos.ImageError`, as is anything not an image)."""
+        image = eight_bit(decode_bytes(data, source, self.max_pixels))
+        found = find_faces(image, self.detector, self.min_crop)
+        faces = self.faces(found, *self.model.predict_with_spread(found.faces))
+        return FileResult(Path(source), None, image.shape[1], image.shape[0], faces,
+                          not_faces=len(found.detections) - len(faces))  # faces_from drops only those
 
     def faces(self, found: Found, keypoints: np.ndarray, spread: np.ndarray) -> list[Face]:
         """The `Face`s of one image from its detections and the model's answers (`photos.faces_from`)."""

@@ -21,10 +21,12 @@ from .evaluation import SPLITS
 from .inference.loading import BACKENDS
 from .photos import ALIGNED_SIZE, DEFAULT_DETECTOR, DETECTORS, MAX_PIXELS, MAX_SPREAD, MIN_CROP
 from .photos.tracking import BETA, MIN_CUTOFF, REDETECT
+from .serve.settings import API_KEY_ENV, Settings
 from .shipped import DEFAULT_MODEL, SHIPPED
 from .training.schedule import SCHEDULES
 
 DATA_ENV = "FKD_DATA_DIR"
+SERVING = Settings()  # the server's default limits
 
 
 def _say(args, *lines: str, file=None) -> None:
@@ -233,6 +235,16 @@ def cmd_export(args) -> int:
     model = export_onnx(args.model, args.out, flip=args.flip, force=args.force)
     _say(args, f"wrote {args.out}: {model.name}, flip averaging {'on' if model.resolve_flip(args.flip) else 'off'}, "
                f"{Path(args.out).stat().st_size / 1e6:.1f} MB")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from .serve import serve
+
+    settings = Settings(max_bytes=args.max_bytes, max_images=args.max_images, max_pixels=args.max_pixels,
+                        idle_timeout=args.timeout, api_key=args.api_key or None)
+    serve(args.model or [DEFAULT_MODEL], args.host, args.port, args.workers, settings, args.detector, args.backend,
+          args.quiet, min_crop=args.min_face, max_spread=args.max_spread)
     return 0
 
 
@@ -489,11 +501,34 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the .onnx file to write")
     p.add_argument("--flip", action=argparse.BooleanOptionalAction,
                    help="average with the mirrored faces inside the graph (twice the work; default: the model's own)")
+    p = command("serve", cmd_serve, "an HTTP API and a web page (photo, webcam) for the keypoints",
+                "Serve POST /v1/faces (images in, the records of predict --json out), a WebSocket for live video, "
+                "/v1/models, /healthz, the API docs at /docs and a web page at /. Needs the serve extra. See "
+                "docs/serving.md.", force=None)
+    option(p, "--host", default="127.0.0.1", help="the address to listen on (0.0.0.0: every network; then set "
+           "--api-key)")
+    option(p, "--port", type=NATURAL, default=8000, help="the port")
+    p.add_argument("--model", action="append", help=f"a model to load (repeat for several; requests choose with "
+                   f"?model=; the first is the default; default: {DEFAULT_MODEL})")
+    option(p, "--workers", type=COUNT, default=1, help="server processes, each with the models loaded")
+    p.add_argument("--api-key", default=os.environ.get(API_KEY_ENV), help="every request must carry this key "
+                   f"(X-API-Key header; the page: /?api_key=KEY) (default: ${API_KEY_ENV})")
+    option(p, "--max-bytes", type=COUNT, default=SERVING.max_bytes, help="the largest request body")
+    option(p, "--max-images", type=COUNT, default=SERVING.max_images, help="images in one request")
+    option(p, "--max-pixels", type=POSITIVE, default=SERVING.max_pixels, help="refuse larger images (from their "
+           "header)")
+    option(p, "--timeout", type=POSITIVE, default=SERVING.idle_timeout, metavar="S", help="cut off a client silent "
+           f"this long while it sends a request (headers or body; the body must be in within {SERVING.body_timeout:g} s)")
+    option(p, "--detector", choices=sorted(DETECTORS), default=DEFAULT_DETECTOR, help="the face detector")
+    option(p, "--backend", choices=BACKENDS, default=BACKENDS[0], help="as predict's")
+    option(p, "--min-face", type=NATURAL, default=MIN_CROP, metavar="PX", help="smaller face crops get no keypoints")
+    option(p, "--max-spread", type=POSITIVE, default=MAX_SPREAD, metavar="PX", help="as predict's")
     return parser
 
 
 INSTALL_HINT = {"torch": "pip install 'facekeypoints[train]'", "onnx": "pip install 'facekeypoints[train]'",
-                "onnxruntime": "pip install onnxruntime"}
+                "onnxruntime": "pip install onnxruntime", "fastapi": "pip install 'facekeypoints[serve]'",
+                "uvicorn": "pip install 'facekeypoints[serve]'", "multipart": "pip install 'facekeypoints[serve]'"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,10 @@ class ImageError(FacekeypointsError):
     """An image file that cannot be read or decoded."""
 
 
+class ImageTooLarge(ImageError):
+    """An image of more pixels than the limit (`max_pixels`): refused, from its header where it can be."""
+
+
 def _read_error(path: Path, exc: OSError) -> ImageError:
     if path.is_symlink() and not path.exists():
         why = "a broken link"
@@ -67,9 +71,9 @@ def _declared_pixels(encoded: np.ndarray) -> tuple[float, str] | None:
             return None
 
 
-def _refuse_large(path: Path, pixels: float, described: str, max_pixels: float) -> None:
+def _refuse_large(source, pixels: float, described: str, max_pixels: float) -> None:
     if pixels > max_pixels:
-        raise ImageError(f"{path}: {described}, over the limit of {max_pixels / 1e6:g} MP (max_pixels, "
+        raise ImageTooLarge(f"{source}: {described}, over the limit of {max_pixels / 1e6:g} MP (max_pixels, "
                          "--max-pixels)")
 
 
@@ -81,18 +85,26 @@ def decode_image(path: str | Path, max_pixels: float = MAX_PIXELS) -> np.ndarray
         encoded = np.fromfile(path, np.uint8)  # works for any file name, unlike cv2.imread
     except OSError as exc:
         raise _read_error(path, exc) from None
+    return decode_bytes(encoded, path, max_pixels)
+
+
+def decode_bytes(encoded: bytes | np.ndarray, source: str | Path = "the image", max_pixels: float = MAX_PIXELS
+                 ) -> np.ndarray:
+    """As `decode_image`, for an image file's bytes (an upload): the same pixel-count check, from the header
+    before decoding; `source` names it in the errors."""
+    encoded = np.frombuffer(encoded, np.uint8) if isinstance(encoded, (bytes, bytearray, memoryview)) else encoded
     declared = _declared_pixels(encoded)
     if declared is not None:
-        _refuse_large(path, *declared, max_pixels)
+        _refuse_large(source, *declared, max_pixels)
     try:
         # IMREAD_COLOR applies the EXIF orientation (IMREAD_UNCHANGED would not); ANYDEPTH keeps 16 bits.
         image = cv2.imdecode(encoded, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH) if len(encoded) else None
     except cv2.error as exc:  # e.g. over OpenCV's own pixel limit
-        raise ImageError(f"{path}: OpenCV cannot decode it ({exc.err.strip()})") from None
+        raise ImageError(f"{source}: OpenCV cannot decode it ({exc.err.strip()})") from None
     if image is None:
-        raise ImageError(f"{path}: not an image OpenCV can decode")
+        raise ImageError(f"{source}: not an image OpenCV can decode")
     height, width = image.shape[:2]
-    _refuse_large(path, width * height, f"{width}x{height} pixels", max_pixels)  # where the header did not say
+    _refuse_large(source, width * height, f"{width}x{height} pixels", max_pixels)  # where the header did not say
     return image
 
 
@@ -106,7 +118,12 @@ def read_image(path: str | Path, max_pixels: float = MAX_PIXELS) -> np.ndarray:
 
 def read_colour(path: str | Path, max_pixels: float = MAX_PIXELS) -> np.ndarray:
     """An image file as 8-bit BGR (H, W, 3) for drawing on, EXIF orientation applied."""
-    image = decode_image(path, max_pixels)
+    return eight_bit(decode_image(path, max_pixels))
+
+
+def eight_bit(image: np.ndarray) -> np.ndarray:
+    """A decoded BGR image (`decode_image`, `decode_bytes`) as 8-bit BGR: 16-bit images by way of grey, as the
+    photo pipeline reads them (`read_colour`)."""
     if image.dtype != np.uint8:
         image = cv2.cvtColor(to_grey(image, "bgr"), cv2.COLOR_GRAY2BGR)
     return image
