@@ -5,8 +5,9 @@ time, against the real server on loopback; then the same with a share of bad upl
 
 For each N: requests/s, p50 and p99 latency, errors (good requests that did not get a 200: must be 0), and the
 server's resident memory at the start and the end of that run (it must stay flat). The ceiling is
-`FaceKeypoints.detect_encoded` on the same JPEG bytes in this process, one after another, before the server
-starts: what the server does per request, without HTTP. The mixed run sends, among good photos, bad uploads of
+`FaceKeypoints.detect_encoded` (what the server does per request, without HTTP) on the same JPEG bytes in this
+process, one per CPU at once as the server runs them, measured before the server starts and again after it has
+stopped; one at a time is shown too (what `predict` does in one process). The mixed run sends, among good photos, bad uploads of
 every kind (not an image, a truncated JPEG, too many pixels, too many bytes, an unknown option): each must get its
 4xx, and no good request may fail. The photos: ../shared/data/photos (else the shipped sample portrait), each
 scaled into a 640x480 frame, JPEG. Clients are threads of this process, one keep-alive connection each.
@@ -65,17 +66,23 @@ def bad_uploads(good: bytes) -> list[tuple[str, str, bytes, int]]:
             ("unknown option", "/v1/faces?colour=red", good, 400)]
 
 
-def ceiling(images: list[bytes], seconds: float, model: str) -> float:
-    """Images per second of the server's own work, here, one after another."""
-    from facekeypoints import FaceKeypoints
+def ceiling(fk, images: list[bytes], seconds: float, threads: int) -> float:
+    """Images per second of the server's own work (`detect_encoded`) here, in `threads` threads sharing one
+    `FaceKeypoints`, as the server's requests do (it runs one per CPU at once)."""
+    counts = [0] * threads
+    started = time.perf_counter()
 
-    fk = FaceKeypoints(model)
-    fk.detect_encoded(images[0])  # warm
-    done, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        fk.detect_encoded(images[done % len(images)], "photo.jpg")
-        done += 1
-    return done / (time.perf_counter() - started)
+    def loop(index: int) -> None:
+        while time.perf_counter() - started < seconds:
+            fk.detect_encoded(images[(counts[index] + index) % len(images)], "photo.jpg")
+            counts[index] += 1
+
+    team = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    for thread in team:
+        thread.start()
+    for thread in team:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - started)
 
 
 def rss_mb(pid: int) -> float:
@@ -198,9 +205,16 @@ def main() -> None:
     images = photos()
     print(f"{cpu_name()}, {os.cpu_count()} CPUs; {len(images)} 640x480 JPEGs; {args.seconds:g} s a run; model "
           f"{args.model}", flush=True)
-    top = ceiling(images, args.seconds, args.model)
-    print(f"ceiling, FaceKeypoints.detect_encoded in one process: {top:.1f} images/s ({1000 / top:.0f} ms each)",
-          flush=True)
+    from facekeypoints import FaceKeypoints
+
+    fk = FaceKeypoints(args.model)
+    fk.detect_encoded(images[0])  # warm
+    alone = ceiling(fk, images, args.seconds, 1)
+    cpus = os.cpu_count() or 1
+    top = ceiling(fk, images, args.seconds, cpus)
+    print(f"without HTTP, FaceKeypoints.detect_encoded in this process: one at a time {alone:.1f} images/s "
+          f"({1000 / alone:.0f} ms each; what `predict` does on 2 CPUs or fewer, without workers); {cpus} at once, "
+          f"as the server runs them, {top:.1f} images/s: the ceiling", flush=True)
     server, port = start_server(args.model)
     try:
         load(port, server.pid, images, 4, 3, 0)  # warm
@@ -223,6 +237,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(30)
+    print(f"the ceiling again, after: {ceiling(fk, images, args.seconds, cpus):.1f} images/s (a busy machine moves it)")
 
 
 if __name__ == "__main__":
