@@ -112,7 +112,7 @@ class FaceKeypoints:
 
     def faces(self, found: Found, keypoints: np.ndarray, spread: np.ndarray) -> list[Face]:
         """The `Face`s of one image from its detections and the model's answers (`photos.faces_from`)."""
-        return faces_from(found, keypoints, spread, self.max_spread, self.model.uncertainty)
+        return faces_from(found, keypoints, spread, self.max_spread, self.model.uncertainty, self.model.keypoint_set)
 
     def detect_files(self, inputs, every: int = 1, workers: int | None = None, batch_size: int = 64,
                      keep_images: bool = False, boxes: dict | None = None, tracking: Tracking | None = Tracking()
