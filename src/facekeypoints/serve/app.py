@@ -24,7 +24,6 @@ from starlette.exceptions import HTTPException
 
 from ..api import FaceKeypoints
 from ..errors import FacekeypointsError
-from ..keypoints import KEYPOINT_NAMES
 from ..photos import DEFAULT_DETECTOR, FileResult, ImageError, ImageTooLarge, Tracker, decode_bytes, eight_bit
 from .settings import Settings
 
@@ -189,10 +188,11 @@ def create_app(models: dict[str, FaceKeypoints], settings: Settings = Settings()
     async def healthz():
         return {"status": "ok", "models": list(models)}
 
-    @app.get("/v1/models", summary="The loaded models: names, keypoints, detector")
+    @app.get("/v1/models", summary="The loaded models: names, keypoint sets, detector")
     async def list_models():
         return {"default": default, "models": [
-            {"name": name, "backend": fk.model.backend, "keypoints": list(KEYPOINT_NAMES), "detector": detector,
+            {"name": name, "backend": fk.model.backend, "keypoint_set": fk.model.keypoint_set.name,
+             "keypoints": list(fk.model.keypoint_set.names), "detector": detector,
              "uncertainty": fk.model.uncertainty is not None} for name, fk in models.items()]}
 
     error = {"content": {"application/json": {"schema": {"type": "object", "properties": {
