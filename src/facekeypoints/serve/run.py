@@ -13,7 +13,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..photos import DEFAULT_DETECTOR
-from ..shipped import DEFAULT_MODEL
+from ..shipped import DEFAULT_MODEL, model_files
 from .app import Settings, create_app, load_models
 
 MAX_CONNECTIONS = 256  # connections at once; more are answered 503 (each may hold a body of max_bytes)
@@ -71,7 +71,10 @@ def serve(models=(DEFAULT_MODEL,), host: str = "127.0.0.1", port: int = 8000, wo
     kwargs = dict(host=host, port=port, http=SlowClientProtocol, limit_concurrency=MAX_CONNECTIONS,
                   ws_max_size=settings.max_bytes, log_level="warning" if quiet else "info", access_log=not quiet,
                   timeout_graceful_shutdown=5)
-    app = _app(config) if workers == 1 else None  # loaded before listening: a bad model name fails here
+    # loaded (for worker processes: found) before listening, so that a bad model name fails here, in one line
+    app = _app(config) if workers == 1 else None
+    for model in config["models"] if app is None else ():
+        model_files(model)
     shown = f"[{host}]" if ":" in host else host
     print(f"facekeypoints: serving {', '.join(config['models'])} on http://{shown}:{port}/ (the page; API docs "
           f"at /docs)" + ("" if settings.api_key else "; no API key") , file=sys.stderr)
