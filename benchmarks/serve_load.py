@@ -3,12 +3,13 @@ time, against the real server on loopback; then the same with a share of bad upl
 
     python benchmarks/serve_load.py [--seconds 20] [--clients 1 4 16 64] [--bad 0.25] [--model keypointnet]
 
-For each N: requests/s, p50 and p99 latency, errors (good requests that did not get a 200: must be 0), and the
-server's resident memory at the start and the end of that run (it must stay flat). The ceiling is
+For each N: requests/s, p50 and p99 latency, errors (good requests that did not get a 200: must be 0), the
+server's CPU time per request (its overhead over the work itself, which other load on a shared machine does not
+hide) and its resident memory at the start and the end of that run (it must stay flat). The ceiling is
 `FaceKeypoints.detect_encoded` (what the server does per request, without HTTP) on the same JPEG bytes in this
 process, one per CPU at once as the server runs them, measured before the server starts and again after it has
-stopped; one at a time is shown too (what `predict` does in one process). The mixed run sends, among good photos, bad uploads of
-every kind (not an image, a truncated JPEG, too many pixels, too many bytes, an unknown option): each must get its
+stopped; one at a time is shown too (what `predict` does in one process). The mixed run sends, among good
+photos, bad uploads of every kind (not an image, a truncated JPEG, too many pixels, too many bytes, an unknown option): each must get its
 4xx, and no good request may fail. The photos: ../shared/data/photos (else the shipped sample portrait), each
 scaled into a 640x480 frame, JPEG. Clients are threads of this process, one keep-alive connection each.
 """
@@ -66,11 +67,12 @@ def bad_uploads(good: bytes) -> list[tuple[str, str, bytes, int]]:
             ("unknown option", "/v1/faces?colour=red", good, 400)]
 
 
-def ceiling(fk, images: list[bytes], seconds: float, threads: int) -> float:
+def ceiling(fk, images: list[bytes], seconds: float, threads: int) -> tuple[float, float]:
     """Images per second of the server's own work (`detect_encoded`) here, in `threads` threads sharing one
-    `FaceKeypoints`, as the server's requests do (it runs one per CPU at once)."""
+    `FaceKeypoints`, as the server's requests do (it runs one per CPU at once); and the CPU time per image, ms
+    (all threads: what a shared machine's other load does not change much)."""
     counts = [0] * threads
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
 
     def loop(index: int) -> None:
         while time.perf_counter() - started < seconds:
@@ -82,7 +84,14 @@ def ceiling(fk, images: list[bytes], seconds: float, threads: int) -> float:
         thread.start()
     for thread in team:
         thread.join()
-    return sum(counts) / (time.perf_counter() - started)
+    done = sum(counts)
+    return done / (time.perf_counter() - started), 1000 * (time.process_time() - cpu) / done
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system time of a process so far (its threads included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
@@ -148,7 +157,7 @@ class Client(threading.Thread):
 def load(port: int, pid: int, images: list[bytes], clients: int, seconds: float, bad: float) -> dict:
     stop = threading.Event()
     team = [Client(port, images, stop, bad, seed) for seed in range(clients)]
-    before = rss_mb(pid)
+    before, cpu = rss_mb(pid), cpu_seconds(pid)
     started = time.perf_counter()
     for client in team:
         client.start()
@@ -156,7 +165,7 @@ def load(port: int, pid: int, images: list[bytes], clients: int, seconds: float,
     stop.set()
     for client in team:
         client.join(180)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu
     latencies = np.array([t for c in team for t in c.latencies]) * 1000
     refused: dict[str, int] = {}
     for client in team:
@@ -165,7 +174,8 @@ def load(port: int, pid: int, images: list[bytes], clients: int, seconds: float,
     return {"clients": clients, "rps": len(latencies) / elapsed, "p50": float(np.percentile(latencies, 50)),
             "p99": float(np.percentile(latencies, 99)), "good": len(latencies),
             "errors": [e for c in team for e in c.errors], "refused": refused,
-            "wrong": [w for c in team for w in c.wrong], "rss": (before, rss_mb(pid))}
+            "wrong": [w for c in team for w in c.wrong], "rss": (before, rss_mb(pid)),
+            "cpu_ms": 1000 * cpu / max(1, len(latencies))}  # the bad uploads' cost included
 
 
 def start_server(model: str) -> tuple[subprocess.Popen, int]:
@@ -209,17 +219,18 @@ def main() -> None:
 
     fk = FaceKeypoints(args.model)
     fk.detect_encoded(images[0])  # warm
-    alone = ceiling(fk, images, args.seconds, 1)
+    alone, alone_cpu = ceiling(fk, images, args.seconds, 1)
     cpus = os.cpu_count() or 1
-    top = ceiling(fk, images, args.seconds, cpus)
+    top, top_cpu = ceiling(fk, images, args.seconds, cpus)
     print(f"without HTTP, FaceKeypoints.detect_encoded in this process: one at a time {alone:.1f} images/s "
-          f"({1000 / alone:.0f} ms each; what `predict` does on 2 CPUs or fewer, without workers); {cpus} at once, "
-          f"as the server runs them, {top:.1f} images/s: the ceiling", flush=True)
+          f"({alone_cpu:.0f} ms of CPU each; what `predict` does on 2 CPUs or fewer, without workers); {cpus} at "
+          f"once, as the server runs them, {top:.1f} images/s ({top_cpu:.0f} ms of CPU each): the ceiling",
+          flush=True)
     server, port = start_server(args.model)
     try:
         load(port, server.pid, images, 4, 3, 0)  # warm
         print("\n| clients | bad share | requests/s | of ceiling | p50 ms | p99 ms | errors | bad refused | "
-              "server RSS MB start → end |\n|---|---|---|---|---|---|---|---|---|")
+              "server CPU ms per good request | server RSS MB start → end |\n|---|---|---|---|---|---|---|---|---|---|")
         runs = [(n, 0.0) for n in args.clients] + [(args.mixed_clients, args.bad)]
         for clients, bad in runs:
             r = load(port, server.pid, images, clients, args.seconds, bad)
@@ -227,7 +238,8 @@ def main() -> None:
             if r["wrong"]:
                 refused += f" ({len(r['wrong'])} answered wrongly)"
             print(f"| {clients} | {bad:.0%} | {r['rps']:.1f} | {r['rps'] / top:.0%} | {r['p50']:.0f} | "
-                  f"{r['p99']:.0f} | {len(r['errors'])} | {refused} | {r['rss'][0]:.0f} → {r['rss'][1]:.0f} |",
+                  f"{r['p99']:.0f} | {len(r['errors'])} | {refused} | {r['cpu_ms']:.0f} | "
+                  f"{r['rss'][0]:.0f} → {r['rss'][1]:.0f} |",
                   flush=True)
             for line in (r["errors"] + r["wrong"])[:5]:
                 print(f"    {line}", flush=True)
@@ -237,7 +249,9 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(30)
-    print(f"the ceiling again, after: {ceiling(fk, images, args.seconds, cpus):.1f} images/s (a busy machine moves it)")
+    after, after_cpu = ceiling(fk, images, args.seconds, cpus)
+    print(f"the ceiling again, after: {after:.1f} images/s ({after_cpu:.0f} ms of CPU each; a busy machine moves "
+          "the first figure, less the second)")
 
 
 if __name__ == "__main__":

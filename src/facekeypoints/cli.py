@@ -523,8 +523,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     option(p, "--max-images", type=COUNT, default=SERVING.max_images, help="images in one request")
     option(p, "--max-pixels", type=POSITIVE, default=SERVING.max_pixels, help="refuse larger images (from their "
            "header)")
-    option(p, "--timeout", type=POSITIVE, default=SERVING.idle_timeout, metavar="S", help="cut off a client silent "
-           f"this long while it sends a request (headers or body; the body must be in within {SERVING.body_timeout:g} s)")
+    option(p, "--timeout", type=POSITIVE, default=SERVING.idle_timeout, metavar="S", help="cut off a client "
+           f"silent this long while it sends a request (headers or body; all of it within {SERVING.body_timeout:g} s)")
     option(p, "--detector", choices=sorted(DETECTORS), default=DEFAULT_DETECTOR, help="the face detector")
     option(p, "--backend", choices=BACKENDS, default=BACKENDS[0], help="as predict's")
     option(p, "--min-face", type=NATURAL, default=MIN_CROP, metavar="PX", help="smaller face crops get no keypoints")

@@ -132,9 +132,10 @@ def create_app(models: dict[str, FaceKeypoints], settings: Settings = Settings()
         raise ValueError("no model to serve")
     default = next(iter(models))
     gate = asyncio.Semaphore(settings.workers())
-    app = FastAPIOffline(title="facekeypoints", version=metadata.version("facekeypoints"), description="Facial keypoints of the faces in "
-                  "images: the records `facekeypoints predict --json` writes, over HTTP. Errors are JSON "
-                  '{"error": "..."} with a 4xx status.', redoc_url=None)  # the docs' files from the package too
+    # FastAPIOffline: FastAPI with the docs' Swagger UI served from its package, not a CDN
+    app = FastAPIOffline(title="facekeypoints", version=metadata.version("facekeypoints"), redoc_url=None,
+                         description="Facial keypoints of the faces in images: the records `facekeypoints predict "
+                         '--json` writes, over HTTP. Errors are JSON {"error": "..."} with a 4xx status.')
     page = (STATIC / "index.html").read_text(encoding="utf-8")
 
     async def work(fn: Callable):
