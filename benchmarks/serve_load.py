@@ -213,8 +213,8 @@ def main() -> None:
     parser.add_argument("--model", default="keypointnet")
     args = parser.parse_args()
     images = photos()
-    print(f"{cpu_name()}, {os.cpu_count()} CPUs; {len(images)} 640x480 JPEGs; {args.seconds:g} s a run; model "
-          f"{args.model}", flush=True)
+    print(f"{cpu_name()}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}); {len(images)} 640x480 "
+          f"JPEGs; {args.seconds:g} s a run; model {args.model}", flush=True)
     from facekeypoints import FaceKeypoints
 
     fk = FaceKeypoints(args.model)
@@ -251,7 +251,7 @@ def main() -> None:
         server.wait(30)
     after, after_cpu = ceiling(fk, images, args.seconds, cpus)
     print(f"the ceiling again, after: {after:.1f} images/s ({after_cpu:.0f} ms of CPU each; a busy machine moves "
-          "the first figure, less the second)")
+          f"the first figure, less the second); load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -176,9 +176,9 @@ def test_slow_clients_are_cut_off(server):
     for thread in threads:
         thread.join(30)
     (headers_wait, headers_answer), (body_wait, body_answer), (idle_wait, idle_answer) = results
-    assert 1.5 < headers_wait < 6 and headers_answer == b""  # closed
-    assert 1.5 < body_wait < 6 and body_answer.startswith(b"HTTP/1.1 408") and b"too slowly" in body_answer
-    assert 1.5 < idle_wait < 6 and idle_answer == b""
+    assert 1.5 < headers_wait < 15 and headers_answer == b""  # closed
+    assert 1.5 < body_wait < 15 and body_answer.startswith(b"HTTP/1.1 408") and b"too slowly" in body_answer
+    assert 1.5 < idle_wait < 15 and idle_answer == b""
     assert server.json("GET", "/healthz")[0] == 200
 
 
