@@ -8,6 +8,7 @@ come from `FKD_SCREENSHOT_DIR=docs pytest tests/test_serve_browser.py`)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
@@ -90,7 +91,16 @@ def keep_screenshot(driver, tmp_path: Path, name: str) -> Path:
     return path
 
 
-def test_a_photo_uploaded_gets_its_points_drawn_where_predict_puts_them(chromium, server, tmp_path):
+DROP = """
+const [name, data] = arguments;
+const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+const transfer = new DataTransfer();
+transfer.items.add(new File([bytes], name, {type: "image/jpeg"}));
+document.getElementById("drop").dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true}));
+"""
+
+
+def test_a_photo_uploaded_gets_its_points_drawn_where_predict_puts_them(chromium, server, real_photos, tmp_path):
     photo = sample_image()  # the one photo free to show in the docs
     predicted = tmp_path / "predicted.json"
     subprocess.run([sys.executable, "-m", "facekeypoints", "predict", "--quiet", "--json", str(predicted),
@@ -117,6 +127,13 @@ def test_a_photo_uploaded_gets_its_points_drawn_where_predict_puts_them(chromium
         assert "1 face(s)" in driver.find_element("id", "status").text
         shot = keep_screenshot(driver, tmp_path, "serve-photo.png")
         assert shot.stat().st_size > 10_000
+        # a photo dropped on the page: the same, for another one
+        other = next(p for p in real_photos if p.name == "james.jpg")
+        driver.execute_script(DROP, other.name, base64.b64encode(other.read_bytes()).decode())
+        record = wait_for(driver, "const r = window.facekeypoints.photo; return r.source === 'james.jpg' && r")
+        points = list(record["faces"][0]["keypoints"].values())
+        for pixel in driver.execute_script(PIXELS, "photo-canvas", points):
+            assert np.abs(np.subtract(pixel[:3], POINT)).max() <= 3
     finally:
         driver.quit()
 
