@@ -49,6 +49,23 @@ def test_the_answer_is_what_predict_json_writes(server, real_photos, tmp_path):
         assert status == 200 and answer == [dict(record, source="upload")]
 
 
+def test_uploads_are_decoded_as_files_are(real_photos, tmp_path):
+    """photos.decode_bytes, which the server decodes uploads with: the image decode_image gives for the file, and
+    the same refusal of too many pixels from the header, before decoding."""
+    from facekeypoints.photos import ImageError, ImageTooLarge, decode_bytes, decode_image
+
+    for photo in real_photos:
+        assert np.array_equal(decode_bytes(photo.read_bytes(), photo.name), decode_image(photo))
+    big = tmp_path / "big.png"
+    big.write_bytes(_big_png(8000, 7000))
+    with pytest.raises(ImageTooLarge, match="big.png: 8000x7000 pixels, over the limit of 50 MP"):
+        decode_image(big, 50e6)
+    with pytest.raises(ImageTooLarge, match="big.png: 8000x7000 pixels, over the limit of 50 MP"):
+        decode_bytes(big.read_bytes(), "big.png", 50e6)
+    with pytest.raises(ImageError, match="upload: not an image"):
+        decode_bytes(b"hello", "upload")
+
+
 def test_options(server, real_photos):
     gus = next(p for p in real_photos if p.name == "gus.jpg")  # a face 320 px wide
     status, [record] = server.json("POST", "/v1/faces?min_size=700", gus.read_bytes())

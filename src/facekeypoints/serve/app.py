@@ -284,15 +284,16 @@ async def _images(request: Request, most: int) -> list[tuple[str, bytes]]:
     kind = request.headers.get("content-type", "")
     if kind.startswith("multipart/form-data"):
         form = await request.form(max_files=most, max_fields=most)
-        other = sorted(set(form) - {"file"})
-        if other:
-            raise _Refused(400, f"unknown form field {', '.join(map(repr, other))}: send images in `file`")
-        uploads = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
-        if not uploads or len(uploads) != len(form.getlist("file")):
-            raise _Refused(400, "no image: send each as a file in the form field `file`")
-        images = [(f.filename or "upload", await f.read()) for f in uploads]
-        await form.close()
-        return images
+        try:  # closed whatever happens: large parts are spooled to temporary files
+            other = sorted(set(form) - {"file"})
+            if other:
+                raise _Refused(400, f"unknown form field {', '.join(map(repr, other))}: send images in `file`")
+            uploads = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
+            if not uploads or len(uploads) != len(form.getlist("file")):
+                raise _Refused(400, "no image: send each as a file in the form field `file`")
+            return [(f.filename or "upload", await f.read()) for f in uploads]
+        finally:
+            await form.close()
     body = await request.body()
     if not body:
         raise _Refused(400, "no image: send one as the body, or as multipart form data in the field `file`")
