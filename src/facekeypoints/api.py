@@ -146,7 +146,8 @@ class FaceKeypoints:
         return Tracker(self.model, self.detector, self.min_crop, self.max_spread, tracking)
 
     def predict_crops(self, faces: np.ndarray, four_point: np.ndarray | None = None) -> np.ndarray:
-        """Keypoints (N, 15, 2) of ready 96x96 grey face crops (N, 96, 96), as `submit` predicts them.
+        """Keypoints (N, K, 2) of ready 96x96 grey face crops (N, 96, 96), as `submit` predicts them (K: the
+        model's keypoint set's, `model.keypoint_set`).
 
         faces: uint8 levels, or any other whose range says them without doubt (`photos.to_uint8`: floats in
         [0, 1] or [0, 255], integers in 0-255); others are refused (ValueError, TypeError), not wrapped around.

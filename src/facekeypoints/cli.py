@@ -101,8 +101,8 @@ def cmd_evaluate(args) -> int:
 
     done = evaluate(args.model, args.data, args.split, args.val_fraction, args.seed, args.batch_size, args.backend,
                     show_progress=True)
-    print(json.dumps(done.report.as_dict(), indent=2) if args.json else
-          f"{args.model} on {len(done.data)} faces ({args.split}): {done.report.format()}")
+    print(json.dumps({**done.report.as_dict(), "nme": done.nme, "points": list(done.points)}, indent=2) if args.json
+          else f"{args.model} on {len(done.data)} faces ({args.split}): {done.format()}")
     if args.worst_out:
         from .gallery import worst_faces
 

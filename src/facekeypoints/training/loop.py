@@ -121,7 +121,8 @@ def predict(model, codec, data) -> np.ndarray:
     model in eval mode; its mode is restored after."""
     was_training = model.training
     try:
-        return KeypointModel(model, codec).predict(data.images, batch_size=128, four_point=four_point_faces(data.mask, data.keypoint_set))
+        return KeypointModel(model, codec).predict(data.images, batch_size=128,
+                                                   four_point=four_point_faces(data.mask, data.keypoint_set))
     finally:
         model.train(was_training)
 
