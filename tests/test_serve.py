@@ -306,3 +306,19 @@ def test_without_the_serve_extra_it_says_what_to_install():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "serve needs fastapi: pip install 'facekeypoints[serve]'" in done.stderr
+
+
+def test_several_models_in_several_worker_processes(real_photos):
+    served = Server("--workers", "2", "--model", "keypointnet", "--model", "fast")
+    try:
+        status, models = served.json("GET", "/v1/models")
+        assert status == 200 and [m["name"] for m in models["models"]] == ["keypointnet", "fast"]
+        photo = real_photos[0].read_bytes()
+        answers = {name: served.json("POST", f"/v1/faces?model={name}", photo) for name in ("keypointnet", "fast")}
+        assert all(status == 200 for status, _ in answers.values())
+        default = served.json("POST", "/v1/faces", photo)
+        assert default == answers["keypointnet"] != answers["fast"]  # two models, each answering its own
+        answers = [served.json("POST", "/v1/faces", photo) for _ in range(6)]  # across both processes
+        assert all(answer == default for answer in answers)
+    finally:
+        served.stop()
