@@ -28,8 +28,8 @@ from serving import Server
 from facekeypoints.shipped import sample_image
 
 selenium = pytest.importorskip("selenium", reason="selenium is not installed: pip install -e '.[test]'")
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")

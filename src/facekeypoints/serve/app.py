@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import secrets
 import time
 from http.cookies import CookieError, SimpleCookie
@@ -259,7 +260,7 @@ def create_app(models: dict[str, FaceKeypoints], settings: Settings = Settings()
                 continue
             started = time.monotonic()
             try:
-                result = await work(lambda: _follow(tracker, data, fk.max_pixels, frame, started))
+                result = await work(functools.partial(_follow, tracker, data, fk.max_pixels, frame, started))
             except ImageError as exc:
                 await socket.send_json({"error": str(exc)})
                 continue

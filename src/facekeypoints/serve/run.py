@@ -68,16 +68,17 @@ def serve(models=(DEFAULT_MODEL,), host: str = "127.0.0.1", port: int = 8000, wo
     the models loaded. options: as `FaceKeypoints` takes them (min_crop, max_spread)."""
     config = {"models": [str(m) for m in models], "settings": dataclasses.asdict(settings), "detector": detector,
               "backend": backend, "options": options}
-    kwargs = dict(host=host, port=port, http=SlowClientProtocol, limit_concurrency=MAX_CONNECTIONS,
-                  ws_max_size=settings.max_bytes, log_level="warning" if quiet else "info", access_log=not quiet,
-                  timeout_graceful_shutdown=5)
+    kwargs = {"host": host, "port": port, "http": SlowClientProtocol, "limit_concurrency": MAX_CONNECTIONS,
+              "ws_max_size": settings.max_bytes, "log_level": "warning" if quiet else "info",
+              "access_log": not quiet, "timeout_graceful_shutdown": 5}
     # loaded (for worker processes: found) before listening, so that a bad model name fails here, in one line
     app = _app(config) if workers == 1 else None
-    for model in config["models"] if app is None else ():
-        model_files(model)
+    if app is None:
+        for model in config["models"]:
+            model_files(model)
     shown = f"[{host}]" if ":" in host else host
     print(f"facekeypoints: serving {', '.join(config['models'])} on http://{shown}:{port}/ (the page; API docs "
-          f"at /docs)" + ("" if settings.api_key else "; no API key") , file=sys.stderr)
+          f"at /docs)" + ("" if settings.api_key else "; no API key"), file=sys.stderr)
     if not settings.api_key and not _loopback(host):
         print(f"facekeypoints: warning: {host} is reachable from other machines and no --api-key is set",
               file=sys.stderr)
