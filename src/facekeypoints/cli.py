@@ -513,7 +513,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                 "docs/serving.md.", force=None)
     option(p, "--host", default="127.0.0.1", help="the address to listen on (0.0.0.0: every network; then set "
            "--api-key)")
-    option(p, "--port", type=NATURAL, default=8000, help="the port")
+    option(p, "--port", type=_number(int, 1, 65536), default=8000, help="the port")
     p.add_argument("--model", action="append", help=f"a model to load (repeat for several; requests choose with "
                    f"?model=; the first is the default; default: {DEFAULT_MODEL})")
     option(p, "--workers", type=COUNT, default=1, help="server processes, each with the models loaded")
@@ -533,8 +533,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 INSTALL_HINT = {"torch": "pip install 'facekeypoints[train]'", "onnx": "pip install 'facekeypoints[train]'",
-                "onnxruntime": "pip install onnxruntime", "fastapi": "pip install 'facekeypoints[serve]'",
-                "uvicorn": "pip install 'facekeypoints[serve]'", "multipart": "pip install 'facekeypoints[serve]'"}
+                "onnxruntime": "pip install onnxruntime",
+                **dict.fromkeys(("fastapi", "fastapi_offline", "uvicorn", "multipart", "python_multipart"),
+                                "pip install 'facekeypoints[serve]'")}
 
 
 def main(argv: list[str] | None = None) -> int:
