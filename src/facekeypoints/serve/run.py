@@ -77,8 +77,8 @@ def serve(models=(DEFAULT_MODEL,), host: str = "127.0.0.1", port: int = 8000, wo
         for model in config["models"]:
             model_files(model)
     shown = f"[{host}]" if ":" in host else host
-    print(f"facekeypoints: starting a server of {', '.join(config['models'])} on http://{shown}:{port}/ (the page; API docs "
-          f"at /docs)" + ("" if settings.api_key else "; no API key"), file=sys.stderr)
+    print(f"facekeypoints: starting a server of {', '.join(config['models'])} on http://{shown}:{port}/ (the page; "
+          "API docs at /docs)" + ("" if settings.api_key else "; no API key"), file=sys.stderr)
     if not settings.api_key and not _loopback(host):
         print(f"facekeypoints: warning: {host} is reachable from other machines and no --api-key is set",
               file=sys.stderr)
