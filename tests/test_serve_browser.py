@@ -72,8 +72,8 @@ def wait_for(driver, script: str, seconds: float = 120):
         if value:
             return value
         time.sleep(0.25)
-    raise AssertionError(f"the page never got there ({script}); it says: "
-                         f"{driver.find_element('id', 'status').text!r}")
+    said = driver.execute_script("const s = document.getElementById('status'); return s ? s.textContent : ''")
+    raise AssertionError(f"the page never got there ({script}); it says: {said!r}")
 
 
 PIXELS = """
@@ -186,5 +186,17 @@ def test_the_webcam_mode_follows_the_face_of_a_camera(chromium, server, tmp_path
         assert re.fullmatch(r"\d+\.\d fps · latency \d+ ms \(server \d+ ms\)", state["stats"]), state["stats"]
         keep_screenshot(driver, tmp_path, "serve-webcam.png")
         driver.find_element("id", "cam-stop").click()
+    finally:
+        driver.quit()
+
+
+def test_the_api_docs_render_from_the_package_alone(chromium, server, tmp_path):
+    """/docs is Swagger UI, its script and style served by the server (the browser here reaches nothing else)."""
+    driver = browser(chromium, tmp_path / "profile")
+    try:
+        driver.get(server.url + "/docs")
+        paths = wait_for(driver, "const found = [...document.querySelectorAll('.opblock-summary-path')]"
+                                 ".map((e) => e.textContent); return found.length && found", 60)
+        assert {"/v1/faces", "/v1/models", "/healthz"} <= set(paths)
     finally:
         driver.quit()
