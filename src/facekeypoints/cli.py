@@ -8,9 +8,7 @@ import argparse
 import json
 import math
 import os
-import signal
 import sys
-import time
 import traceback
 from dataclasses import fields
 from pathlib import Path
@@ -109,110 +107,60 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def _stream_faces(args, given: list, desc: str, keep_images: bool, stopped: list[bool]):
-    """What predict and align share: the faces of the inputs (or of a --camera), streamed as the options say, and
-    a progress bar over them. Anything put in `stopped` ends a live source."""
+def _batch(args, given: list, desc: str, keep_images: bool, stop):
+    """What predict and align share: the batch of the inputs (or of a --camera) as the options say, shown on
+    the way with --show, and a progress bar over it."""
     from .api import FaceKeypoints
-    from .photos import Tracking, count_frames, expand_inputs, read_boxes
+    from .photos import Tracking, shown
 
     fk = FaceKeypoints(args.model, detector=args.detector, min_crop=args.min_face, max_spread=args.max_spread,
                        backend=args.backend, max_pixels=args.max_pixels, min_size=args.min_size)
     tracking = Tracking(args.redetect, args.smooth, args.min_cutoff, args.beta)
-    if getattr(args, "camera", None) is not None:  # until the source ends, or until `stopped` says so
-        if args.inputs:
-            raise FacekeypointsError("give INPUTs or --camera, not both")
-        source = int(args.camera) if args.camera.isdigit() else args.camera
-        results, total = fk.track(source, args.every, keep_images, tracking, stop=lambda: bool(stopped)), None
-    else:
-        inputs = expand_inputs(given)
-        if not inputs:
-            raise FacekeypointsError(f"no images or videos found in {', '.join(map(str, given))}")
-        boxes = read_boxes(args.boxes) if args.boxes else None
-        results = fk.detect_files(given, every=args.every, workers=args.workers, keep_images=keep_images, boxes=boxes,
-                                  tracking=None if args.no_track else tracking)
-        total = count_frames(inputs, args.every)
-    if getattr(args, "show", False):
-        results = _shown(results, stopped)
-    return results, _progress.progress(total=total, desc=desc, unit="frame")
+    batch = fk.batch(given, getattr(args, "camera", None), args.every, args.workers, keep_images, args.boxes,
+                     None if args.no_track else tracking, stop)
+    results = shown(batch.results, stop.request) if getattr(args, "show", False) else batch.results
+    return batch, results, _progress.progress(total=batch.total, desc=desc, unit="frame")
+
+
+def _ended(args, counts, batch, saying: str) -> int:
+    counts.skipped = len(batch.skipped)
+    _say(args, counts.summary() + saying, file=sys.stderr)  # stdout may be the JSON
+    if counts.interrupted and getattr(args, "camera", None) is None:
+        return 130  # as Ctrl-C ends a program, though what was done is kept
+    return 1 if counts.failed else 0
 
 
 def cmd_predict(args) -> int:
+    from ._signals import StopSignals
     from .photos import write_results
     from .shipped import sample_image
 
-    stopped: list[bool] = []
-    # Ctrl-C ends a live source as its own end would: the records are closed, valid JSON
-    previous = signal.signal(signal.SIGINT, lambda *_: stopped.append(True)) if args.camera is not None else None
-    try:
-        results, bar = _stream_faces(args, args.inputs or [sample_image()], "predicting",
-                                     bool(args.save_dir or args.show), stopped)
+    # Ctrl-C or SIGTERM: the records so far are closed, valid JSON; a live source ends as its own end would
+    with StopSignals() as stop:
+        batch, results, bar = _batch(args, args.inputs or ([] if args.camera else [sample_image()]), "predicting",
+                                     bool(args.save_dir or args.show), stop)
         # The records go to --json; else, unless the pictures are the output, to stdout (nowhere else to say it).
         records = args.json or (None if args.save_dir or args.show else sys.stdout)
         counts = write_results(results, records, args.save_dir, labels=args.labels, every=args.every,
-                               force=args.force, on_result=lambda r: bar.update(1),
-                               on_error=lambda r: bar.write(f"facekeypoints: skipped {r.error}", file=sys.stderr))
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+                               force=args.force, on_result=lambda r: bar.update(1), protected=batch.protected,
+                               on_error=lambda r: bar.write(f"facekeypoints: skipped {r.error}", file=sys.stderr),
+                               stop=stop)
     bar.close()
-    _say(args, counts.summary() + (f"; records in {args.json}" if args.json not in (None, "-") else "")
-         + (f"; pictures in {args.save_dir}" if args.save_dir else ""), file=sys.stderr)  # stdout may be the JSON
-    return 1 if counts.failed else 0
-
-
-def _shown(results, stopped: list[bool]):
-    """The results, each frame shown with its faces in a window on the way; closing it stops a live source, and
-    ends the stream of files."""
-    from .photos import Window
-
-    window = Window()
-    try:
-        for result in results:
-            if result.image is not None and not window.show(result.annotated()):
-                stopped.append(True)  # a live source stops at its next frame; files stop here
-                yield result
-                return
-            yield result
-    finally:
-        window.close()
+    return _ended(args, counts, batch, (f"; records in {args.json}" if args.json not in (None, "-") else "")
+                  + (f"; pictures in {args.save_dir}" if args.save_dir else ""))
 
 
 def cmd_align(args) -> int:
-    from .photos import Counts, write_image
+    from ._signals import StopSignals
+    from .photos import write_aligned
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise FacekeypointsError(f"{out}: a file, not a folder for the crops")
-    results, bar = _stream_faces(args, args.inputs, "aligning", True, [])
-    counts, written, small, started = Counts(), 0, 0, time.perf_counter()
-    for result in results:
-        bar.update(1)
-        if result.error is not None:
-            counts.failed += 1
-            bar.write(f"facekeypoints: skipped {result.error}", file=sys.stderr)
-            continue
-        counts.records += 1
-        counts.faces += len(result.faces)
-        counts.not_faces += result.not_faces
-        name = result.name or Path(result.source.stem)  # as predict --save-dir names its pictures
-        frame = "" if result.frame is None else f"_f{result.frame}"
-        for index, face in enumerate(result.faces):  # the index of the face in predict's JSON record
-            if face.too_small:
-                small += 1
-                continue
-            try:
-                write_image(out / name.with_name(f"{name.name}{frame}_{index}.png"),
-                            face.aligned(result.image, args.size), force=args.force)
-                written += 1
-            except FacekeypointsError as exc:  # this crop alone is lost (it exists, the disk is full)
-                counts.failed += 1
-                bar.write(f"facekeypoints: skipped {exc}", file=sys.stderr)
+    with StopSignals() as stop:
+        batch, results, bar = _batch(args, args.inputs, "aligning", True, stop)
+        counts = write_aligned(results, args.out, args.size, force=args.force, on_result=lambda r: bar.update(1),
+                               on_error=lambda r: bar.write(f"facekeypoints: skipped {r.error}", file=sys.stderr),
+                               protected=batch.protected, stop=stop)
     bar.close()
-    counts.seconds = time.perf_counter() - started
-    _say(args, f"{counts.summary()}; {written} aligned {args.size}x{args.size} crop(s) in {out}"
-         + (f"; {small} face(s) too small for keypoints (under --min-face) not aligned" if small else ""),
-         file=sys.stderr)
-    return 1 if counts.failed else 0
+    return _ended(args, counts, batch, f" ({args.size}x{args.size}) in {args.out}")
 
 
 def cmd_demo(args) -> int:

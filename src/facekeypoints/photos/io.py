@@ -96,12 +96,12 @@ def open_regular(path: Path):
         if not stat.S_ISREG(mode):
             if stat.S_ISDIR(mode):
                 raise OSError(None, None)  # said by _read_error: a folder, or one that cannot be listed
-            raise ImageError(f"{path}: {_kind(mode)}, not an image or video file: skipped")
+            raise ImageError(f"{path}: {_kind(mode)}, not an image or video file")
         # O_NONBLOCK: a FIFO put in its place since the check still does not block the open
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
-            raise ImageError(f"{path}: not a regular file: skipped")
+            raise ImageError(f"{path}: not a regular file")
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except OSError as exc:

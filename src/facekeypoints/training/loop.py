@@ -21,8 +21,6 @@ import io
 import json
 import math
 import os
-import signal
-import threading
 import time
 from collections.abc import Collection
 from dataclasses import asdict
@@ -35,6 +33,7 @@ import torch.distributed as dist
 from torch import nn
 
 from .._fs import write_bytes_atomic
+from .._signals import StopSignals
 from .._progress import progress
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..data import load_training, train_val_split
@@ -233,7 +232,8 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
 
     report = None
     started = time.perf_counter()
-    with _StopSignals(quiet or not main_rank) as signals:
+    saying = "stopping after this step to save last.pt (again to stop at once, unsaved)"
+    with StopSignals("" if quiet or not main_rank else saying) as signals:
         try:
             while epoch < config.epochs:
                 batches = _batches(len(train_set), config.batch_size, config.seed, epoch)
@@ -242,7 +242,7 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
                                disable=quiet or not main_rank, initial=step, total=len(batches))
                 for batch in bar:
                     # Between two steps weights, optimiser, random state and position agree: stop here, if asked.
-                    if _any_rank(signals.requested, world):
+                    if _any_rank(signals(), world):
                         if not main_rank:
                             raise FacekeypointsError(f"rank {rank} interrupted")
                         if saved != (epoch, step):
@@ -410,31 +410,6 @@ def _check_ranks_agree(model: nn.Module) -> list[float]:
     if any(not torch.equal(g, total) for g in gathered):
         raise FacekeypointsError(f"ranks hold different weights after an epoch: {[float(g) for g in gathered]}")
     return [float(g) for g in gathered]
-
-
-class _StopSignals:
-    """Ctrl-C (SIGINT) and SIGTERM (`kill`, a job scheduler's stop; background jobs ignore Ctrl-C) ask the
-    run to stop: the loop saves last.pt at the next step boundary, where weights, optimiser, random state and
-    position agree, so that the resumed run is exact. A second signal stops at once, saving nothing."""
-
-    def __init__(self, quiet: bool):
-        self.quiet, self.requested, self.previous = quiet, False, {}
-
-    def _handle(self, signum, frame) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        if not self.quiet:  # os.write: safe in a handler, which may run in the middle of another print
-            os.write(2, b"\nstopping after this step to save last.pt (again to stop at once, unsaved)\n")
-
-    def __enter__(self) -> _StopSignals:
-        if threading.current_thread() is threading.main_thread():  # handlers can be set there only
-            self.previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def _write_log(out: Path, log: list[dict[str, Any]]) -> None:
