@@ -246,7 +246,8 @@ def _add_train_parser(command, option, data_help: str, with_models: bool) -> Non
             ("reframe", _number(float, 0, 1), "with --augment, the share of faces framed widely, as an unusual "
              "photo crop would: zoom 0.55-1.5, turn up to 35 degrees, shift up to 22 px"),
             ("channels-last", bool, "NHWC memory layout, faster convolutions on CPUs"),
-            ("bf16", bool, "bfloat16 autocast, float32 weights (default: on GPUs and on CPUs with AMX)")):
+            ("bf16", bool, "bfloat16 autocast, float32 weights (default: on GPUs, and on CPUs with native bfloat16: AMX "
+             "or AVX-512 BF16; emulated elsewhere, several times slower)")):
         kwargs = ({"action": argparse.BooleanOptionalAction} if kind is bool else {"choices": kind}
                   if isinstance(kind, tuple) else {"type": kind})
         p.add_argument(f"--{name}", help=text if "default" in text else f"{text} (default: the model's)", **kwargs)
@@ -440,8 +441,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-INSTALL_HINT = {"torch": "pip install 'facekeypoints[train]'", "onnx": "pip install 'facekeypoints[train]'",
-                "onnxruntime": "pip install onnxruntime"}
+TRAIN_EXTRA = "pip install 'facekeypoints[train]' (from a clone: pip install \".[train]\")"
+INSTALL_HINT = {"torch": TRAIN_EXTRA, "onnx": TRAIN_EXTRA, "onnxruntime": "pip install onnxruntime"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,9 +6,26 @@ import json
 from pathlib import Path
 
 from ..errors import FacekeypointsError
+from ..keypoints import IMAGE_SIZE, NUM_KEYPOINTS
 from .predictor import Predictor
 
 EXPECTED_OUTPUTS = ["keypoints", "spread"]  # as `facekeypoints export` names them
+# Each input's and output's type and shape as `facekeypoints export` writes them (None: the batch, any size)
+SIGNATURE = {"faces": ("tensor(uint8)", [None, IMAGE_SIZE, IMAGE_SIZE]), "four_point": ("tensor(bool)", [None]),
+             "keypoints": ("tensor(float)", [None, NUM_KEYPOINTS, 2]), "spread": ("tensor(float)", [None, NUM_KEYPOINTS])}
+
+
+def _misfits(args) -> list[str]:
+    """What in a graph's inputs or outputs differs from `SIGNATURE`, in words (a dimension the graph leaves
+    symbolic could be anything: taken as fitting)."""
+    wrong = []
+    for arg in args:
+        kind, shape = SIGNATURE[arg.name]
+        given = list(arg.shape or [])
+        if arg.type != kind or len(given) != len(shape) or any(
+                isinstance(g, int) and w is not None and g != w for g, w in zip(given, shape)):
+            wrong.append(f"{arg.name} is {arg.type} {given}, not {kind} {['N' if w is None else w for w in shape]}")
+    return wrong
 
 
 def onnx_runtime_available() -> bool:
@@ -48,8 +65,16 @@ class OnnxKeypointModel(Predictor):
                 f"{source or model} is not a facekeypoints model: inputs {', '.join(sorted(self.inputs))} and "
                 f"outputs {', '.join(outputs)}, where `facekeypoints export` writes inputs faces, four_point and "
                 f"outputs {', '.join(EXPECTED_OUTPUTS)}")
+        misfits = _misfits(list(self.session.get_inputs()) + list(self.session.get_outputs()))
+        if misfits:  # the right names on some other graph: ONNX Runtime would fail on the first face
+            raise FacekeypointsError(f"{source or model} is not a facekeypoints model: {'; '.join(misfits)}")
         props = self.session.get_modelmeta().custom_metadata_map
-        self.meta = json.loads(props.get("facekeypoints", "{}"))
+        try:
+            self.meta = json.loads(props.get("facekeypoints", "{}"))
+        except json.JSONDecodeError:
+            self.meta = None
+        if not isinstance(self.meta, dict):
+            raise FacekeypointsError(f"{source or model}: its facekeypoints metadata is not a JSON object")
         self.name = self.meta.get("model", "onnx")
         self.flips = bool(self.meta.get("flip", False))
         self.source = source or str(model)
@@ -65,5 +90,9 @@ class OnnxKeypointModel(Predictor):
                 f"again with {'--no-flip' if self.flips else '--flip'} to predict "
                 f"{'without' if self.flips else 'with'}")
         feed = {"faces": faces, "four_point": four_point}
-        points, spread = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})
+        try:
+            points, spread = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})
+        except Exception as error:  # onnxruntime's own exception types: a graph broken inside
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise FacekeypointsError(f"{self.source}: ONNX Runtime cannot run it ({first})") from None
         return points, spread

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._progress import progress
+from ..errors import FacekeypointsError
 from ..keypoints import IMAGE_SIZE, NUM_KEYPOINTS
 from ..uncertainty import Calibration
 
@@ -69,6 +70,11 @@ class Predictor:
         for start in progress(starts, desc="predicting", unit="batch", disable=not show_progress):
             end = start + batch_size
             points, spread = self._run(np.ascontiguousarray(images[start:end]), four_point[start:end], flip)
+            count = len(images[start:end])
+            if np.shape(points) != (count, NUM_KEYPOINTS, 2) or np.shape(spread) != (count, NUM_KEYPOINTS):
+                raise FacekeypointsError(f"model {self.source or self.name} answered keypoints of shape "
+                                         f"{np.shape(points)} and spreads {np.shape(spread)} for {count} faces, not "
+                                         f"({count}, {NUM_KEYPOINTS}, 2) and ({count}, {NUM_KEYPOINTS})")
             out[start:end] = points
             doubt[start:end] = spread
         return out, doubt

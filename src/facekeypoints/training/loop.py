@@ -21,6 +21,7 @@ import io
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Collection
 from dataclasses import asdict
@@ -32,6 +33,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from .._device import bf16_note
 from .._fs import write_bytes_atomic
 from .._signals import StopSignals
 from .._progress import progress
@@ -144,12 +146,18 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
         if not last_path.exists():
             raise FacekeypointsError(f"nothing to resume: {last_path} does not exist")
         payload = load_checkpoint(last_path)
-        config = resume_config(config, payload["meta"]["train_config"], given)
-        state = payload["train_state"]
+        state = _train_state(last_path, payload)
+        try:
+            config = resume_config(config, payload["meta"]["train_config"], given)
+        except (TypeError, ValueError, KeyError) as exc:  # a stored config of another version, or damaged
+            raise FacekeypointsError(f"{last_path}: its stored training settings cannot be used ({exc})") from None
     else:
         config = resolve_config(config)
         if (last_path.exists() or (out / "best.pt").exists()) and not force:
             raise FacekeypointsError(f"{out} already holds a run (use --resume to continue it, --force to restart)")
+    note = bf16_note(config.bf16, config.device)
+    if note and not quiet:
+        print(f"facekeypoints: note: {note}", file=sys.stderr)
     if config.device == "cuda" and not torch.cuda.is_available():
         raise FacekeypointsError("--device cuda: no CUDA GPU is available here")
     if config.threads:
@@ -180,17 +188,23 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
     # the current epoch's losses, faces and seconds so far: kept across a resume so its log row covers it all
     losses, faces, seconds_before = [], 0, 0.0
     if state is not None:
-        model.load_state_dict(payload["state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["rng"])
-        epoch, step, best = state["epoch"], state["step"], state["best"]
-        saved = epoch, step
-        log = json.loads(state["log"])
-        so_far = json.loads(state.get("epoch_so_far", "{}"))  # absent in runs saved before it was kept
-        losses, faces, seconds_before = so_far.get("losses", []), so_far.get("faces", 0), so_far.get("seconds", 0.0)
-        if ema is not None:
-            ema.model.load_state_dict(state["ema"])
-            ema.updates = state["ema_updates"]
+        try:
+            model.load_state_dict(payload["state_dict"])
+            optimizer.load_state_dict(state["optimizer"])
+            torch.set_rng_state(state["rng"])
+            epoch, step, best = int(state["epoch"]), int(state["step"]), float(state["best"])
+            saved = epoch, step
+            log = json.loads(state["log"])
+            so_far = json.loads(state.get("epoch_so_far", "{}"))  # absent in runs saved before it was kept
+            losses, faces = list(so_far.get("losses", [])), int(so_far.get("faces", 0))
+            seconds_before = float(so_far.get("seconds", 0.0))
+            if ema is not None:
+                ema.model.load_state_dict(state["ema"])
+                ema.updates = state["ema_updates"]
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise FacekeypointsError(f"{last_path}: its training state does not fit this run ({first}); start "
+                                     "afresh with --force") from None
     scored = ema.model if ema is not None else model  # the weights that are validated and kept as best.pt
     forward = None
     if world > 1:
@@ -213,8 +227,11 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
                            "step": step, "best": best, "log": json.dumps(log), "epoch_so_far": json.dumps(so_far)}
             if ema is not None:
                 train_state.update(ema=ema.model.state_dict(), ema_updates=ema.updates)
-        save_checkpoint(path, model if with_state else scored, model_kwargs,
-                        meta={**meta, "codec": codec.config(), **(extra or {})}, train_state=train_state)
+        try:
+            save_checkpoint(path, model if with_state else scored, model_kwargs,
+                            meta={**meta, "codec": codec.config(), **(extra or {})}, train_state=train_state)
+        except FacekeypointsError as exc:  # e.g. the disk is full: say what the run still has
+            raise FacekeypointsError(f"{exc}; training stopped at epoch {epoch + 1}, step {step}: {kept()}") from None
         if with_state:
             saved = epoch, step
 
@@ -410,6 +427,21 @@ def _check_ranks_agree(model: nn.Module) -> list[float]:
     if any(not torch.equal(g, total) for g in gathered):
         raise FacekeypointsError(f"ranks hold different weights after an epoch: {[float(g) for g in gathered]}")
     return [float(g) for g in gathered]
+
+
+def _train_state(path: Path, payload: dict[str, Any]) -> dict[str, Any]:
+    """A last.pt's training state, or an error saying that the file has none to resume from."""
+    state = payload.get("train_state")
+    stored = payload["meta"].get("train_config")
+    if not isinstance(state, dict) or not isinstance(stored, dict):
+        raise FacekeypointsError(f"{path} holds no training state to resume from (a best.pt, a shipped or exported "
+                                 "model's checkpoint?): --resume needs the last.pt that training writes; start "
+                                 "afresh with --force")
+    missing = [key for key in ("optimizer", "rng", "epoch", "step", "best", "log") if key not in state]
+    if missing:
+        raise FacekeypointsError(f"{path}: its training state lacks {', '.join(missing)}: it cannot be resumed; "
+                                 "start afresh with --force")
+    return state
 
 
 def _write_log(out: Path, log: list[dict[str, Any]]) -> None:
