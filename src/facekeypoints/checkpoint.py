@@ -75,20 +75,20 @@ def _refusal_reason(text: str) -> str:
     return f" ({lines[0].rstrip('.')})" if lines else ""
 
 
-def _check_sizes(name: str, config: dict[str, Any], given: dict[str, Any]) -> None:
-    """Refuse settings no stored weights can fit before the network is built: a negative size, or one larger than
-    all the numbers stored (a width of 10^12 would otherwise be allocated first, and found wrong after)."""
-    stored = sum(t.numel() for t in given.values() if isinstance(t, torch.Tensor))
+MAX_LAYERS = 4096  # a stored list of layer counts (keypointnet's depth) summing to more is no model's
+
+
+def _check_sizes(name: str, config: dict[str, Any]) -> None:
+    """Refuse sizes that no network has before one is built: negative or non-finite ones, and layer counts
+    that would take the building itself for ever. (A huge width costs nothing on the meta device, where the
+    weights are compared first.)"""
     for key, value in config.items():
-        for number in value if isinstance(value, (list, tuple)) else [value]:
-            if isinstance(number, bool) or not isinstance(number, (int, float)):
-                continue
-            if not math.isfinite(number) or number < 0 or number > stored:
-                raise FacekeypointsError(f"checkpoint of model {name!r}: its setting {key}={value!r} fits no weights "
-                                         f"it stores ({stored} numbers): a damaged or hostile file, not loaded")
-        if isinstance(value, (list, tuple)) and sum(v for v in value if isinstance(v, int)) > len(given):
-            raise FacekeypointsError(f"checkpoint of model {name!r}: its setting {key}={value!r} asks for more "
-                                     f"layers than its {len(given)} stored tensors: not loaded")
+        numbers = value if isinstance(value, (list, tuple)) else [value]
+        numbers = [v for v in numbers if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if any(not math.isfinite(v) or v < 0 for v in numbers) or (
+                isinstance(value, (list, tuple)) and sum(numbers) > MAX_LAYERS):
+            raise FacekeypointsError(f"checkpoint of model {name!r}: its setting {key}={value!r:.80} is no network's "
+                                     "size: a damaged or hostile file, not loaded")
 
 
 def model_from_checkpoint(payload: dict[str, Any]) -> nn.Module:
@@ -96,7 +96,7 @@ def model_from_checkpoint(payload: dict[str, Any]) -> nn.Module:
     weights can fit are refused before anything is built; the weights are compared with a network built on
     torch's meta device (no memory) before the real one is."""
     given, config = payload["state_dict"], payload.get("config", {})
-    _check_sizes(payload["model"], config, given)
+    _check_sizes(payload["model"], config)
     try:
         with torch.device("meta"):
             model = create_model(payload["model"], **config)

@@ -160,7 +160,7 @@ def cmd_align(args) -> int:
                                on_error=lambda r: bar.write(f"facekeypoints: skipped {r.error}", file=sys.stderr),
                                protected=batch.protected, stop=stop)
     bar.close()
-    return _ended(args, counts, batch, f" ({args.size}x{args.size}) in {args.out}")
+    return _ended(args, counts, batch, "")
 
 
 def cmd_demo(args) -> int:

@@ -243,11 +243,10 @@ class FileResult:
     name: Path | None = None
 
     def to_dict(self) -> dict:
-        """The JSON record `facekeypoints predict --json` writes for it; for an input that could not be read,
-        {"source", "error"} (and "frame" where the rest of a video failed after that frame)."""
+        """The JSON record `facekeypoints predict --json` writes for it; for an input (or the rest of a video)
+        that could not be read, {"source", "frame", "error"}."""
         if self.error is not None:
-            return {"source": str(self.source), **({} if self.frame is None else {"frame": self.frame}),
-                    "error": self.error}
+            return {"source": str(self.source), "frame": self.frame, "error": self.error}
         return {"source": str(self.source), "frame": self.frame, "width": self.width, "height": self.height,
                 "faces": [face.to_dict() for face in self.faces], "not_faces": self.not_faces}
 

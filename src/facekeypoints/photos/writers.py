@@ -298,6 +298,8 @@ class Counts:
     skipped: int = 0  # files in the folders given that are neither images nor videos (not read; set by the caller)
     interrupted: bool = False  # stopped before the inputs ended (`stop`): what was done is written
     aligned: int | None = None  # `write_aligned`: the crops written
+    size: int = 0  # `write_aligned`: their side, and their folder
+    folder: str = ""
     too_small: int = 0  # `write_aligned`: faces too small for keypoints (or without them), not aligned
 
     def summary(self) -> str:
@@ -310,8 +312,8 @@ class Counts:
             + (f", {self.failed} input(s) or picture(s) failed" if self.failed else "")
             + (f", {self.skipped} other file(s) in the folders skipped (not images or videos)" if self.skipped else "")
             + f" in {self.seconds:.1f} s ({self.records * rate:.1f} images/s, {self.faces * rate:.1f} faces/s)"
-            + ("" if self.aligned is None else f"; {self.aligned} aligned crop(s)")
-            + (f"; {self.too_small} face(s) without keypoints (under --min-face) not aligned" if self.too_small
+            + ("" if self.aligned is None else f"; {self.aligned} aligned {self.size}x{self.size} crop(s) in {self.folder}")
+            + (f"; {self.too_small} face(s) too small for keypoints (under --min-face) not aligned" if self.too_small
                else ""))
 
 
@@ -394,7 +396,7 @@ def write_aligned(results: Iterable[FileResult], folder: str | Path, size: int =
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise FacekeypointsError(f"{folder}: a file, not a folder for the crops")
-    counts, started = Counts(aligned=0), time.perf_counter()
+    counts, started = Counts(aligned=0, size=size, folder=str(folder)), time.perf_counter()
     for result in _until(results, stop, counts):
         if result.error is not None:
             counts.failed += 1
