@@ -6,21 +6,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import traceback
-from dataclasses import fields
 from pathlib import Path
 
 from . import __version__, _progress
+from ._args import COUNT, FRACTION, indices, option
 from .errors import FacekeypointsError
 from .evaluation import SPLITS
 from .inference.loading import BACKENDS
-from .photos import ALIGNED_SIZE, DEFAULT_DETECTOR, DETECTORS, MAX_PIXELS, MAX_SPREAD, MIN_CROP
-from .photos.tracking import BETA, MIN_CUTOFF, REDETECT
+from .photos import ALIGNED_SIZE, DEFAULT_DETECTOR, DETECTORS
+from .photos.flags import add_finding_arguments
 from .shipped import DEFAULT_MODEL, SHIPPED
-from .training.schedule import SCHEDULES
+from .training.flags import add_train_parser
 
 DATA_ENV = "FKD_DATA_DIR"
 
@@ -60,33 +59,18 @@ def cmd_show(args) -> int:
 
 
 def cmd_data_check(args) -> int:
-    from .data.check import check_path
+    from .data.check import report
 
-    failed = False
-    for path in args.paths:  # each path is checked, whatever the one before it came to
-        try:
-            results = check_path(path)
-        except FacekeypointsError as error:
-            print(f"facekeypoints: error: {error}", file=sys.stderr)
-            failed = True
-            continue
-        for result in results:
-            print("".join(line + "\n" for line in result.problem_lines(args.errors_only)), end="")
-            _say(args, result.summary())
-            failed |= bool(result.errors)
-    return 1 if failed else 0
+    return 1 if report(args.paths, args.errors_only, args.quiet) else 0
 
 
 def cmd_train(args) -> int:
-    from .training import TrainConfig, run
+    from .training import config_from_flags, run
 
     if args.data is None and not args.resume:
         raise FacekeypointsError(f"give the training data with --data (or set ${DATA_ENV})")
-    options = {k: v for k, v in vars(args).items() if k in getattr(args, "model_options", ()) and v is not None}
-    settings = {f.name for f in fields(TrainConfig)} - {"out", "options"}  # flags of their name; unset: None
-    given = {name: value for name, value in vars(args).items() if name in settings and value is not None}
-    config = TrainConfig(out=args.out, options=options, **given)
-    report = run(config, resume=args.resume, force=args.force, quiet=args.quiet, given=set(given) | set(options))
+    config, given = config_from_flags(vars(args), getattr(args, "model_options", ()))
+    report = run(config, resume=args.resume, force=args.force, quiet=args.quiet, given=given)
     _say(args, f"best checkpoint {Path(args.out) / 'best.pt'}; validation {report.format()}" if report else
          f"trained on all faces (no validation split): {args.out}")
     return 0
@@ -96,14 +80,10 @@ def cmd_evaluate(args) -> int:
     from .evaluation import evaluate
 
     done = evaluate(args.model, args.data, args.split, args.val_fraction, args.seed, args.batch_size, args.backend,
-                    show_progress=True)
+                    show_progress=True, worst_out=args.worst_out, count=args.count, force=args.force)
     print(json.dumps(done.report.as_dict(), indent=2) if args.json else
           f"{args.model} on {len(done.data)} faces ({args.split}): {done.report.format()}")
-    if args.worst_out:
-        from .gallery import worst_faces
-
-        worst_faces(done.data, done.predicted, args.count, f"{args.split}, {args.model}", args.worst_out, args.force)
-        _say(args, f"wrote {args.worst_out}")
+    _say(args, *[f"wrote {args.worst_out}"] if args.worst_out else [])
     return 0
 
 
@@ -120,6 +100,11 @@ def _batch(args, given: list, desc: str, keep_images: bool, stop):
                      None if args.no_track else tracking, stop)
     results = shown(batch.results, stop.request) if getattr(args, "show", False) else batch.results
     return batch, results, _progress.progress(total=batch.total, desc=desc, unit="frame")
+
+
+def _reporting(bar) -> dict:
+    return {"on_result": lambda r: bar.update(1),
+            "on_error": lambda r: bar.write(f"facekeypoints: skipped {r.error}", file=sys.stderr)}
 
 
 def _ended(args, counts, batch, saying: str) -> int:
@@ -142,9 +127,7 @@ def cmd_predict(args) -> int:
         # The records go to --json; else, unless the pictures are the output, to stdout (nowhere else to say it).
         records = args.json or (None if args.save_dir or args.show else sys.stdout)
         counts = write_results(results, records, args.save_dir, labels=args.labels, every=args.every,
-                               force=args.force, on_result=lambda r: bar.update(1), protected=batch.protected,
-                               on_error=lambda r: bar.write(f"facekeypoints: skipped {r.error}", file=sys.stderr),
-                               stop=stop)
+                               force=args.force, protected=batch.protected, stop=stop, **_reporting(bar))
     bar.close()
     return _ended(args, counts, batch, (f"; records in {args.json}" if args.json not in (None, "-") else "")
                   + (f"; pictures in {args.save_dir}" if args.save_dir else ""))
@@ -156,9 +139,8 @@ def cmd_align(args) -> int:
 
     with StopSignals() as stop:
         batch, results, bar = _batch(args, args.inputs, "aligning", True, stop)
-        counts = write_aligned(results, args.out, args.size, force=args.force, on_result=lambda r: bar.update(1),
-                               on_error=lambda r: bar.write(f"facekeypoints: skipped {r.error}", file=sys.stderr),
-                               protected=batch.protected, stop=stop)
+        counts = write_aligned(results, args.out, args.size, force=args.force, protected=batch.protected,
+                               stop=stop, **_reporting(bar))
     bar.close()
     return _ended(args, counts, batch, "")
 
@@ -184,98 +166,9 @@ def cmd_export(args) -> int:
     return 0
 
 
-def _number(kind: type, low: float, high: float | None = None, above: bool = False):
-    """An argparse type refusing nonsense before any work: low <= value (low < value if above) < high."""
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a {'whole ' if kind is int else ''}number: {text!r}") from None
-        if not (math.isfinite(value) and (value > low if above else value >= low) and (high is None or value < high)):
-            bound = f"above {low}" if above else f"at least {low} and below {high}" if high else f"{low} or more"
-            raise argparse.ArgumentTypeError(f"must be {bound}, not {text}")
-        return value
-    parse.__name__ = "count" if kind is int else "number"  # argparse names the type in its messages
-    return parse
-
-
-COUNT, NATURAL = _number(int, 1), _number(int, 0)  # e.g. --epochs, --every; --workers, --min-face
-POSITIVE, FRACTION = _number(float, 0, above=True), _number(float, 0, 1)  # --lr; --val-fraction, --ema
-
-
-def _indices(text: str) -> list[int]:
-    try:
-        return [NATURAL(i) for i in text.split(",")]
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"not comma-separated whole numbers of 0 or more: {text!r}") from None
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not the usage block that --help shows
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _add_train_parser(command, option, data_help: str, with_models: bool) -> None:
-    """`train`, with each registered model's own options when the command is train (the registry needs torch,
-    which no other command loads)."""
-    p = command("train", cmd_train, "train a model on Kaggle's training data",
-                "Train a model. RUN_DIR gets best.pt (best validation RMSE), last.pt (all needed to resume), log.csv "
-                "and curve.png. Ctrl-C (or kill) saves last.pt; --resume continues exactly where it stopped.",
-                force="start afresh over an existing run")
-    specs = []
-    if with_models:  # torch takes a second to import: only for `train` itself
-        try:
-            from .models import list_models, model_options, model_spec
-            from .training import DEFAULT_TRAIN_MODEL
-        except ModuleNotFoundError as error:  # no torch: `train` says so when it runs
-            if error.name != "torch":
-                raise
-        else:
-            specs = [model_spec(name) for name in list_models()]
-    p.add_argument("--model", choices=[s.name for s in specs] or None,
-                   help=f"which model (default: {DEFAULT_TRAIN_MODEL if specs else 'the best'})")
-    p.add_argument("--data", default=os.environ.get(DATA_ENV), help="training data: " + data_help)
-    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder for checkpoints and logs")
-    for name, kind, text in (  # unset (None): the model's own default
-            ("epochs", COUNT, "epochs to train, with --resume the new total"), ("batch-size", COUNT, "faces per step"),
-            ("lr", POSITIVE, "the learning rate"),
-            ("ema", FRACTION, "decay of a moving average of the weights, 0: none"),
-            ("weight-decay", _number(float, 0), "AdamW with this decay, 0 for Adam"),
-            ("schedule", SCHEDULES, "learning rate: constant, halved at half time, or warm-up then cosine"),
-            ("augment", bool, "random flips, rotations, zoom, shifts, brightness and contrast"),
-            ("reframe", _number(float, 0, 1), "with --augment, the share of faces framed widely, as an unusual "
-             "photo crop would: zoom 0.55-1.5, turn up to 35 degrees, shift up to 22 px"),
-            ("channels-last", bool, "NHWC memory layout, faster convolutions on CPUs"),
-            ("bf16", bool, "bfloat16 autocast, float32 weights (default: on GPUs, and on CPUs with native bfloat16: AMX "
-             "or AVX-512 BF16; emulated elsewhere, several times slower)")):
-        kwargs = ({"action": argparse.BooleanOptionalAction} if kind is bool else {"choices": kind}
-                  if isinstance(kind, tuple) else {"type": kind})
-        p.add_argument(f"--{name}", help=text if "default" in text else f"{text} (default: the model's)", **kwargs)
-    # no argparse defaults here: --resume tells a setting given (even at its default) from one left unset
-    p.add_argument("--val-fraction", type=FRACTION, help="share of images held out for validation, 0: none "
-                   "(default: 0.1)")
-    p.add_argument("--seed", type=int, help="seed of the split and of training (default: 0)")
-    p.add_argument("--device", choices=("cpu", "cuda"), help="where to train (default: cpu)")
-    p.add_argument("--threads", type=COUNT, help="CPU threads for torch (default: torch's choice)")
-    p.add_argument("--limit", type=COUNT, help="use only the first N faces of the file (quick checks)")
-    p.add_argument("--complete-only", action="store_true", default=None,
-                   help="train only on faces with all 15 keypoints (dropna)")
-    p.add_argument("--teacher", metavar="MODEL", help="distil: this model's points (a run folder, checkpoint, .onnx "
-                   "or shipped name, trained on the same split) train every head a face has no label for")
-    p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its last.pt, with its "
-                   "settings: only --epochs (the new total), --threads and --data (the same data, moved) may change")
-    defaults = {s.name: ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s.train.items()) for s in specs}
-    p.epilog = "Models: " + "; ".join(f"{s.name}: {s.summary}" + (f" (defaults: {defaults[s.name]})" if s.train else "")
-                                      for s in specs) if specs else None
-    options = model_options() if specs else {}
-    for name, declared in options.items():  # an option several models have is one flag
-        first = declared[0][1]
-        flag = isinstance(first.default, bool)
-        kind = {"action": argparse.BooleanOptionalAction} if flag else {
-            "type": type(first.default) if first.low is None else _number(type(first.default), first.low)}
-        p.add_argument(f"--{name.replace('_', '-')}", dest=name, choices=first.choices, **kind,
-                       help="; ".join(f"{model}: {o.help} (default: {o.default})" for model, o in declared))
-    p.set_defaults(model_options=tuple(options))
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -297,11 +190,6 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         if force:
             p.add_argument("-f", "--force", action="store_true", help=force)
         return p
-
-    def option(p, *flags, **kwargs):  # states the default in the help, as every option here does
-        if kwargs.get("default") is not None and kwargs.get("default") is not False:
-            kwargs["help"] += " (default: %(default)s)"
-        p.add_argument(*flags, **kwargs)
 
     predict = p = command(
         "predict", cmd_predict, "keypoints of the faces in photos, folders and videos",
@@ -329,35 +217,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="the folder for the crops")
     option(p, "--size", type=COUNT, default=ALIGNED_SIZE, metavar="PX", help="the crops' side; the template is "
            f"scaled by PX/{ALIGNED_SIZE}")
-    for p in (predict, align):  # finding the faces
-        option(p, "--every", type=COUNT, default=1, metavar="N", help="videos: every N-th frame")
-        option(p, "--min-face", type=NATURAL, default=MIN_CROP, metavar="PX",
-               help="smaller face crops get no keypoints")
-        p.add_argument("--min-size", type=POSITIVE, metavar="PX", help="the smallest face the detector looks for "
-                       "(default: 1/20 of each image's long side, at least 24 px); smaller finds smaller faces in "
-                       "large photos, more slowly")
-        p.add_argument("--boxes", metavar="FILE", help="faces you already have, JSON: {\"photo.jpg\": [[x, y, w, h], "
-                       "...]} or the records of predict --json; their images are not given to the detector")
-        p.add_argument("--workers", type=NATURAL, metavar="N", help="processes that decode and detect while the "
-                       "model runs here; 0: none (default: one per CPU up to 8; none on 2 CPUs or fewer)")
-        option(p, "--max-spread", type=POSITIVE, default=MAX_SPREAD, metavar="PX", help="drop detections whose "
-               "keypoint heatmaps spread wider (median, pixels of the 96-px crop) as not faces; the summary counts "
-               "them")
-        option(p, "--max-pixels", type=POSITIVE, default=MAX_PIXELS, metavar="N", help="refuse larger images (read "
-               "from their header, before decoding)")
-        video = p.add_argument_group("videos", "Each face is followed from frame to frame: its crop is placed from "
-                                     "its keypoints in the frame before, it keeps a track id, and its keypoints are "
-                                     "smoothed.")
-        video.add_argument("--no-track", action="store_true", help="find each frame's faces on its own, like a "
-                           "photo's: slower, and the keypoints jitter more")
-        option(video, "--redetect", type=COUNT, default=REDETECT, metavar="N", help="look for new faces at least "
-               "every N frames (also when a face is lost or in doubt)")
-        option(video, "--smooth", action=argparse.BooleanOptionalAction, default=True, help="smooth each face's "
-               "shape (its keypoints in its own frame, not its motion) with a One-Euro filter")
-        option(video, "--min-cutoff", type=POSITIVE, default=MIN_CUTOFF, metavar="HZ", help="the filter's cut-off "
-               "for a still expression: lower is steadier")
-        option(video, "--beta", type=_number(float, 0), default=BETA, help="how fast the cut-off rises as the shape "
-               "changes (per crop size per second): higher follows expressions more closely")
+    for p in (predict, align):
+        add_finding_arguments(p)
     p = command("demo", cmd_demo, "draw the keypoints on the sample photo shipped with the package",
                 "Find the face in NASA's portrait of astronaut Eileen Collins (public domain, shipped with the "
                 "package), draw its keypoints and print them.")
@@ -412,7 +273,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--lookup", help="IdLookupTable.csv for --predictions/--truth (default: from DATA)")
     p.add_argument("--model", help="draw this model's predictions (name, checkpoint or run folder)")
     option(p, "--count", type=COUNT, default=16, help="how many faces")
-    p.add_argument("--indices", type=_indices, help="comma-separated row indices (0-based) to draw instead")
+    p.add_argument("--indices", type=indices, help="comma-separated row indices (0-based) to draw instead")
     p.add_argument("--worst", action="store_true", help="draw the faces the model gets most wrong")
     p.add_argument("--heatmaps", action="store_true", help="draw the first chosen face's heatmaps (a heatmap --model)")
     option(p, "--seed", type=int, default=0, help="seed of the random sample")
@@ -427,7 +288,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     c.add_argument("--errors-only", action="store_true", help="do not list warnings")
     c.set_defaults(func=cmd_data_check)
 
-    _add_train_parser(command, option, data_help, with_models=bool(argv) and argv[0] == "train")
+    add_train_parser(command, data_help, bool(argv) and argv[0] == "train", cmd_train, DATA_ENV)
 
     p = command("export", cmd_export, "write a model as ONNX, for ONNX Runtime or any ONNX runtime",
                 "Export a model with its decoding to ONNX: inputs faces (uint8, N x 96 x 96) and four_point (bool, "

@@ -30,13 +30,24 @@ class Evaluation:
 
 
 def evaluate(model: str | Predictor, data: str, split: str = "val", val_fraction: float = 0.1, seed: int = 0,
-             batch_size: int = 256, backend: str = "auto", show_progress: bool = False) -> Evaluation:
+             batch_size: int = 256, backend: str = "auto", show_progress: bool = False, worst_out: str | None = None,
+             count: int = 16, force: bool = False) -> Evaluation:
     """Kaggle's RMSE of `model` (a name, file or loaded model) on the faces of `split`. Each face is predicted
-    in the labelling convention its labels follow."""
+    in the labelling convention its labels follow. worst_out: a PNG of the `count` worst faces is drawn there
+    (`gallery.worst_faces`; the output and the count are checked before the work)."""
+    title = f"{split}, {model if isinstance(model, (str, Path)) else model.name}"
+    if worst_out is not None:
+        from .gallery import worst_faces
+        from .viz import check_grid
+
+        refuse_existing(worst_out, force)
+        check_grid(count)
     faces = split_faces(data, split, val_fraction, seed)
     model = model if isinstance(model, Predictor) else load_model(model, backend)
     predicted = model.predict(faces.images, batch_size=batch_size, show_progress=show_progress,
                               four_point=four_point_faces(faces.mask))
+    if worst_out is not None:
+        worst_faces(faces, predicted, count, title, worst_out, force)
     return Evaluation(faces, predicted, keypoint_rmse(predicted, faces.keypoints, faces.mask))
 
 

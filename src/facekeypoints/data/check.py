@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, FacekeypointsError
 from ..keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS, PARTIAL_KEYPOINTS
 from . import kaggle
 from .sources import KAGGLE_ZIP, STEMS, NotFound, Source, resolve
@@ -69,6 +70,27 @@ def check_path(path: str | Path) -> list[CheckResult]:
         return results
     source = Source(path)
     return [check_source(source, _kind(source))]
+
+
+def report(paths, errors_only: bool = False, quiet: bool = False, out=None, err=None) -> bool:
+    """`facekeypoints data check`: every problem of each path printed to `out` (stdout), a summary per file
+    unless `quiet`, and a path that cannot be read said on `err` (stderr); each path is checked, whatever the
+    one before it came to. Returns whether any file has errors (or could not be read)."""
+    out, err = out or sys.stdout, err or sys.stderr
+    failed = False
+    for path in paths:
+        try:
+            results = check_path(path)
+        except FacekeypointsError as error:
+            print(f"facekeypoints: error: {error}", file=err)
+            failed = True
+            continue
+        for result in results:
+            print("".join(line + "\n" for line in result.problem_lines(errors_only)), end="", file=out)
+            if not quiet:
+                print(result.summary(), file=out)
+            failed |= bool(result.errors)
+    return failed
 
 
 def _kind(source: Source) -> str:

@@ -61,6 +61,15 @@ RULES = {  # what each setting must be: (in words, a test)
 }
 
 
+def config_from_flags(flags: dict[str, Any], option_names: Collection[str] = ()) -> tuple[TrainConfig, set[str]]:
+    """A run's config from command-line values by name (`vars(args)`: settings of TrainConfig's field names, and
+    the model options `option_names`; None: left unset), and the names the user set (for `resume_config`)."""
+    options = {k: v for k, v in flags.items() if k in option_names and v is not None}
+    settings = {f.name for f in fields(TrainConfig)} - {"out", "options"}
+    given = {name: value for name, value in flags.items() if name in settings and value is not None}
+    return TrainConfig(out=flags["out"], options=options, **given), set(given) | set(options)
+
+
 def check_config(config: TrainConfig) -> TrainConfig:
     """Refuse a nonsense setting in one line, before any data is read; unset (None) passes."""
     for key, (must, ok) in RULES.items():
