@@ -152,7 +152,7 @@ class FaceKeypoints:
         image or video, or a camera with files, is a FacekeypointsError."""
         if camera is not None:
             if inputs:
-                raise FacekeypointsError("give input files or a camera, not both")
+                raise FacekeypointsError("give INPUTs or --camera, not both")
             source = int(camera) if isinstance(camera, str) and camera.isdigit() else camera
             return Batch(self.track(source, every, keep_images, tracking or Tracking(), stop), None)
         scan = scan_inputs(inputs)

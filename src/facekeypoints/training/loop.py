@@ -231,17 +231,14 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
             save_checkpoint(path, model if with_state else scored, model_kwargs,
                             meta={**meta, "codec": codec.config(), **(extra or {})}, train_state=train_state)
         except FacekeypointsError as exc:  # e.g. the disk is full: say what the run still has
-            raise FacekeypointsError(f"{exc}; training stopped at epoch {epoch + 1}, step {step}: {kept()}") from None
+            raise FacekeypointsError(f"{exc}; training stopped at {_position(epoch, step)}: {kept()}") from None
         if with_state:
             saved = epoch, step
 
     def kept() -> str:
         if saved is None:
             return "nothing was saved"
-        epoch_saved, step_saved = saved
-        where = (f"the end of epoch {epoch_saved}" if epoch_saved and not step_saved
-                 else f"epoch {epoch_saved + 1}, step {step_saved}")
-        return f"{last_path} keeps {where}" + (", best.pt its best epoch" if epoch_saved else "")
+        return f"{last_path} keeps {_position(*saved)}" + (", best.pt its best epoch" if saved[0] else "")
 
     def diverged(what: str) -> FacekeypointsError:  # raised before anything non-finite is saved
         return FacekeypointsError(f"training diverged at epoch {epoch + 1}, step {step}: {what}; try a lower --lr "
@@ -427,6 +424,11 @@ def _check_ranks_agree(model: nn.Module) -> list[float]:
     if any(not torch.equal(g, total) for g in gathered):
         raise FacekeypointsError(f"ranks hold different weights after an epoch: {[float(g) for g in gathered]}")
     return [float(g) for g in gathered]
+
+
+def _position(epoch: int, step: int) -> str:
+    """Where a run is, in words: epochs done and steps into the next."""
+    return f"the end of epoch {epoch}" if epoch and not step else f"epoch {epoch + 1}, step {step}"
 
 
 def _train_state(path: Path, payload: dict[str, Any]) -> dict[str, Any]:
