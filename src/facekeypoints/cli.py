@@ -193,9 +193,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     predict = p = command(
         "predict", cmd_predict, "keypoints of the faces in photos, folders and videos",
-        "Find the faces in images (jpg, png, bmp, webp, tiff), folders (recursively) and videos (mp4, avi, mov, mkv, "
-        "webm), and their 15 keypoints in the original pixels. An unreadable input is reported and skipped; the exit "
-        "status is then 1.", epilog="With no INPUT: the sample photo in the package.")
+        "Find the faces in images (any format OpenCV reads), folders (recursively) and videos (mp4, avi, mov, mkv, "
+        "webm), and their 15 keypoints in the original pixels. An unreadable input is reported, gets an error record "
+        "({\"source\", \"frame\", \"error\"}) and is skipped; the exit status is then 1. Ctrl-C or SIGTERM stops "
+        "after the input in progress, keeping what was done (exit status 130).",
+        epilog="With no INPUT: the sample photo in the package. Limits per input: docs/limits.md.")
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="image or video files, or folders")
     p.add_argument("--json", metavar="FILE", help="the faces found, per image and frame, here (-, or none: stdout)")
     p.add_argument("--save-dir", metavar="DIR", help="write annotated images (PNG) and videos (MP4) here")

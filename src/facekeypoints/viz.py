@@ -19,8 +19,9 @@ LABEL_STYLE = {"marker": "o", "s": 22, "facecolors": "none", "edgecolors": "#00e
 PREDICTION_STYLE = {"marker": "+", "s": 40, "color": "#ff2020", "linewidths": 1.4}
 
 
-# The most faces one grid draws: 256 is a 16x16 grid of 30x32 inches at 110 dpi, some 12 MP and a minute of
-# matplotlib; more would not be looked at, and 100 000 took minutes and 3.4 GB before it was refused.
+# The most faces one grid draws: 256 make a 16x16 grid of 3971x3135 pixels, drawn in 19 s at 0.3 GB peak
+# (`facekeypoints show DATA --count 256` on the 2-core Xeon of docs/limits.md); more would not be looked at,
+# and 100 000 ran for minutes at 3.4 GB.
 MAX_GRID = 256
 
 
