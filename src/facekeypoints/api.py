@@ -157,7 +157,8 @@ class FaceKeypoints:
             return Batch(self.track(source, every, keep_images, tracking or Tracking(), stop), None)
         scan = scan_inputs(inputs)
         if not scan.named:
-            raise FacekeypointsError(f"no images or videos found in {', '.join(map(str, inputs))}"
+            given = [inputs] if isinstance(inputs, (str, os.PathLike)) else inputs
+            raise FacekeypointsError(f"no images or videos found in {', '.join(map(str, given))}"
                                      + (f" ({len(scan.skipped)} other file(s))" if scan.skipped else ""))
         if isinstance(boxes, (str, os.PathLike)):
             boxes = read_boxes(boxes)
