@@ -83,7 +83,8 @@ def cmd_evaluate(args) -> int:
                     show_progress=True, worst_out=args.worst_out, count=args.count, force=args.force)
     print(json.dumps(done.report.as_dict(), indent=2) if args.json else
           f"{args.model} on {len(done.data)} faces ({args.split}): {done.report.format()}")
-    _say(args, *[f"wrote {args.worst_out}"] if args.worst_out else [])
+    if args.worst_out:
+        _say(args, f"wrote {args.worst_out}")
     return 0
 
 

@@ -109,7 +109,9 @@ class RecordsWriter:
     as sys.stdout (written to and left open); "-" means standard output. One record a line, so the file stays
     readable and greppable (`indent=1` made some 80 lines of a face). Use it as a context manager: the list is
     closed on leaving without an error; on an error the temporary file is removed (a stream keeps what was
-    written).
+    written). A result with an error is written as its error record ({"source", "frame", "error"}); a record
+    holding NaN or infinity (not JSON) is replaced by one saying so. protected: real paths (the batch's inputs)
+    the target may not be (`refuse_input`).
     """
 
     def __init__(self, target: str | os.PathLike | TextIO, force: bool = False, protected: Collection[str] = ()):
