@@ -81,8 +81,8 @@ def cmd_evaluate(args) -> int:
 
     done = evaluate(args.model, args.data, args.split, args.val_fraction, args.seed, args.batch_size, args.backend,
                     show_progress=True, worst_out=args.worst_out, count=args.count, force=args.force)
-    print(json.dumps(done.report.as_dict(), indent=2) if args.json else
-          f"{args.model} on {len(done.data)} faces ({args.split}): {done.report.format()}")
+    print(json.dumps({**done.report.as_dict(), "nme": done.nme, "points": list(done.points)}, indent=2) if args.json
+          else f"{args.model} on {len(done.data)} faces ({args.split}): {done.format()}")
     if args.worst_out:
         _say(args, f"wrote {args.worst_out}")
     return 0

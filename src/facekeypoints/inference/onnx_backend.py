@@ -6,21 +6,25 @@ import json
 from pathlib import Path
 
 from ..errors import FacekeypointsError
-from ..keypoints import IMAGE_SIZE, NUM_KEYPOINTS
+from ..keypoints import IMAGE_SIZE, KeypointSet
 from .predictor import Predictor
 
 EXPECTED_OUTPUTS = ["keypoints", "spread"]  # as `facekeypoints export` names them
-# Each input's and output's type and shape as `facekeypoints export` writes them (None: the batch, any size)
-SIGNATURE = {"faces": ("tensor(uint8)", [None, IMAGE_SIZE, IMAGE_SIZE]), "four_point": ("tensor(bool)", [None]),
-             "keypoints": ("tensor(float)", [None, NUM_KEYPOINTS, 2]), "spread": ("tensor(float)", [None, NUM_KEYPOINTS])}
 
 
-def _misfits(args) -> list[str]:
-    """What in a graph's inputs or outputs differs from `SIGNATURE`, in words (a dimension the graph leaves
-    symbolic could be anything: taken as fitting)."""
+def signature(points: int) -> dict[str, tuple[str, list]]:
+    """Each input's and output's type and shape as `facekeypoints export` writes them for a model of `points`
+    keypoints (None: the batch, any size)."""
+    return {"faces": ("tensor(uint8)", [None, IMAGE_SIZE, IMAGE_SIZE]), "four_point": ("tensor(bool)", [None]),
+            "keypoints": ("tensor(float)", [None, points, 2]), "spread": ("tensor(float)", [None, points])}
+
+
+def _misfits(args, points: int) -> list[str]:
+    """What in a graph's inputs or outputs differs from `signature(points)`, in words (a dimension the graph
+    leaves symbolic could be anything: taken as fitting)."""
     wrong = []
     for arg in args:
-        kind, shape = SIGNATURE[arg.name]
+        kind, shape = signature(points)[arg.name]
         given = list(arg.shape or [])
         if arg.type != kind or len(given) != len(shape) or any(
                 isinstance(g, int) and w is not None and g != w for g, w in zip(given, shape)):
@@ -65,16 +69,16 @@ class OnnxKeypointModel(Predictor):
                 f"{source or model} is not a facekeypoints model: inputs {', '.join(sorted(self.inputs))} and "
                 f"outputs {', '.join(outputs)}, where `facekeypoints export` writes inputs faces, four_point and "
                 f"outputs {', '.join(EXPECTED_OUTPUTS)}")
-        misfits = _misfits(list(self.session.get_inputs()) + list(self.session.get_outputs()))
-        if misfits:  # the right names on some other graph: ONNX Runtime would fail on the first face
-            raise FacekeypointsError(f"{source or model} is not a facekeypoints model: {'; '.join(misfits)}")
         props = self.session.get_modelmeta().custom_metadata_map
         try:
             self.meta = json.loads(props.get("facekeypoints", "{}"))
-        except json.JSONDecodeError:
-            self.meta = None
-        if not isinstance(self.meta, dict):
-            raise FacekeypointsError(f"{source or model}: its facekeypoints metadata is not a JSON object")
+            # the points it predicts: in its metadata since keypoint sets are data; older files predict Kaggle's 15
+            self.keypoint_set = KeypointSet.from_dict(self.meta.get("codec", {}).get("keypoint_set"))
+        except (json.JSONDecodeError, AttributeError, TypeError, ValueError, KeyError) as error:
+            raise FacekeypointsError(f"{source or model}: its facekeypoints metadata cannot be read ({error})") from None
+        misfits = _misfits(list(self.session.get_inputs()) + list(self.session.get_outputs()), len(self.keypoint_set))
+        if misfits:  # the right names on some other graph: ONNX Runtime would fail on the first face
+            raise FacekeypointsError(f"{source or model} is not a facekeypoints model: {'; '.join(misfits)}")
         self.name = self.meta.get("model", "onnx")
         self.flips = bool(self.meta.get("flip", False))
         self.source = source or str(model)

@@ -211,7 +211,7 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
         for result, found in pending:
             end = start + len(found.faces)
             result.faces = faces_from(found, keypoints[start:end], spread[start:end], max_spread,
-                                      getattr(model, "uncertainty", None))
+                                      getattr(model, "uncertainty", None), model.keypoint_set)
             result.not_faces = len(found.detections) - len(result.faces)  # faces_from drops only those
             start = end
             yield result
