@@ -280,6 +280,30 @@ def test_sigterm_ends_a_batch_as_ctrl_c_does_keeping_what_was_done(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_sigterm_ends_any_command_as_ctrl_c_does(tmp_path):
+    """Not only predict: a `kill` during any command's output (here submit's) leaves no temporary file."""
+    out = tmp_path / "submission.csv"
+    code = f"""
+import os, signal, sys
+import facekeypoints.evaluation as evaluation
+from facekeypoints._fs import atomic_output
+from facekeypoints.cli import main
+
+def submit(test, lookup, path, *rest):
+    with atomic_output(path) as tmp:
+        tmp.write_text("half a submission")
+        os.kill(os.getpid(), signal.SIGTERM)
+        tmp.write_text("all of it")
+    return "never"
+
+evaluation.submit = submit
+sys.exit(main(["submit", "--data", "x", "--out", {str(out)!r}]))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 130 and "facekeypoints: interrupted" in done.stderr, done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_closed_pipe_ends_quietly(tmp_path):
     """`predict | head` ended with a "Broken pipe" error."""
     folder = tmp_path / "in"

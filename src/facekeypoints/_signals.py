@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
+from collections.abc import Iterator
 
 
 class StopSignals:
@@ -39,3 +41,22 @@ class StopSignals:
         for sig, handler in self.previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         self.previous = {}
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Within it, SIGTERM (`kill`) ends the program as Ctrl-C does, through KeyboardInterrupt: temporary files
+    are removed and outputs left as they were, where the default would end it on the spot. Work that keeps what
+    was done (`StopSignals`) sets its own handler while it runs. The previous handler is put back on leaving."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)

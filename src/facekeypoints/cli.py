@@ -12,6 +12,7 @@ import traceback
 from pathlib import Path
 
 from . import __version__, _progress
+from ._signals import terminate_as_interrupt
 from ._args import COUNT, FRACTION, indices, option
 from .errors import FacekeypointsError
 from .evaluation import SPLITS
@@ -317,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "data", "") is None and args.command in ("show", "evaluate"):
         parser.error(f"{args.command}: give the data path (or set ${DATA_ENV})")
     try:
-        return args.func(args)
+        with terminate_as_interrupt():  # kill: as Ctrl-C, no temporary file left behind
+            return args.func(args)
     except ModuleNotFoundError as exc:
         if exc.name not in INSTALL_HINT:
             raise
