@@ -261,7 +261,7 @@ class FileResult:
 
     def to_dict(self) -> dict:
         """The JSON record `facekeypoints predict --json` writes for it; for an input (or the rest of a video)
-        that could not be read, {"source", "frame", "error"}."""
+        that could not be read, {"source", "frame", "error"} (frame: null, or the video frame that failed)."""
         if self.error is not None:
             return {"source": str(self.source), "frame": self.frame, "error": self.error}
         return {"source": str(self.source), "frame": self.frame, "width": self.width, "height": self.height,
