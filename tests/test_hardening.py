@@ -253,6 +253,25 @@ def test_the_no_overwrite_check_is_made_again_at_the_final_rename(tmp_path):
     assert records.read_text() == "[]"
 
 
+def test_two_processes_writing_one_json_never_replace_each_other(tmp_path):
+    """Both start before either ends (each has 12 photos), so both pass the check at the start: the rename is
+    where one of them must find the other's file."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    first = _face(folder / "p00.png")
+    for i in range(1, 12):
+        os.link(first, folder / f"p{i:02}.png")
+    out = tmp_path / "faces.json"
+    runs = [subprocess.Popen([*COMMAND, "predict", str(folder), "--json", str(out), "-q"], stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    ends = [(run.wait(timeout=300), run.stderr.read()) for run in runs]
+    assert sorted(code for code, _ in ends) == [0, 1], ends
+    [err] = [err for code, err in ends if code]
+    assert "already exists" in err, err
+    assert len(_strict_json(out.read_text())) == 12
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
 def test_sigterm_ends_a_batch_as_ctrl_c_does_keeping_what_was_done(tmp_path):
     """SIGTERM during predict --json FILE died silently and left the temporary file."""
     folder = tmp_path / "in"
