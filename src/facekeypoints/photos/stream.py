@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Iterator, Protocol
 import numpy as np
 
 from ..errors import FacekeypointsError
+from ..keypoints import KAGGLE_15
 from .crops import MIN_CROP, Found, find_faces
 from .detection import FaceDetector
 from .io import MAX_PIXELS, frames, is_video, live_frames, read_colour, walk_inputs
@@ -28,9 +29,9 @@ from .tracking import Tracker, Tracking
 
 
 class SpreadModel(Protocol):
-    """What the stream needs of a model (a loaded `Predictor` has it): keypoints (N, 15, 2) and their
-    heatmaps' spread (N, 15) for uint8 crops (N, 96, 96). An `uncertainty` attribute, if it has one, is the
-    calibration `faces_from` takes."""
+    """What the stream needs of a model (a loaded `Predictor` has it): keypoints (N, K, 2) and their
+    heatmaps' spread (N, K) for uint8 crops (N, 96, 96). An `uncertainty` attribute, if it has one, is the
+    calibration `faces_from` takes; a `keypoint_set` attribute names the K points (default: Kaggle's 15)."""
 
     def predict_with_spread(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
@@ -211,7 +212,7 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
         for result, found in pending:
             end = start + len(found.faces)
             result.faces = faces_from(found, keypoints[start:end], spread[start:end], max_spread,
-                                      getattr(model, "uncertainty", None), model.keypoint_set)
+                                      getattr(model, "uncertainty", None), getattr(model, "keypoint_set", KAGGLE_15))
             result.not_faces = len(found.detections) - len(result.faces)  # faces_from drops only those
             start = end
             yield result
