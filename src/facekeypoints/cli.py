@@ -20,6 +20,7 @@ from .inference.loading import BACKENDS
 from .photos import ALIGNED_SIZE, DEFAULT_DETECTOR, DETECTORS
 from .photos.flags import add_finding_arguments
 from .shipped import DEFAULT_MODEL, SHIPPED
+from .data.flags import add_data_parsers
 from .training.flags import add_train_parser
 
 DATA_ENV = "FKD_DATA_DIR"
@@ -62,7 +63,14 @@ def cmd_show(args) -> int:
 def cmd_data_check(args) -> int:
     from .data.check import report
 
-    return 1 if report(args.paths, args.errors_only, args.quiet) else 0
+    return 1 if report(args.paths, args.errors_only, args.quiet, args.flip_pairs, args.category) else 0
+
+
+def cmd_data_convert(args) -> int:
+    from .data.annotations import convert
+
+    _say(args, convert(args.input, args.output, args.to, args.force, args.flip_pairs, args.category))
+    return 0
 
 
 def cmd_train(args) -> int:
@@ -283,14 +291,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     option(p, "--seed", type=int, default=0, help="seed of the random sample")
     option(p, "--out", default="faces.png", help="PNG to write")
 
-    c = sub.add_parser("data", help="inspect data files").add_subparsers(
-        dest="data_command", metavar="SUBCOMMAND", required=True).add_parser(
-        "check", parents=[common], help="list every problem and suspicious row of Kaggle files",
-        description="Report every problem (errors) and suspicious row (warnings: odd label patterns, swapped eyes, "
-        "duplicate or blank images) of each file, by line. Exit status 1 when any file has errors.")
-    c.add_argument("paths", nargs="+", help="CSV files, zips or folders")
-    c.add_argument("--errors-only", action="store_true", help="do not list warnings")
-    c.set_defaults(func=cmd_data_check)
+    add_data_parsers(sub, common, cmd_data_check, cmd_data_convert)
 
     add_train_parser(command, data_help, bool(argv) and argv[0] == "train", cmd_train, DATA_ENV)
 
