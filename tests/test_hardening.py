@@ -164,8 +164,11 @@ def test_boxes_are_clipped_to_the_image_and_crops_cost_the_photo_not_the_box(tmp
     (tmp_path / "boxes.json").write_text(json.dumps({str(photo): [[-10, -10, 1e6, 1e6], [100, 80, 300, 320]]}))
     sizes = []
     real = cv2.warpAffine
-    monkeypatch.setattr(cv2, "warpAffine", lambda image, matrix, size, *a, **k: (sizes.append(size),
-                                                                                  real(image, matrix, size, *a, **k))[1])
+
+    def recorded(image, matrix, size, *args, **kwargs):
+        sizes.append(size)
+        return real(image, matrix, size, *args, **kwargs)
+    monkeypatch.setattr(cv2, "warpAffine", recorded)
     out = tmp_path / "faces.json"
     assert main(["predict", str(photo), "--boxes", str(tmp_path / "boxes.json"), "--json", str(out), "-q"]) == 0
     [record] = _strict_json(out.read_text())
@@ -560,7 +563,8 @@ def test_show_draws_a_shipped_models_predictions_without_torch(kaggle_dir, tmp_p
 import sys
 sys.modules["torch"] = None  # import torch now fails, as where it is not installed
 from facekeypoints.cli import main
-sys.exit(main(["show", {str(kaggle_dir)!r}, "--model", "keypointnet", "--count", "4", "--out", {str(tmp_path / "s.png")!r}]))
+out = {str(tmp_path / "s.png")!r}
+sys.exit(main(["show", {str(kaggle_dir)!r}, "--model", "keypointnet", "--count", "4", "--out", out]))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr

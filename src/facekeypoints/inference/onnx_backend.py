@@ -75,7 +75,8 @@ class OnnxKeypointModel(Predictor):
             # the points it predicts: in its metadata since keypoint sets are data; older files predict Kaggle's 15
             self.keypoint_set = KeypointSet.from_dict(self.meta.get("codec", {}).get("keypoint_set"))
         except (json.JSONDecodeError, AttributeError, TypeError, ValueError, KeyError) as error:
-            raise FacekeypointsError(f"{source or model}: its facekeypoints metadata cannot be read ({error})") from None
+            raise FacekeypointsError(f"{source or model}: its facekeypoints metadata cannot be read ({error})"
+                                     ) from None
         misfits = _misfits(list(self.session.get_inputs()) + list(self.session.get_outputs()), len(self.keypoint_set))
         if misfits:  # the right names on some other graph: ONNX Runtime would fail on the first face
             raise FacekeypointsError(f"{source or model} is not a facekeypoints model: {'; '.join(misfits)}")

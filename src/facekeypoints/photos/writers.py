@@ -314,7 +314,8 @@ class Counts:
             + (f", {self.failed} input(s) or picture(s) failed" if self.failed else "")
             + (f", {self.skipped} other file(s) in the folders skipped (not images or videos)" if self.skipped else "")
             + f" in {self.seconds:.1f} s ({self.records * rate:.1f} images/s, {self.faces * rate:.1f} faces/s)"
-            + ("" if self.aligned is None else f"; {self.aligned} aligned {self.size}x{self.size} crop(s) in {self.folder}")
+            + ("" if self.aligned is None else
+               f"; {self.aligned} aligned {self.size}x{self.size} crop(s) in {self.folder}")
             + (f"; {self.too_small} face(s) too small for keypoints (under --min-face) not aligned" if self.too_small
                else ""))
 

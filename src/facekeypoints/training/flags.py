@@ -30,8 +30,8 @@ def add_train_parser(command, data_help: str, with_models: bool, run, data_env: 
             specs = [model_spec(name) for name in list_models()]
     p.add_argument("--model", choices=[s.name for s in specs] or None,
                    help=f"which model (default: {DEFAULT_TRAIN_MODEL if specs else 'the best'})")
-    p.add_argument("--data", default=os.environ.get(data_env), help="training data, any keypoints: Kaggle's (" + data_help
-                   + "), COCO keypoints .json, a 300-W folder of images and .pts files, or dlib's .xml")
+    p.add_argument("--data", default=os.environ.get(data_env), help="training data, any keypoints: Kaggle's ("
+                   + data_help + "), COCO keypoints .json, a 300-W folder of images and .pts files, or dlib's .xml")
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder for checkpoints and logs")
     for name, kind, text in (  # unset (None): the model's own default
             ("epochs", COUNT, "epochs to train, with --resume the new total"), ("batch-size", COUNT, "faces per step"),
@@ -43,8 +43,8 @@ def add_train_parser(command, data_help: str, with_models: bool, run, data_env: 
             ("reframe", number(float, 0, 1), "with --augment, the share of faces framed widely, as an unusual "
              "photo crop would: zoom 0.55-1.5, turn up to 35 degrees, shift up to 22 px"),
             ("channels-last", bool, "NHWC memory layout, faster convolutions on CPUs"),
-            ("bf16", bool, "bfloat16 autocast, float32 weights (default: on GPUs, and on CPUs with native bfloat16: AMX "
-             "or AVX-512 BF16; emulated elsewhere, several times slower)")):
+            ("bf16", bool, "bfloat16 autocast, float32 weights (default: on GPUs, and on CPUs with native "
+             "bfloat16: AMX or AVX-512 BF16; emulated elsewhere, several times slower)")):
         kwargs = ({"action": argparse.BooleanOptionalAction} if kind is bool else {"choices": kind}
                   if isinstance(kind, tuple) else {"type": kind})
         p.add_argument(f"--{name}", help=text if "default" in text else f"{text} (default: the model's)", **kwargs)
