@@ -56,6 +56,8 @@ from .io import (
     read_boxes,
     read_colour,
     read_image,
+    Scan,
+    scan_inputs,
     to_grey,
     to_image,
     to_uint8,
@@ -65,7 +67,17 @@ from .pose import Pose, head_pose
 from .results import MAX_SPREAD, Face, FileResult, draw_faces, faces_from
 from .stream import SpreadModel, default_workers, detect_files, track_live
 from .tracking import OneEuroFilter, Tracker, Tracking
-from .writers import AnnotationsWriter, Counts, RecordsWriter, VideoOutput, Window, write_image, write_results
+from .writers import (
+    AnnotationsWriter,
+    Counts,
+    RecordsWriter,
+    VideoOutput,
+    Window,
+    shown,
+    write_aligned,
+    write_image,
+    write_results,
+)
 
 __all__ = [
     "ALIGNED_SIZE",
@@ -93,6 +105,7 @@ __all__ = [
     "MIN_CROP",
     "OneEuroFilter",
     "Pose",
+    "Scan",
     "RecordsWriter",
     "SpreadModel",
     "TEMPLATE_KEYPOINTS",
@@ -126,6 +139,8 @@ __all__ = [
     "read_boxes",
     "read_colour",
     "read_image",
+    "scan_inputs",
+    "shown",
     "smallest_face",
     "template",
     "to_bgr",
@@ -134,6 +149,7 @@ __all__ = [
     "to_uint8",
     "track_live",
     "walk_inputs",
+    "write_aligned",
     "write_image",
     "write_results",
 ]
