@@ -197,8 +197,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     common.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     parser = _Parser(
         prog="facekeypoints", epilog="Run `facekeypoints COMMAND --help` for a command's options.",
-        description="Find the 15 facial keypoints of Kaggle's Facial Keypoints Detection competition in photos and "
-        "videos; read Kaggle's data, train and evaluate models, write and score submissions.")
+        description="Find facial keypoints in photos and videos (Kaggle's 15 with the shipped models, or any set a "
+        "model was trained on); read annotations, train, evaluate and serve models, write Kaggle submissions.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     data_help = f"a folder, training/test CSV or zip, or Kaggle's competition zip (default: ${DATA_ENV})"
@@ -213,7 +213,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     predict = p = command(
         "predict", cmd_predict, "keypoints of the faces in photos, folders and videos",
         "Find the faces in images (any format OpenCV reads), folders (recursively) and videos (mp4, avi, mov, mkv, "
-        "webm), and their 15 keypoints in the original pixels. An unreadable input is reported, gets an error record "
+        "webm), and their keypoints (the model's set) in the original pixels. An unreadable input is reported, gets an error record "
         "({\"source\", \"frame\", \"error\"}) and is skipped; the exit status is then 1. Ctrl-C or SIGTERM stops "
         "after the input in progress, keeping what was done (exit status 130).",
         epilog="With no INPUT: the sample photo in the package. Limits per input: docs/limits.md.")
@@ -228,12 +228,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         "align", cmd_align, "aligned face crops for face recognition, from photos, folders and videos",
         "Find the faces in images, folders and videos as predict does, and cut each one as a square crop aligned as "
         f"face recognition models take them (ArcFace/InsightFace's {ALIGNED_SIZE}x{ALIGNED_SIZE} crops): eye "
-        "centres, nose tip and mouth corners where the template has them, upright whatever the head's roll, in the "
-        "photo's colours. One PNG per face: "
-        "DIR/NAME_I.png for an image, DIR/NAME_fFRAME_I.png for a video frame, NAME being the input's path "
-        "relative to the folder holding all the inputs, without suffix (as predict --save-dir names its pictures), "
-        "and I the face's index in predict's JSON record. Faces too small for keypoints are skipped and counted. "
-        "An unreadable input, or a crop that cannot be written, is reported and skipped; the exit status is then 1.")
+        "centres, nose tip and mouth corners on the template, upright, in the photo's colours. One PNG per face: "
+        "DIR/NAME_I.png (a video frame: NAME_fFRAME_I.png), NAME the input's path as predict --save-dir names it, I "
+        "the face's index in predict's record. Faces too small for keypoints are skipped and counted; an unreadable "
+        "input, or a crop that cannot be written, is reported and skipped (exit status 1).")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image or video files, or folders")
     p.add_argument("--out", required=True, metavar="DIR", help="the folder for the crops")
     option(p, "--size", type=COUNT, default=ALIGNED_SIZE, metavar="PX", help="the crops' side; the template is "
@@ -306,8 +304,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     p = command("export", cmd_export, "write a model as ONNX, for ONNX Runtime or any ONNX runtime",
                 "Export a model with its decoding to ONNX: inputs faces (uint8, N x 96 x 96) and four_point (bool, "
-                "N), outputs keypoints (N x 15 x 2, pixel x, y) and spread (N x 15, pixels); dynamic batch. Needs torch"
-                " and onnx.")
+                "N), outputs keypoints (N x K x 2, pixel x, y) and spread (N x K, pixels), K the points of its "
+                "keypoint set (in the file's metadata); dynamic batch. Needs torch and onnx.")
     option(p, "--model", default=DEFAULT_MODEL, help=f"a shipped model ({', '.join(SHIPPED)}), a checkpoint or a run "
            "folder")
     p.add_argument("--out", required=True, help="the .onnx file to write")
