@@ -262,3 +262,21 @@ def test_every_predicting_command_works_with_a_68_point_model(run68, real_photos
     code, said = cli("show", real_photos[0].parent.parent / "facial-keypoints-detection", "--model", run68,
                      "--out", tmp_path / "k.png", "--count", "4")
     assert code == 1 and "predicts ibug-68" in said
+
+
+def test_every_annotation_format_gives_the_same_training_faces(kaggle68, tmp_path):
+    """The 68-point faces as a 300-W folder, COCO JSON and dlib XML: `train` gets the same crops and points."""
+    from dataclasses import replace
+
+    from facekeypoints.data.annotations import write_annotations
+
+    faces = read_annotations(kaggle68 / "test")
+    few = replace(faces, faces=faces.faces[:30])
+    loaded = []
+    for name in ("few", "few.json", "few.xml"):
+        write_annotations(few, tmp_path / name)
+        loaded.append(load_faces(tmp_path / name))
+    for other in loaded[1:]:
+        assert other.keypoint_set == IBUG_68
+        assert np.array_equal(other.images, loaded[0].images)
+        assert np.array_equal(other.keypoints, loaded[0].keypoints)  # kaggle-68's points are whole pixels
