@@ -43,8 +43,11 @@ from .io import (
     VIDEO_SUFFIXES,
     Frame,
     ImageError,
-    decode_image,
+    ImageTooLarge,
     count_frames,
+    decode_bytes,
+    decode_image,
+    eight_bit,
     expand_inputs,
     frame_count,
     frames,
@@ -53,6 +56,8 @@ from .io import (
     read_boxes,
     read_colour,
     read_image,
+    Scan,
+    scan_inputs,
     to_grey,
     to_image,
     to_uint8,
@@ -62,7 +67,17 @@ from .pose import Pose, head_pose
 from .results import DEFAULT_DRAW, DRAWABLE, MAX_SPREAD, Face, FileResult, draw_faces, drawing, faces_from
 from .stream import SpreadModel, default_workers, detect_files, track_live
 from .tracking import OneEuroFilter, Tracker, Tracking
-from .writers import AnnotationsWriter, Counts, RecordsWriter, VideoOutput, Window, write_image, write_results
+from .writers import (
+    AnnotationsWriter,
+    Counts,
+    RecordsWriter,
+    VideoOutput,
+    Window,
+    shown,
+    write_aligned,
+    write_image,
+    write_results,
+)
 
 __all__ = [
     "ALIGNED_SIZE",
@@ -86,11 +101,13 @@ __all__ = [
     "IDENTITY_FRAMING",
     "IMAGE_SUFFIXES",
     "ImageError",
+    "ImageTooLarge",
     "MAX_PIXELS",
     "MAX_SPREAD",
     "MIN_CROP",
     "OneEuroFilter",
     "Pose",
+    "Scan",
     "RecordsWriter",
     "SpreadModel",
     "TEMPLATE_KEYPOINTS",
@@ -104,7 +121,9 @@ __all__ = [
     "create_detector",
     "cut_faces",
     "count_frames",
+    "decode_bytes",
     "decode_image",
+    "eight_bit",
     "default_workers",
     "detect",
     "detect_files",
@@ -123,6 +142,8 @@ __all__ = [
     "read_boxes",
     "read_colour",
     "read_image",
+    "scan_inputs",
+    "shown",
     "smallest_face",
     "template",
     "to_bgr",
@@ -131,6 +152,7 @@ __all__ = [
     "to_uint8",
     "track_live",
     "walk_inputs",
+    "write_aligned",
     "write_image",
     "write_results",
 ]
