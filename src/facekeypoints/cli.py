@@ -137,8 +137,8 @@ def cmd_predict(args) -> int:
                                      bool(args.save_dir or args.show), stop)
         # The records go to --json; else, unless the pictures are the output, to stdout (nowhere else to say it).
         records = args.json or (None if args.save_dir or args.show else sys.stdout)
-        counts = write_results(results, records, args.save_dir, labels=args.labels, every=args.every,
-                               force=args.force, protected=batch.protected, stop=stop, draw=args.draw, **_reporting(bar))
+        counts = write_results(results, records, args.save_dir, labels=args.labels, draw=args.draw, every=args.every,
+                               force=args.force, protected=batch.protected, stop=stop, **_reporting(bar))
     bar.close()
     return _ended(args, counts, batch, (f"; records in {args.json}" if args.json not in (None, "-") else "")
                   + (f"; pictures in {args.save_dir}" if args.save_dir else ""))

@@ -116,8 +116,8 @@ def open_regular(path: Path):
 def decode_image(path: str | Path, max_pixels: float = MAX_PIXELS, exif: bool = True) -> np.ndarray:
     """Decode an image file to BGR (H, W, 3), 8 or 16 bits as stored (float files: 8 bits), EXIF orientation
     applied (unless `exif` is false: the pixels as stored); alpha dropped. An image of more than `max_pixels` is
-    refused (ImageError), from its header before decoding where it can; so is what is not a regular file, and a file larger than its pixels can need
-    (`SLACK_BYTES`), before it is read."""
+    refused (ImageError), from its header before decoding where it can; so is what is not a regular file, and a
+    file larger than its pixels can need (`SLACK_BYTES`), before it is read."""
     path = Path(path)
     with open_regular(path) as file:
         size = os.fstat(file.fileno()).st_size
