@@ -164,11 +164,10 @@ class Face:
         if "points" in what:
             radius = max(0.8, unit / 75)  # a 33-px face: dots under 2 px wide, apart where its eye corners are
             outline = max(0.6, unit / 250)
-            for point in self.keypoints.values():
-                centre = _fixed(point)
-                cv2.circle(image, centre, round((radius + outline) * 2 ** _SHIFT), (0, 0, 0), -1, cv2.LINE_AA,
-                           _SHIFT)
-                cv2.circle(image, centre, round(radius * 2 ** _SHIFT), (60, 255, 60), -1, cv2.LINE_AA, _SHIFT)
+            # every dark rim first, then every dot: a close neighbour's rim never covers a point
+            for colour, size in (((0, 0, 0), radius + outline), ((60, 255, 60), radius)):
+                for point in self.keypoints.values():
+                    cv2.circle(image, _fixed(point), round(size * 2 ** _SHIFT), colour, -1, cv2.LINE_AA, _SHIFT)
         return image
 
 

@@ -73,8 +73,9 @@ function drawFace(ctx, face) {
     });
   }
   const radius = Math.max(2, Math.round(w / 60));
-  for (const [, [px, py]] of points) {
-    for (const [colour, r] of [["#000", radius + thick], [POINT, radius]]) {
+  // every dark rim first, then every dot: a close neighbour's rim never covers a point's centre
+  for (const [colour, r] of [["#000", radius + thick], [POINT, radius]]) {
+    for (const [, [px, py]] of points) {
       ctx.beginPath();
       ctx.arc(px, py, r, 0, 2 * Math.PI);
       ctx.fillStyle = colour;
