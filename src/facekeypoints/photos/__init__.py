@@ -11,6 +11,7 @@ The flow, one module per step (each imports only the ones before it):
     pose       head pose (yaw, pitch, roll) from the 15 keypoints (`head_pose` -> `Pose`)
     results    map the crop keypoints back into the photo, drop non-faces (`faces_from` -> `Face`), draw
     tracking   videos: crops placed from the last frame's keypoints, track ids, One-Euro smoothing (`Tracker`)
+    batch      a batch of images in memory (arrays, encoded bytes, PIL images) in one call (`detect_batch`)
     stream     many files at once: worker processes detect, batched model calls, `FileResult`s in order; videos
                and live sources followed by a `Tracker`
     writers    JSON records, annotated PNGs and MP4s, written as results come (`write_results`)
@@ -22,8 +23,9 @@ and `align`, the crop that puts a face's keypoints on ArcFace's 5-point template
 """
 
 from .align import ALIGNED_SIZE, TEMPLATE_KEYPOINTS, aligned_crop, template
+from .batch import detect_batch
 from .blazeface import BlazeFaceDetector
-from .crops import MIN_CROP, Crop, Found, cut_faces, find_faces, fit_similarity, to_bgr
+from .crops import MIN_CROP, Crop, Found, cut_faces, find_faces, find_faces_batch, fit_similarity, to_bgr
 from .detection import (
     DETECTION_POINTS,
     IDENTITY_FRAMING,
@@ -43,6 +45,7 @@ from .io import (
     VIDEO_SUFFIXES,
     Frame,
     ImageError,
+    decode_bytes,
     decode_image,
     count_frames,
     expand_inputs,
@@ -102,14 +105,17 @@ __all__ = [
     "create_detector",
     "cut_faces",
     "count_frames",
+    "decode_bytes",
     "decode_image",
     "default_workers",
     "detect",
+    "detect_batch",
     "detect_files",
     "draw_faces",
     "expand_inputs",
     "faces_from",
     "find_faces",
+    "find_faces_batch",
     "fit_similarity",
     "frame_count",
     "frames",

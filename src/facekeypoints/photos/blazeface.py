@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from collections.abc import Generator
 
 import cv2
 import numpy as np
@@ -23,6 +24,7 @@ from .detection import Detection, Framing, ious, smallest_face
 FACE_PX = 20  # the smallest face is scanned at this size: found in all of the tests on the sample photos
 LARGEST_PX = 100  # the full-range net's largest reliable face: each coarser scan is FACE_PX / LARGEST_PX finer
 BAND = 1024  # the scan goes in bands of at most this many rows (of the scaled image), to bound the memory
+RUN_VALUES = 1 << 24  # inputs stacked for one network run hold at most this many floats (64 MB), or one input
 # The least score of a face, as in MediaPipe's graphs: 0.5 for the short-range net, 0.6 for the full-range one
 # (at 0.5 it took the edges of a photo pasted on a plain background for a face: 0.53).
 THRESHOLD = 0.5
@@ -109,42 +111,92 @@ class BlazeFaceDetector:
         self.__init__(**state)
 
     def __call__(self, image: np.ndarray) -> list[Detection]:
-        # BGR throughout: the shrunk copies become RGB as each is fed to a net (`_run`), not the full image
+        return self.detect_batch([image])[0]
+
+    def detect_batch(self, images: list[np.ndarray]) -> list[list[Detection]]:
+        """The faces of each image, as calling the detector on each finds them, with each network run once per
+        input shape over all the images' views (ONNX Runtime gives each input of a batch the same answer as
+        alone): images of one size share every run, others share the runs of equal shapes."""
+        plans = [self._plan(image) for image in images]
+        found: list[list[Detection]] = [[] for _ in images]
+        answers: dict[int, list[np.ndarray] | None] = dict.fromkeys(range(len(plans)))
+        while answers:
+            asked = {}
+            for i, answer in answers.items():
+                try:
+                    asked[i] = plans[i].send(answer)
+                except StopIteration as done:
+                    found[i] = done.value
+            answers = self._run_all(asked)
+        return found
+
+    def _run_all(self, asked: dict[int, list[tuple[Net, np.ndarray]]]) -> dict[int, list[np.ndarray]]:
+        """Each plan's inputs (net, BGR view) -> its raw detections, inputs of one net and padded shape stacked in
+        runs of at most RUN_VALUES values."""
+        groups: dict[tuple, list[tuple[int, int, np.ndarray]]] = {}
+        for i, inputs in asked.items():
+            for k, (net, bgr) in enumerate(inputs):
+                padded = _padded(net, bgr)
+                groups.setdefault((net.name, padded.shape), []).append((i, k, padded))
+        answers: dict[int, list] = {i: [None] * len(inputs) for i, inputs in asked.items()}
+        for (name, shape), members in groups.items():
+            net = SHORT if name == SHORT.name else FULL
+            step = max(1, RUN_VALUES // int(np.prod(shape)))
+            for first in range(0, len(members), step):
+                chunk = members[first:first + step]
+                regressors, logits = self.sessions[name].run(None, {"input": np.stack([m[2] for m in chunk])})
+                for (i, k, _), values, scores in zip(chunk, regressors, logits):
+                    answers[i][k] = self._decode(net, values, scores, shape)
+        return answers
+
+    def _plan(self, image: np.ndarray) -> Generator[list[tuple[Net, np.ndarray]], list[np.ndarray], list[Detection]]:
+        """The search of one image, as a generator: it yields the views it needs the networks' raw detections on
+        (net, BGR view), is sent them back in that order, and returns the faces; `detect_batch` runs many at once."""
+        # BGR throughout: the shrunk copies become RGB as each is fed to a net (`_padded`), not the full image
         bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
         long_side = max(bgr.shape[:2])
         smallest = smallest_face(bgr.shape, self.min_size)
         # The full-range net: the smallest face at FACE_PX, then coarser until the short-range view covers the
         # faces left (down to ~0.15 of the long side; LARGEST_PX at 0.2 of it leaves a margin).
-        full = []
+        scans = []
         scale = min(2.0, FACE_PX / smallest)
         pyramid = _Pyramid(bgr)
         while True:
-            full.append(self._scan(FULL, pyramid.at(scale), scale))
+            scaled = pyramid.at(scale)
+            scans.append((scale, scaled.shape[0], _band_tops(FULL, scaled.shape[0]), scaled))
             if LARGEST_PX / scale >= 0.2 * long_side:
                 break
             scale *= FACE_PX / LARGEST_PX
-        faces = _merge(np.concatenate(full), FULL)
         # The short-range net on the whole image, turned by 0, 90, 180 and 270 degrees. Upright, it finds the large
         # faces, even turned by 90 degrees, but its points (and so the face's angle) are good only within about 45
         # degrees of upright: beyond, the turned view that shows the face upright scores it higher, and its points
         # are taken. The turned views are run only where a face looks turned (by TURNED_CHECK degrees, to either
         # net, or the two disagree by as much): where none does, they would change nothing. (Faces seen only in a
         # turned view are not taken: on the sample photos they were false.)
-        scale = SHORT.view / long_side
-        view = pyramid.at(scale)
+        short_scale = SHORT.view / long_side
+        view = pyramid.at(short_scale)
+        bands = [(FULL, scaled[top:top + BAND]) for _, _, tops, scaled in scans for top in tops]
+        raw = yield bands + [(SHORT, view)]
+        full, at = [], 0
+        for scale, height, tops, _ in scans:
+            full.append(_joined(FULL, raw[at:at + len(tops)], tops, height, scale))
+            at += len(tops)
+        faces = _merge(np.concatenate(full), FULL)
 
-        def seen(turns: int) -> list[Detection]:
-            found = _merge(self._run(SHORT, np.ascontiguousarray(np.rot90(view, turns))), SHORT)
-            return [_unturn(face, turns, view.shape, scale) for face in found]
+        def seen(found: np.ndarray, turns: int) -> list[Detection]:
+            return [_unturn(face, turns, view.shape, short_scale) for face in _merge(found, SHORT)]
 
-        upright = seen(0)
+        upright = seen(raw[-1], 0)
         # A face the full-range net missed needs a higher score: at 0.5 the short-range one sees faces in folds.
         confirmed = len(faces)
         faces += [face for face in upright if not _overlapping(face, faces)]
         looks_turned = any(abs(face.angle) > TURNED_CHECK for face in faces) or any(
             abs(face.angle - other.angle) > TURNED_CHECK for face in faces[:confirmed]
             for other in _overlapping(face, upright))  # the two nets disagree: one of them sees it turned
-        turned = [seen(turns) for turns in (1, 2, 3)] if looks_turned else []
+        turned = []
+        if looks_turned:
+            raw = yield [(SHORT, np.ascontiguousarray(np.rot90(view, turns))) for turns in (1, 2, 3)]
+            turned = [seen(found, turns) for found, turns in zip(raw, (1, 2, 3))]
         chosen = []
         for i, face in enumerate(faces):
             score = max([face.score] + [other.score for other in _overlapping(face, upright)])
@@ -159,43 +211,61 @@ class BlazeFaceDetector:
         return [face for face in chosen if face.box[2] >= 0.75 * smallest]
 
     def _scan(self, net: Net, scaled: np.ndarray, scale: float) -> np.ndarray:
-        """The net's raw detections on the image resized by `scale` (`scaled`), in bands: rows of (score, x0, y0,
-        x1, y1, six points x, y) in the image's pixels. `scaled` is BGR."""
-        size = scaled.shape[1], scaled.shape[0]
-        overlap = 2 * LARGEST_PX // net.multiple * net.multiple  # a face is whole in one band
-        rows = []
-        for top in range(0, size[1], BAND - overlap):
-            band = scaled[top:top + BAND]
-            found = self._run(net, band)
-            # Keep each face in the band holding its centre, away from the cut (the last band keeps the rest).
-            centre_y = (found[:, 2] + found[:, 4]) / 2
-            last = top + BAND >= size[1]
-            keep = (centre_y >= (overlap / 2 if top else 0)) & (last | (centre_y < BAND - overlap / 2))
-            found = found[keep]
-            found[:, 2::2] += top  # the y of the corners and points
-            rows.append(found)
-            if last:
-                break
-        found = np.concatenate(rows)
-        found[:, 1:] /= scale
-        return found
+        """The net's raw detections on the image resized by `scale` (`scaled`, BGR), in the image's pixels."""
+        tops = _band_tops(net, scaled.shape[0])
+        raw = self._run_all({0: [(net, scaled[top:top + BAND]) for top in tops]})[0]
+        return _joined(net, raw, tops, scaled.shape[0], scale)
 
-    def _run(self, net: Net, bgr: np.ndarray) -> np.ndarray:
-        """Raw detections (score, box corners, points) above the threshold on one uint8 BGR input, fed as RGB,
-        padded on the right and bottom to the net's multiple, in its pixels."""
-        height, width = bgr.shape[:2]
-        padded = np.zeros((-(-height // net.multiple) * net.multiple, -(-width // net.multiple) * net.multiple, 3),
-                          np.float32)
-        padded[:height, :width] = bgr[..., ::-1]
-        padded = padded / 127.5 - 1  # as MediaPipe feeds it: [-1, 1]; the padding is black
-        regressors, logits = self.sessions[net.name].run(None, {"input": padded[None]})
-        scores = 1 / (1 + np.exp(-np.clip(logits[0, :, 0].astype(np.float64), -80, 80)))
+    def _decode(self, net: Net, regressors: np.ndarray, logits: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """One input's raw detections (score, box corners, points) above the threshold, in the pixels of its padded
+        input of `shape`, from the network's outputs for it."""
+        scores = 1 / (1 + np.exp(-np.clip(logits[:, 0].astype(np.float64), -80, 80)))
         keep = scores >= self.threshold + (FULL_THRESHOLD - THRESHOLD if net is FULL else 0)
-        anchors = np.tile(net.anchors(*padded.shape[:2])[keep], 7)  # the centre plus the six points
-        values = regressors[0][keep]
+        anchors = np.tile(net.anchors(*shape[:2])[keep], 7)  # the centre plus the six points
+        values = regressors[keep]
         centres = values[:, :2] + anchors[:, :2]
         half = values[:, 2:4] / 2
         return np.column_stack([scores[keep], centres - half, centres + half, values[:, 4:] + anchors[:, 2:]])
+
+
+def _padded(net: Net, bgr: np.ndarray) -> np.ndarray:
+    """A uint8 BGR view as the net takes it: RGB in [-1, 1] as MediaPipe feeds it, padded (black) on the right and
+    bottom to the net's multiple."""
+    height, width = bgr.shape[:2]
+    padded = np.zeros((-(-height // net.multiple) * net.multiple, -(-width // net.multiple) * net.multiple, 3),
+                      np.float32)
+    padded[:height, :width] = bgr[..., ::-1]
+    return padded / 127.5 - 1
+
+
+def _band_tops(net: Net, height: int) -> list[int]:
+    """Where the bands of a scan of `height` rows start: BAND rows each, overlapping so that a face is whole in one
+    (the scan goes in bands to bound the memory)."""
+    overlap = 2 * LARGEST_PX // net.multiple * net.multiple
+    tops = []
+    for top in range(0, height, BAND - overlap):
+        tops.append(top)
+        if top + BAND >= height:
+            break
+    return tops
+
+
+def _joined(net: Net, raw: list[np.ndarray], tops: list[int], height: int, scale: float) -> np.ndarray:
+    """A scan's raw detections from those of its bands (rows of score, x0, y0, x1, y1, six points x, y), in the
+    image's pixels: each face kept from the band holding its centre, away from the cut (the last band keeps the
+    rest); `scale`: the image was resized by it for the scan."""
+    overlap = 2 * LARGEST_PX // net.multiple * net.multiple
+    rows = []
+    for top, found in zip(tops, raw):
+        centre_y = (found[:, 2] + found[:, 4]) / 2
+        last = top + BAND >= height
+        keep = (centre_y >= (overlap / 2 if top else 0)) & (last | (centre_y < BAND - overlap / 2))
+        found = found[keep]
+        found[:, 2::2] += top  # the y of the corners and points
+        rows.append(found)
+    found = np.concatenate(rows)
+    found[:, 1:] /= scale
+    return found
 
 
 class _Pyramid:

@@ -67,7 +67,7 @@ def _declared_pixels(encoded: np.ndarray) -> tuple[float, str] | None:
             return None
 
 
-def _refuse_large(path: Path, pixels: float, described: str, max_pixels: float) -> None:
+def _refuse_large(path: str | Path, pixels: float, described: str, max_pixels: float) -> None:
     if pixels > max_pixels:
         raise ImageError(f"{path}: {described}, over the limit of {max_pixels / 1e6:g} MP (max_pixels, "
                          "--max-pixels)")
@@ -81,18 +81,27 @@ def decode_image(path: str | Path, max_pixels: float = MAX_PIXELS) -> np.ndarray
         encoded = np.fromfile(path, np.uint8)  # works for any file name, unlike cv2.imread
     except OSError as exc:
         raise _read_error(path, exc) from None
+    return decode_bytes(encoded, path, max_pixels)
+
+
+def decode_bytes(encoded: bytes | bytearray | memoryview | np.ndarray, name: str | Path = "<bytes>",
+                 max_pixels: float = MAX_PIXELS) -> np.ndarray:
+    """`decode_image` for an image file's bytes already in memory (e.g. from object storage); `name` is the
+    source that errors name."""
+    if not isinstance(encoded, np.ndarray):
+        encoded = np.frombuffer(encoded, np.uint8)
     declared = _declared_pixels(encoded)
     if declared is not None:
-        _refuse_large(path, *declared, max_pixels)
+        _refuse_large(name, *declared, max_pixels)
     try:
         # IMREAD_COLOR applies the EXIF orientation (IMREAD_UNCHANGED would not); ANYDEPTH keeps 16 bits.
         image = cv2.imdecode(encoded, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH) if len(encoded) else None
     except cv2.error as exc:  # e.g. over OpenCV's own pixel limit
-        raise ImageError(f"{path}: OpenCV cannot decode it ({exc.err.strip()})") from None
+        raise ImageError(f"{name}: OpenCV cannot decode it ({exc.err.strip()})") from None
     if image is None:
-        raise ImageError(f"{path}: not an image OpenCV can decode")
+        raise ImageError(f"{name}: not an image OpenCV can decode")
     height, width = image.shape[:2]
-    _refuse_large(path, width * height, f"{width}x{height} pixels", max_pixels)  # where the header did not say
+    _refuse_large(name, width * height, f"{width}x{height} pixels", max_pixels)  # where the header did not say
     return image
 
 
@@ -106,7 +115,12 @@ def read_image(path: str | Path, max_pixels: float = MAX_PIXELS) -> np.ndarray:
 
 def read_colour(path: str | Path, max_pixels: float = MAX_PIXELS) -> np.ndarray:
     """An image file as 8-bit BGR (H, W, 3) for drawing on, EXIF orientation applied."""
-    image = decode_image(path, max_pixels)
+    return eight_bit(decode_image(path, max_pixels))
+
+
+def eight_bit(image: np.ndarray) -> np.ndarray:
+    """A decoded BGR image (`decode_image`, `decode_bytes`) as 8-bit BGR: 16-bit ones through grey, as
+    `read_colour` reads them."""
     if image.dtype != np.uint8:
         image = cv2.cvtColor(to_grey(image, "bgr"), cv2.COLOR_GRAY2BGR)
     return image
@@ -188,7 +202,12 @@ def _listed(inputs) -> list:
         return [inputs]
     if isinstance(inputs, bytes):
         raise TypeError("expected a path (str or os.PathLike) or a list of them, got bytes")
-    return list(inputs)
+    listed = list(inputs)
+    for item in listed:
+        if not isinstance(item, (str, os.PathLike)):
+            raise TypeError(f"expected paths of files and folders (str or os.PathLike), got {type(item).__name__}; "
+                            "images in memory (arrays, encoded bytes, PIL images) go to FaceKeypoints.detect_batch")
+    return listed
 
 
 def _walk(folder: Path) -> list[Path]:

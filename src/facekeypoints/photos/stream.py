@@ -23,7 +23,7 @@ from ..errors import FacekeypointsError
 from .crops import MIN_CROP, Found, find_faces
 from .detection import FaceDetector
 from .io import MAX_PIXELS, frames, is_video, live_frames, read_colour, walk_inputs
-from .results import MAX_SPREAD, FileResult, faces_from
+from .results import MAX_SPREAD, FileResult, answer
 from .tracking import Tracker, Tracking
 
 
@@ -191,19 +191,10 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
                 return
 
     def flush() -> Iterator[FileResult]:
-        if not pending:
-            return
-        crops = np.concatenate([found.faces for _, found in pending])
-        keypoints, spread = model.predict_with_spread(crops)
-        start = 0
-        for result, found in pending:
-            end = start + len(found.faces)
-            result.faces = faces_from(found, keypoints[start:end], spread[start:end], max_spread,
-                                      getattr(model, "uncertainty", None))
-            result.not_faces = len(found.detections) - len(result.faces)  # faces_from drops only those
-            start = end
-            yield result
+        answer(pending, model, max_spread)
+        done = [result for result, _ in pending]
         pending.clear()
+        yield from done
 
     try:
         refill()
