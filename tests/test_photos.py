@@ -153,11 +153,12 @@ def test_predict_images_folders_and_videos(tmp_path, capsys):
     assert "broken.jpg" in capsys.readouterr().err
     records = json.loads(out.read_text())
     assert [(r["source"].rsplit("/", 1)[-1], r["frame"]) for r in records] == [
-        ("clip.mp4", 0), ("clip.mp4", 2), ("clip.mp4", 4), ("astronaut.png", None)]
+        ("broken.jpg", None), ("clip.mp4", 0), ("clip.mp4", 2), ("clip.mp4", 4), ("astronaut.png", None)]
+    assert set(records[0]) == {"source", "frame", "error"} and "broken.jpg" in records[0]["error"]  # its error record
     still = records[-1]
     assert (still["width"], still["height"]) == (512, 512) and len(still["faces"]) == 1
     assert set(still["faces"][0]["keypoints"]) == set(KEYPOINT_NAMES)
-    assert all(len(r["faces"]) >= 1 for r in records)
+    assert all(len(r["faces"]) >= 1 for r in records[1:])
     drawn = {str(p.relative_to(tmp_path / "drawn")) for p in (tmp_path / "drawn").rglob("*") if p.is_file()}
     assert drawn == {"sub/astronaut.png", "clip.mp4"}  # the inputs' folders mirrored
     capture = cv2.VideoCapture(str(tmp_path / "drawn" / "clip.mp4"))
@@ -421,7 +422,9 @@ def test_huge_images_are_refused_from_their_header_and_the_batch_goes_on(tmp_pat
     assert "b-large.png: 13000x12000 pixels, over the limit of 150 MP" in err
     assert "b-larger.png: more than 179 MP, over the limit" in err
     assert "3 input(s) or picture(s) failed" in err
-    [record] = json.loads(out.read_text())
+    *refused, record = json.loads(out.read_text())  # the refused ones have their error records
+    assert [Path(r["source"]).name for r in refused] == ["a-huge.png", "b-large.png", "b-larger.png"]
+    assert all("over the limit" in r["error"] for r in refused)
     assert record["source"].endswith("c-face.png") and len(record["faces"]) == 1
 
     def no_decoding(*args):

@@ -144,8 +144,9 @@ def cmd_predict(args) -> int:
     # Ctrl-C ends a live source as its own end would: the records are closed, valid JSON
     previous = signal.signal(signal.SIGINT, lambda *_: stopped.append(True)) if args.camera is not None else None
     try:
-        results, bar = _stream_faces(args, args.inputs or [sample_image()], "predicting",
-                                     bool(args.save_dir or args.show), stopped)
+        results, bar = (_ray_faces(args, args.inputs or [sample_image()]) if args.ray else
+                        _stream_faces(args, args.inputs or [sample_image()], "predicting",
+                                      bool(args.save_dir or args.show), stopped))
         # The records go to --json; else, unless the pictures are the output, to stdout (nowhere else to say it).
         records = args.json or (None if args.save_dir or args.show else sys.stdout)
         counts = write_results(results, records, args.save_dir, labels=args.labels, every=args.every,
@@ -158,6 +159,20 @@ def cmd_predict(args) -> int:
     _say(args, counts.summary() + (f"; records in {args.json}" if args.json not in (None, "-") else "")
          + (f"; pictures in {args.save_dir}" if args.save_dir else ""), file=sys.stderr)  # stdout may be the JSON
     return 1 if counts.failed else 0
+
+
+def _ray_faces(args, given: list):
+    """predict --ray: the records of the inputs from a Ray cluster, and a progress bar over them."""
+    from .photos import expand_inputs
+    from .ray_data import predict_files
+
+    if args.camera is not None or args.show or args.save_dir or args.boxes:
+        raise FacekeypointsError("--ray writes the records of image files: not with --camera, --show, --save-dir "
+                                 "or --boxes")
+    results = predict_files(given, args.ray, args.workers or None, model=args.model, backend=args.backend,
+                            detector=args.detector, min_size=args.min_size, min_crop=args.min_face,
+                            max_spread=args.max_spread, max_pixels=args.max_pixels)
+    return results, _progress.progress(total=len(expand_inputs(given)), desc="predicting", unit="image")
 
 
 def _shown(results, stopped: list[bool]):
@@ -360,12 +375,17 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         "webm), and their 15 keypoints in the original pixels. An unreadable input is reported and skipped; the exit "
         "status is then 1.", epilog="With no INPUT: the sample photo in the package.")
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="image or video files, or folders")
-    p.add_argument("--json", metavar="FILE", help="the faces found, per image and frame, here (-, or none: stdout)")
+    p.add_argument("--json", metavar="FILE", help="the faces found, a record per image and frame (an unreadable "
+                   "input: its error record), here, by the suffix: .jsonl JSON Lines (a record a line), .parquet "
+                   "Parquet (a row per face, a column per coordinate), else a JSON array (-, or none: stdout)")
     p.add_argument("--save-dir", metavar="DIR", help="write annotated images (PNG) and videos (MP4) here")
     p.add_argument("--camera", metavar="SOURCE", help="follow the faces of a camera (its number: 0 is the first) or "
                    "of a stream OpenCV opens (a URL) as the frames come, until it ends or Ctrl-C")
     p.add_argument("--show", action="store_true", help="show each image or frame with its keypoints in a window as "
                    "it is done (q or Esc stops)")
+    p.add_argument("--ray", metavar="ADDRESS", help="run on a Ray cluster (pip install 'facekeypoints[ray]'): its "
+                   "address, or local to start one here; --workers actors (default: one per CPU); records as without "
+                   "Ray, in order (docs/ray.md)")
     align = p = command(
         "align", cmd_align, "aligned face crops for face recognition, from photos, folders and videos",
         "Find the faces in images, folders and videos as predict does, and cut each one as a square crop aligned as "
@@ -493,7 +513,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 INSTALL_HINT = {"torch": "pip install 'facekeypoints[train]'", "onnx": "pip install 'facekeypoints[train]'",
-                "onnxruntime": "pip install onnxruntime"}
+                "onnxruntime": "pip install onnxruntime", "ray": "pip install 'facekeypoints[ray]'",
+                "pyarrow": "pip install 'facekeypoints[parquet]'"}
 
 
 def main(argv: list[str] | None = None) -> int:

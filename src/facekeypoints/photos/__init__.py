@@ -14,7 +14,8 @@ The flow, one module per step (each imports only the ones before it):
     batch      a batch of images in memory (arrays, encoded bytes, PIL images) in one call (`detect_batch`)
     stream     many files at once: worker processes detect, batched model calls, `FileResult`s in order; videos
                and live sources followed by a `Tracker`
-    writers    JSON records, annotated PNGs and MP4s, written as results come (`write_results`)
+    writers    records (JSON, JSON Lines, Parquet), annotated PNGs and MP4s, written as results come
+               (`write_results`)
 
 and `align`, the crop that puts a face's keypoints on ArcFace's 5-point template (`aligned_crop`), for
 `Face.aligned`: face crops as face recognition models take them.
@@ -65,7 +66,19 @@ from .pose import Pose, head_pose
 from .results import MAX_SPREAD, Face, FileResult, draw_faces, faces_from
 from .stream import SpreadModel, default_workers, detect_files, track_live
 from .tracking import OneEuroFilter, Tracker, Tracking
-from .writers import AnnotationsWriter, Counts, RecordsWriter, VideoOutput, Window, write_image, write_results
+from .writers import (
+    AnnotationsWriter,
+    Counts,
+    JsonLinesWriter,
+    ParquetWriter,
+    RecordsWriter,
+    VideoOutput,
+    Window,
+    face_rows,
+    records_writer,
+    write_image,
+    write_results,
+)
 
 __all__ = [
     "ALIGNED_SIZE",
@@ -86,11 +99,13 @@ __all__ = [
     "HaarDetector",
     "IDENTITY_FRAMING",
     "IMAGE_SUFFIXES",
+    "JsonLinesWriter",
     "ImageError",
     "MAX_PIXELS",
     "MAX_SPREAD",
     "MIN_CROP",
     "OneEuroFilter",
+    "ParquetWriter",
     "Pose",
     "RecordsWriter",
     "SpreadModel",
@@ -113,6 +128,7 @@ __all__ = [
     "detect_files",
     "draw_faces",
     "expand_inputs",
+    "face_rows",
     "faces_from",
     "find_faces",
     "find_faces_batch",
@@ -125,6 +141,7 @@ __all__ = [
     "live_frames",
     "read_boxes",
     "read_colour",
+    "records_writer",
     "read_image",
     "smallest_face",
     "template",

@@ -237,7 +237,10 @@ class FileResult:
     name: Path | None = None
 
     def to_dict(self) -> dict:
-        """The JSON record `facekeypoints predict --json` writes for it."""
+        """The JSON record `facekeypoints predict --json` writes for it; for a result with an error, the error
+        record {"source", "frame", "error"}."""
+        if self.error is not None:
+            return {"source": str(self.source), "frame": self.frame, "error": self.error}
         return {"source": str(self.source), "frame": self.frame, "width": self.width, "height": self.height,
                 "faces": [face.to_dict() for face in self.faces], "not_faces": self.not_faces}
 
