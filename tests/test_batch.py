@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from facekeypoints import FaceKeypoints
-from facekeypoints.photos import BlazeFaceDetector, decode_image, read_colour
+from facekeypoints.photos import BlazeFaceDetector, blazeface, decode_image, read_colour
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +60,7 @@ def test_detect_files_says_which_types_it_takes(fk):
 def test_the_detector_and_the_model_run_once_over_the_batch(real_photos, monkeypatch):
     """Images of one size share every network run: each run of a batch holding four copies of two images has at
     least four inputs. And the model is called once for all the batch's faces."""
+    monkeypatch.setattr(blazeface, "RUN_VALUES", 1 << 24)  # stacks of any of these inputs (the default: small ones)
     detector = BlazeFaceDetector()
     image = read_colour(real_photos[1])  # 1000x665: turned, another shape
     turned = np.ascontiguousarray(np.rot90(image))  # looks turned: the turned views are run too

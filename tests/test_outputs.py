@@ -4,6 +4,7 @@ picked by the suffix; every input has its record, an unreadable one its error re
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -57,9 +58,8 @@ def test_json_lines_append_to_a_file(tmp_path):
             writer.write(FileResult(tmp_path / source, None, 10, 10))
     assert [json.loads(line)["source"] for line in out.read_text().splitlines()] == [
         str(tmp_path / "x.jpg"), str(tmp_path / "y.jpg")]
-    with pytest.raises(OutputExistsError):
-        with JsonLinesWriter(out):  # not appending: an existing file is not replaced
-            pass
+    with pytest.raises(OutputExistsError), JsonLinesWriter(out):  # not appending: an existing file is not replaced
+        pass
 
 
 def test_parquet_has_a_row_per_face_a_column_per_coordinate(inputs, records, tmp_path):
@@ -81,10 +81,9 @@ def test_parquet_has_a_row_per_face_a_column_per_coordinate(inputs, records, tmp
 
 def test_a_failed_parquet_write_leaves_no_file(tmp_path):
     out = tmp_path / "faces.parquet"
-    with pytest.raises(RuntimeError, match="stop"):
-        with records_writer(out) as writer:
-            writer.write(FileResult(tmp_path / "x.jpg", None, 10, 10))
-            raise RuntimeError("stop")
+    with pytest.raises(RuntimeError, match="stop"), records_writer(out) as writer:
+        writer.write(FileResult(tmp_path / "x.jpg", None, 10, 10))
+        raise RuntimeError("stop")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -94,3 +93,17 @@ def test_the_writer_is_picked_by_the_suffix_and_the_help_says_which(tmp_path):
     predict = build_parser(["predict"])._subparsers._group_actions[0].choices["predict"]
     text = " ".join(predict.format_help().split())
     assert ".jsonl JSON Lines" in text and ".parquet Parquet (a row per face" in text and "--ray ADDRESS" in text
+
+
+@pytest.mark.parametrize("module, argv, hint", [
+    ("ray", ["--ray", "local"], "predict needs ray: pip install 'facekeypoints[ray]'"),
+    ("pyarrow", ["--json", "faces.parquet"], "predict needs pyarrow: pip install 'facekeypoints[parquet]'")])
+def test_a_missing_extra_says_which_install_brings_it(module, argv, hint, monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name in [m for m in sys.modules if m == module or m.startswith(module + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    monkeypatch.delitem(sys.modules, "facekeypoints.ray_data", raising=False)
+    assert main(["predict", str(sample_image()), *argv, "-q"]) == 1
+    assert hint in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

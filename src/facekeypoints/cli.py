@@ -372,8 +372,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     predict = p = command(
         "predict", cmd_predict, "keypoints of the faces in photos, folders and videos",
         "Find the faces in images (jpg, png, bmp, webp, tiff), folders (recursively) and videos (mp4, avi, mov, mkv, "
-        "webm), and their 15 keypoints in the original pixels. An unreadable input is reported and skipped; the exit "
-        "status is then 1.", epilog="With no INPUT: the sample photo in the package.")
+        "webm), and their 15 keypoints in the original pixels. An unreadable input is reported and gets its error "
+        "record; the rest goes on, and the exit status is then 1.", epilog="With no INPUT: the sample photo in the package.")
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="image or video files, or folders")
     p.add_argument("--json", metavar="FILE", help="the faces found, a record per image and frame (an unreadable "
                    "input: its error record), here, by the suffix: .jsonl JSON Lines (a record a line), .parquet "

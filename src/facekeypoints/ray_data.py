@@ -26,16 +26,25 @@ import json
 import logging
 import math
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
 from .api import FaceKeypoints
 from .errors import FacekeypointsError
 from .inference import load_model
-from .photos import DEFAULT_DETECTOR, MAX_PIXELS, MAX_SPREAD, MIN_CROP, create_detector, face_rows, is_video, walk_inputs
+from .photos import (
+    DEFAULT_DETECTOR,
+    MAX_PIXELS,
+    MAX_SPREAD,
+    MIN_CROP,
+    create_detector,
+    face_rows,
+    is_video,
+    walk_inputs,
+)
 from .shipped import DEFAULT_MODEL
 
 ROWS = ("records", "faces")  # what predict_dataset's rows are: one per image, or one per face
@@ -77,7 +86,8 @@ class KeypointsActor:
         if self.rows == "faces":
             rows = [row for record in records for row in face_rows(record)]
             return {name: [row[name] for row in rows] for name in (rows[0] if rows else face_rows({"source": ""})[0])}
-        return {"source": [record["source"] for record in records], "error": [record.get("error") for record in records],
+        return {"source": [record["source"] for record in records],
+                "error": [record.get("error") for record in records],
                 "faces": [len(record.get("faces") or []) for record in records],
                 "record": [json.dumps(record, separators=(",", ":")) for record in records]}
 
@@ -85,13 +95,14 @@ class KeypointsActor:
 def predict_dataset(dataset, concurrency: int | None = None, batch_size: int = 32, num_cpus: float = 1,
                     rows: str = "records", **options):
     """The dataset of keypoint records of a Ray dataset of images (see the module's docs for its columns), lazily,
-    as Ray does. concurrency: how many actors (default: the cluster's CPUs / num_cpus); batch_size: rows per call
-    of an actor (images decoded at once in it); num_cpus: CPUs each actor asks for (its threads); rows: "records"
-    or "faces" (`KeypointsActor`). options: `KeypointsActor`'s (model, detector, min_size, ...)."""
+    as Ray does. concurrency: how many actors (default: the cluster's CPUs / num_cpus, less one actor to leave a
+    CPU for the read tasks: with every CPU held by an actor, a `read_*` dataset waits forever); batch_size: rows
+    per call of an actor (images decoded at once in it); num_cpus: CPUs each actor asks for (its threads); rows:
+    "records" or "faces" (`KeypointsActor`). options: `KeypointsActor`'s (model, detector, min_size, ...)."""
     import ray
 
     if concurrency is None:
-        concurrency = max(1, int(ray.cluster_resources().get("CPU", 1) // num_cpus))
+        concurrency = max(1, int(ray.cluster_resources().get("CPU", 1) // num_cpus) - 1)
     options = {"threads": max(1, math.floor(num_cpus)), "rows": rows, **options}
     return dataset.map_batches(KeypointsActor, fn_constructor_kwargs=options, batch_size=batch_size,
                                num_cpus=num_cpus, batch_format="numpy",

@@ -35,6 +35,7 @@ from .detection import (
     Framing,
     as_detection,
     detect,
+    detect_images,
     framing_of,
     smallest_face,
 )
@@ -125,6 +126,7 @@ __all__ = [
     "default_workers",
     "detect",
     "detect_batch",
+    "detect_images",
     "detect_files",
     "draw_faces",
     "expand_inputs",

@@ -6,8 +6,8 @@ over all of its faces. The results are those `stream.detect_files` gives for the
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from PIL import Image

@@ -24,7 +24,11 @@ from .detection import Detection, Framing, ious, smallest_face
 FACE_PX = 20  # the smallest face is scanned at this size: found in all of the tests on the sample photos
 LARGEST_PX = 100  # the full-range net's largest reliable face: each coarser scan is FACE_PX / LARGEST_PX finer
 BAND = 1024  # the scan goes in bands of at most this many rows (of the scaled image), to bound the memory
-RUN_VALUES = 1 << 24  # inputs stacked for one network run hold at most this many floats (64 MB), or one input
+# Inputs stacked for one network run hold at most this many floats (1 MB), or are one input. On CPUs larger stacks
+# are slower, not faster (a batch's feature maps leave the cache): 32 photos of 512x512 took 58 ms a photo image by
+# image, 58 with stacks of 2^18 floats, 70 with 2^20, 89 with 2^22 (Xeon, AVX-512, one thread).
+# benchmarks/ray_batch.py measures the batched detector against image by image.
+RUN_VALUES = 1 << 18
 # The least score of a face, as in MediaPipe's graphs: 0.5 for the short-range net, 0.6 for the full-range one
 # (at 0.5 it took the edges of a photo pasted on a plain background for a face: 0.53).
 THRESHOLD = 0.5
@@ -151,7 +155,7 @@ class BlazeFaceDetector:
 
     def _plan(self, image: np.ndarray) -> Generator[list[tuple[Net, np.ndarray]], list[np.ndarray], list[Detection]]:
         """The search of one image, as a generator: it yields the views it needs the networks' raw detections on
-        (net, BGR view), is sent them back in that order, and returns the faces; `detect_batch` runs many at once."""
+        (net, BGR view), is sent them back in that order, and returns the faces; `detect_batch` runs many in step."""
         # BGR throughout: the shrunk copies become RGB as each is fed to a net (`_padded`), not the full image
         bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
         long_side = max(bgr.shape[:2])

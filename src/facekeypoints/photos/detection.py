@@ -94,7 +94,7 @@ class FaceDetector(Protocol):
     def __call__(self, image: np.ndarray) -> Sequence[Detection | Sequence[float]]: ...
 
 
-# A detector may also have `detect_batch(images) -> [answers of each image]`, for `detection.detect_batch`.
+# A detector may also have `detect_batch(images) -> [answers of each image]`, for `detection.detect_images`.
 
 
 def framing_of(detector: FaceDetector) -> Framing:
@@ -133,10 +133,10 @@ def smallest_face(shape: tuple[int, ...], min_size: float | None) -> float:
 
 def detect(detector: FaceDetector, image: np.ndarray) -> list[Detection]:
     """The detector's faces in a BGR uint8 image, as `Detection`s, largest first."""
-    return detect_batch(detector, [image])[0]
+    return detect_images(detector, [image])[0]
 
 
-def detect_batch(detector: FaceDetector, images: Sequence[np.ndarray]) -> list[list[Detection]]:
+def detect_images(detector: FaceDetector, images: Sequence[np.ndarray]) -> list[list[Detection]]:
     """`detect` for each of several BGR uint8 images: in one call of the detector's `detect_batch(images)` where
     it has one (BlazeFace runs its networks batched over the images), else image by image."""
     framing = framing_of(detector)

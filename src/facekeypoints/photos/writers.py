@@ -411,9 +411,9 @@ def write_results(results: Iterable[FileResult], records: str | os.PathLike | Te
     (a JSON array); None: no records. Each input has its record, an unreadable one its error record. pictures: the
     folder for annotated copies (`AnnotationsWriter`: the results need their images, keep_images=True);
     None: no pictures. labels, every, force: as those writers take them. A result with an error is counted,
-    given to `on_error` and written as its error record: one bad file does not stop the batch. So is a picture that cannot be written
-    (it exists, the disk is full): its record is kept, `on_error` gets the result with the error set, the batch
-    goes on. `on_result` is called after each other result is written (e.g. to move a progress bar). On an
+    given to `on_error` and written as its error record: one bad file does not stop the batch. So is a picture
+    that cannot be written (it exists, the disk is full): its record is kept, `on_error` gets the result with the
+    error set, the batch goes on. `on_result` is called after each other result is written (e.g. to move a progress bar). On an
     exception or an interrupt the records file is left as it was and no half-written video is left.
     """
     counts, started = Counts(), time.perf_counter()
