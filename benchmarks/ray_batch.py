@@ -138,7 +138,7 @@ def ray_run(folder: Path, batch_size: int) -> dict:
         records, memory, seen = [], {}, dict(before)
         for result in ray_data.predict_files([folder], batch_size=batch_size):
             records.append(result.to_dict())
-            if len(records) % 25 == 1:
+            if len(records) % 5 == 1:  # an actor that ends takes its CPU time since the last look with it
                 for pid, mb in actor_memory().items():
                     memory[pid] = max(mb, memory.get(pid, 0))
                 seen.update(descendants_cpu())
