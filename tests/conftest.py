@@ -54,6 +54,18 @@ def real_photos() -> list[Path]:
     return photos
 
 
+@pytest.fixture(scope="session")
+def kaggle68() -> Path:
+    """The shared Kaggle faces with 68 iBUG points as a 300-W folder (../shared/data/kaggle-68: train/, test/)."""
+    folder = Path(os.environ.get("FKD_DATA_DIR", DEFAULT_DATA)).parent / "kaggle-68"
+    if not (folder / "train" / "00001.pts").is_file():
+        message = f"the 68-point faces not found in {folder}"
+        if os.environ.get("FKD_REQUIRE_DATA") == "1":
+            pytest.fail(message + " and FKD_REQUIRE_DATA=1 requires them")
+        pytest.skip(message)
+    return folder
+
+
 def make_faces(n: int, seed: int = 0, partial_every: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """n random 96x96 faces with keypoints; every `partial_every`-th one carries only the usual 4."""
     rng = np.random.default_rng(seed)

@@ -107,3 +107,24 @@ def test_a_missing_extra_says_which_install_brings_it(module, argv, hint, monkey
     assert main(["predict", str(sample_image()), *argv, "-q"]) == 1
     assert hint in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_parquet_columns_follow_the_model_s_keypoints(tmp_path):
+    """A model of another keypoint set: its points' names make the columns (taken from the first face)."""
+    from facekeypoints.photos import Crop, Face
+
+    face = Face((1, 2, 30, 30), {"chin": (5.0, 6.0), "nose": (7.0, 8.0)}, Crop((16.0, 17.0), 30.0))
+    out = tmp_path / "faces.parquet"
+    with records_writer(out) as writer:
+        writer.write(FileResult(tmp_path / "empty.jpg", None, 50, 50))  # no face yet: the columns wait
+        writer.write(FileResult(tmp_path / "x.jpg", None, 50, 50, [face]))
+    table = pq.read_table(out)
+    assert table.column_names[-4:] == ["chin_x", "chin_y", "nose_x", "nose_y"]
+    assert [(r["face"], r["nose_y"]) for r in table.to_pylist()] == [(None, None), (0, 8.0)]
+    with pytest.raises(Exception, match="keypoints chin, nose have no columns here"):
+        with records_writer(tmp_path / "kaggle.parquet") as writer:
+            writer.write(FileResult(tmp_path / "k.jpg", None, 50, 50, [Face((0, 0, 9, 9), {"left_eye_center": (
+                1.0, 1.0)}, Crop((4.0, 4.0), 9.0))]))
+            writer._flush()  # noqa: SLF001 (columns fixed by the first face, as a full row group would)
+            writer.write(FileResult(tmp_path / "x.jpg", None, 50, 50, [face]))
+    assert not (tmp_path / "kaggle.parquet").exists()

@@ -102,7 +102,7 @@ class FaceKeypoints:
 
     def faces(self, found: Found, keypoints: np.ndarray, spread: np.ndarray) -> list[Face]:
         """The `Face`s of one image from its detections and the model's answers (`photos.faces_from`)."""
-        return faces_from(found, keypoints, spread, self.max_spread, self.model.uncertainty)
+        return faces_from(found, keypoints, spread, self.max_spread, self.model.uncertainty, self.model.keypoint_set)
 
     def detect_batch(self, images, channels: str = "rgb", sources=None) -> list[FileResult]:
         """Faces in a batch of images in memory, as a pipeline has them, in one call: one `photos.FileResult` per
@@ -151,7 +151,8 @@ class FaceKeypoints:
         return Tracker(self.model, self.detector, self.min_crop, self.max_spread, tracking)
 
     def predict_crops(self, faces: np.ndarray, four_point: np.ndarray | None = None) -> np.ndarray:
-        """Keypoints (N, 15, 2) of ready 96x96 grey face crops (N, 96, 96), as `submit` predicts them.
+        """Keypoints (N, K, 2) of ready 96x96 grey face crops (N, 96, 96), as `submit` predicts them (K: the
+        model's keypoint set's, `model.keypoint_set`).
 
         faces: uint8 levels, or any other whose range says them without doubt (`photos.to_uint8`: floats in
         [0, 1] or [0, 255], integers in 0-255); others are refused (ValueError, TypeError), not wrapped around.

@@ -99,8 +99,8 @@ def cmd_evaluate(args) -> int:
 
     done = evaluate(args.model, args.data, args.split, args.val_fraction, args.seed, args.batch_size, args.backend,
                     show_progress=True)
-    print(json.dumps(done.report.as_dict(), indent=2) if args.json else
-          f"{args.model} on {len(done.data)} faces ({args.split}): {done.report.format()}")
+    print(json.dumps({**done.report.as_dict(), "nme": done.nme, "points": list(done.points)}, indent=2) if args.json
+          else f"{args.model} on {len(done.data)} faces ({args.split}): {done.format()}")
     if args.worst_out:
         from .gallery import worst_faces
 
@@ -285,7 +285,7 @@ class _Parser(argparse.ArgumentParser):
 def _add_train_parser(command, option, data_help: str, with_models: bool) -> None:
     """`train`, with each registered model's own options when the command is train (the registry needs torch,
     which no other command loads)."""
-    p = command("train", cmd_train, "train a model on Kaggle's training data",
+    p = command("train", cmd_train, "train a model on Kaggle's data or any keypoint annotations",
                 "Train a model. RUN_DIR gets best.pt (best validation RMSE), last.pt (all needed to resume), log.csv "
                 "and curve.png. Ctrl-C (or kill) saves last.pt; --resume continues exactly where it stopped.",
                 force="start afresh over an existing run")
@@ -301,7 +301,8 @@ def _add_train_parser(command, option, data_help: str, with_models: bool) -> Non
             specs = [model_spec(name) for name in list_models()]
     p.add_argument("--model", choices=[s.name for s in specs] or None,
                    help=f"which model (default: {DEFAULT_TRAIN_MODEL if specs else 'the best'})")
-    p.add_argument("--data", default=os.environ.get(DATA_ENV), help="training data: " + data_help)
+    p.add_argument("--data", default=os.environ.get(DATA_ENV), help="training data, any keypoints: Kaggle's (" + data_help
+                   + "), COCO keypoints .json, a 300-W folder of images and .pts files, or dlib's .xml")
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder for checkpoints and logs")
     for name, kind, text in (  # unset (None): the model's own default
             ("epochs", COUNT, "epochs to train, with --resume the new total"), ("batch-size", COUNT, "faces per step"),
@@ -326,6 +327,11 @@ def _add_train_parser(command, option, data_help: str, with_models: bool) -> Non
     p.add_argument("--limit", type=COUNT, help="use only the first N faces of the file (quick checks)")
     p.add_argument("--complete-only", action="store_true", default=None,
                    help="train only on faces with all 15 keypoints (dropna)")
+    p.add_argument("--flip-pairs", metavar="PAIRS", help="mirror pairs of the data's keypoints, 'a:b,c:d' by index or "
+                   "name, or 'none' (default: Kaggle's and iBUG 68's own, else from names saying left/right, else no "
+                   "flipping)")
+    p.add_argument("--init", metavar="MODEL", help="fine-tune: start from this model's weights (a shipped name such as "
+                   "keypointnet, a run folder or checkpoint of the same architecture); new keypoints get new heads")
     p.add_argument("--teacher", metavar="MODEL", help="distil: this model's points (a run folder, checkpoint, .onnx "
                    "or shipped name, trained on the same split) train every head a face has no label for")
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its last.pt, with its "

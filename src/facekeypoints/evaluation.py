@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from ._fs import refuse_existing
-from .data import KeypointData, load_lookup, load_test, load_training, read_submission, train_val_split
+from .data import KeypointData, load_lookup, load_test, read_submission, train_val_split
 from .errors import FacekeypointsError
 from .inference import Predictor, load_model
-from .keypoints import four_point_faces
-from .metrics import RmseReport, keypoint_rmse
+from .data.faces import load_faces
+from .keypoints import KeypointSet, four_point_faces
+from .metrics import RmseReport, keypoint_rmse, normalised_mean_error
 from .shipped import DEFAULT_MODEL
 from .submission import points_from_rows, predict_test, write_submission
 from .uncertainty import Calibration
@@ -24,27 +25,72 @@ SPLITS = ("val", "train", "all")
 
 @dataclass
 class Evaluation:
-    data: KeypointData  # the faces scored
-    predicted: np.ndarray  # (N, 15, 2)
+    data: KeypointData  # the faces scored, on the points scored (`points`)
+    predicted: np.ndarray  # (N, P, 2)
     report: RmseReport
+    points: tuple[str, ...] = ()  # the points scored: the model's and the data's (those both name, if they differ)
+    nme: float | None = None  # mean over faces of the mean point error / outer-eye-corner distance, where defined
+    shared: bool = False  # the model's keypoint set is not the data's: scored on the points both name
+
+    def format(self) -> str:
+        shared = f"on the {len(self.points)} points the model and the data both name\n" if self.shared else ""
+        nme = "" if self.nme is None else f"NME {100 * self.nme:.2f} % of the outer eye corners' distance\n"
+        return shared + nme + self.report.format()
 
 
 def evaluate(model: str | Predictor, data: str, split: str = "val", val_fraction: float = 0.1, seed: int = 0,
              batch_size: int = 256, backend: str = "auto", show_progress: bool = False) -> Evaluation:
-    """Kaggle's RMSE of `model` (a name, file or loaded model) on the faces of `split`. Each face is predicted
-    in the labelling convention its labels follow."""
+    """Kaggle's RMSE (and NME where the data's set has outer eye corners) of `model` (a name, file or loaded
+    model) on the faces of `split` of any annotations `train` takes. Each face is predicted in the labelling
+    convention its labels follow. A model of another keypoint set than the data's is scored on the points both
+    name (by name, or by a one-point alias: a 15-point model on 68-point labels is scored on 13 points)."""
     faces = split_faces(data, split, val_fraction, seed)
     model = model if isinstance(model, Predictor) else load_model(model, backend)
     predicted = model.predict(faces.images, batch_size=batch_size, show_progress=show_progress,
-                              four_point=four_point_faces(faces.mask))
-    return Evaluation(faces, predicted, keypoint_rmse(predicted, faces.keypoints, faces.mask))
+                              four_point=four_point_faces(faces.mask, faces.keypoint_set))
+    ours, theirs, names = shared_points(model.keypoint_set, faces.keypoint_set)
+    if not names:
+        raise FacekeypointsError(f"model {model.name} predicts {model.keypoint_set.name}, the data has "
+                                 f"{faces.keypoint_set.name}, and no point of the one is named in the other")
+    nme = None
+    if faces.keypoint_set.has("right_eye_outer_corner", "left_eye_outer_corner") and len(names) == len(
+            faces.keypoint_set) == len(model.keypoint_set):
+        nme = float(np.nanmean(normalised_mean_error(predicted, faces.keypoints, faces.mask, faces.keypoint_set)))
+    scored = KeypointData(faces.images, faces.keypoints[:, list(theirs)], faces.mask[:, list(theirs)], faces.lines,
+                          faces.source, faces.keypoint_set if len(names) == len(faces.keypoint_set) else
+                          KeypointSet("shared", names))
+    predicted = predicted[:, list(ours)]
+    return Evaluation(scored, predicted, keypoint_rmse(predicted, scored.keypoints, scored.mask, names), names, nme,
+                      model.keypoint_set.names != faces.keypoint_set.names)
+
+
+def shared_points(model_set: KeypointSet, data_set: KeypointSet) -> tuple[tuple[int, ...], tuple[int, ...],
+                                                                             tuple[str, ...]]:
+    """The points two keypoint sets both have, as (the model's indices, the data's, their names): all of them
+    when the sets are one; else those one names that the other names, or gives as a one-point alias."""
+    if model_set.names == data_set.names:
+        every = tuple(range(len(data_set)))
+        return every, every, data_set.names
+    ours, theirs, names = [], [], []
+    for i, name in enumerate(model_set.names):
+        if name in data_set.names:
+            j = data_set.names.index(name)
+        elif len(data_set.aliases.get(name, ())) == 1:
+            j = data_set.aliases[name][0]
+        else:
+            continue
+        ours.append(i), theirs.append(j), names.append(name)
+    for j, name in enumerate(data_set.names):  # a data set's point the model names by one-point alias
+        if j not in theirs and len(model_set.aliases.get(name, ())) == 1:
+            ours.append(model_set.aliases[name][0]), theirs.append(j), names.append(name)
+    return tuple(ours), tuple(theirs), tuple(names)
 
 
 def split_faces(data: str, split: str = "val", val_fraction: float = 0.1, seed: int = 0) -> KeypointData:
-    """The labelled faces of one split of a training file, as `train` splits it."""
+    """The labelled faces of one split of a training file (any annotations `train` takes), as `train` splits it."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
-    faces = load_training(data)
+    faces = load_faces(data)
     if split != "all":
         train_index, val_index = train_val_split(faces, val_fraction, seed)
         faces = faces.subset(val_index if split == "val" else train_index)
@@ -66,7 +112,8 @@ def solved_test(data: str) -> KeypointData:
 def keypoint_errors(model: Predictor, faces: KeypointData, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Each keypoint's spread (N, 15) and distance from its label (N, 15; NaN where unlabelled), crop pixels,
     each face predicted in its labels' convention (as `evaluate` scores it)."""
-    points, spread = model.predict_with_spread(faces.images, batch_size, four_point=four_point_faces(faces.mask))
+    points, spread = model.predict_with_spread(faces.images, batch_size,
+                                               four_point=four_point_faces(faces.mask, faces.keypoint_set))
     return spread, np.linalg.norm(points - faces.keypoints, axis=-1)
 
 
@@ -81,7 +128,10 @@ def calibrate(model: str | Predictor, data: str, val_fraction: float = 0.1, seed
         raise FacekeypointsError(f"model {model.name} gives no heatmap spread: there is nothing to calibrate")
     about = {"model": model.name, "flip": model.resolve_flip(None), "fitted_on": f"validation split (val_fraction "
              f"{val_fraction}, seed {seed}, as `facekeypoints evaluate` makes it): {len(faces)} faces"}
-    return Calibration.fit(spread, error, faces.mask, about)
+    if model.keypoint_set.names != faces.keypoint_set.names:
+        raise FacekeypointsError(f"model {model.name} predicts {model.keypoint_set.name}, the data has "
+                                 f"{faces.keypoint_set.name}: calibrate it on faces of its own keypoints")
+    return Calibration.fit(spread, error, faces.mask, about, names=model.keypoint_set.names)
 
 
 def submit(test: str, lookup: str, out: str, model: str | Predictor = DEFAULT_MODEL, backend: str = "auto",

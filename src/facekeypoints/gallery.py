@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from ._fs import refuse_existing
-from .data import KeypointData, load_lookup, load_test, load_training, read_submission
+from .data import KeypointData, load_lookup, load_test, read_submission
+from .data.faces import is_kaggle, load_faces
 from .data.sources import resolve
 from .errors import DataError, FacekeypointsError
-from .keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS, four_point_faces
+from .keypoints import KAGGLE_15, four_point_faces
 from .metrics import face_rmse
 from .submission import points_from_rows
 from .viz import face_grid, heatmap_overlay, save_figure
@@ -25,15 +26,18 @@ def show(data: str, out: str | Path, *, kind: str | None = None, predictions: st
     Returns what was drawn, in words."""
     out = Path(out)
     refuse_existing(out, force)
-    if kind is None:  # a training file if there is one, else a test file
+    if kind is None:  # a training file (or any annotations) if there is one, else a test file
         try:
-            resolve(data, "training")
+            if is_kaggle(data):
+                resolve(data, "training")
             kind = "training"
         except DataError:
             kind = "test"
     labels = mask = predicted = None
+    keypoint_set = KAGGLE_15
     if kind == "training":
-        faces = load_training(data)
+        faces = load_faces(data)
+        keypoint_set = faces.keypoint_set
         images, labels, mask = faces.images, faces.keypoints, faces.mask
         names = [f"#{i}, line {n}" for i, n in enumerate(faces.lines)]  # index as --indices takes it
     else:
@@ -51,16 +55,19 @@ def show(data: str, out: str | Path, *, kind: str | None = None, predictions: st
             predicted = points_from_rows(*read_submission(predictions), table, faces.image_ids)
     loaded = None
     # Faces with labels are predicted in the labelling convention those labels follow.
-    four_point = four_point_faces(mask) if mask is not None else np.zeros(len(images), bool)
+    four_point = four_point_faces(mask, keypoint_set) if mask is not None else np.zeros(len(images), bool)
     if model and predicted is None:
         from .inference.torch_backend import KeypointModel
 
         loaded = KeypointModel.load(model)
+        if labels is not None and loaded.keypoint_set.names != keypoint_set.names:
+            raise FacekeypointsError(f"{model} predicts {loaded.keypoint_set.name}, the faces are labelled with "
+                                     f"{keypoint_set.name}: draw it on faces of its own keypoints")
         if worst:  # ranking needs every face's prediction
             predicted = loaded.predict(images, show_progress=True, four_point=four_point)
     index = choose(len(images), indices, count, seed, worst, labels, mask, predicted)
     if loaded is not None and predicted is None:  # only the faces drawn
-        predicted = np.full((len(images), NUM_KEYPOINTS, 2), np.nan, np.float32)
+        predicted = np.full((len(images), len(loaded.keypoint_set), 2), np.nan, np.float32)
         predicted[index] = loaded.predict(images[index], four_point=four_point[index])
     if heatmaps:
         if loaded is None:
@@ -112,7 +119,7 @@ def heatmaps_figure(model, image: np.ndarray, labels: np.ndarray | None, four_po
             titles.append("target")
     rows.append(model.heatmaps(image[None], np.array([four_point]))[0])
     titles.append("predicted")
-    return heatmap_overlay(image, rows, list(KEYPOINT_NAMES), titles)
+    return heatmap_overlay(image, rows, list(model.keypoint_set.names), titles)
 
 
 def worst_faces(data: KeypointData, predicted: np.ndarray, count: int, title: str, out: str | Path | None = None,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS, pattern_name
+from .keypoints import KEYPOINT_NAMES, pattern_name
 
 
 @dataclass
@@ -21,17 +21,18 @@ class RmseReport:
     @classmethod
     def from_errors(
         cls, squared: np.ndarray, keypoint: np.ndarray | None = None, image: np.ndarray | None = None,
-        image_pattern: dict | None = None,
+        image_pattern: dict | None = None, names: tuple[str, ...] = KEYPOINT_NAMES,
     ) -> RmseReport:
         """Build a report from one squared error per scored coordinate.
 
         keypoint: each coordinate's keypoint index (for the per-keypoint breakdown);
-        image: each coordinate's image, and image_pattern: image -> number of its keypoints scored.
+        image: each coordinate's image, and image_pattern: image -> number of its keypoints scored (Kaggle's
+        patterns: for other keypoint sets, give none). names: the keypoints' (default Kaggle's 15).
         """
         squared = np.asarray(squared, np.float64)
         report = cls(_rmse(squared), len(squared))
         if keypoint is not None:
-            for k, name in enumerate(KEYPOINT_NAMES):
+            for k, name in enumerate(names):
                 sel = keypoint == k
                 if sel.any():
                     report.per_keypoint[name] = (_rmse(squared[sel]), int(sel.sum()) // 2)
@@ -83,15 +84,25 @@ def mean_point_error(predicted: np.ndarray, truth: np.ndarray, mask: np.ndarray)
         return distance.sum(1) / mask.sum(1)
 
 
-def keypoint_rmse(predicted: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> RmseReport:
-    """Score (N, 15, 2) predictions against labels where `mask` (N, 15) is True."""
+def keypoint_rmse(predicted: np.ndarray, truth: np.ndarray, mask: np.ndarray,
+                  names: tuple[str, ...] = KEYPOINT_NAMES) -> RmseReport:
+    """Score (N, K, 2) predictions against labels where `mask` (N, K) is True; names: the K keypoints' (default
+    Kaggle's 15, which also get the per-pattern breakdown)."""
     predicted, truth, mask = np.asarray(predicted), np.asarray(truth), np.asarray(mask, bool)
-    if predicted.shape != truth.shape or mask.shape != truth.shape[:2] or truth.shape[1:] != (NUM_KEYPOINTS, 2):
+    if predicted.shape != truth.shape or mask.shape != truth.shape[:2] or truth.shape[1:] != (len(names), 2):
         raise ValueError(f"shapes differ: predicted {predicted.shape}, truth {truth.shape}, mask {mask.shape}")
     image, keypoint = np.nonzero(mask)
     diff = predicted[image, keypoint].astype(np.float64) - truth[image, keypoint]
     squared = (diff**2).reshape(-1)  # x and y of each labelled keypoint
     counts = mask.sum(axis=1)
-    return RmseReport.from_errors(
-        squared, np.repeat(keypoint, 2), np.repeat(image, 2), dict(enumerate(counts.tolist()))
-    )
+    kaggle = tuple(names) == KEYPOINT_NAMES
+    return RmseReport.from_errors(squared, np.repeat(keypoint, 2), np.repeat(image, 2),
+                                  dict(enumerate(counts.tolist())) if kaggle else None, tuple(names))
+
+
+def normalised_mean_error(predicted: np.ndarray, truth: np.ndarray, mask: np.ndarray, keypoint_set) -> np.ndarray:
+    """Each face's NME (N,): its mean point error over its labelled points divided by the distance of its labelled
+    outer eye corners (300-W's "inter-ocular" normalisation; NaN where a face lacks them)."""
+    corners = keypoint_set.lookup(truth, ("right_eye_outer_corner", "left_eye_outer_corner"), "NME")
+    with np.errstate(invalid="ignore"):
+        return mean_point_error(predicted, truth, mask) / np.linalg.norm(corners[:, 0] - corners[:, 1], axis=-1)

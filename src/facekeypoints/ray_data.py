@@ -83,9 +83,9 @@ class KeypointsActor:
         sources = [str(path) for path in batch["path"]] if "path" in batch else None
         results = self.fk.detect_batch(items, "rgb", sources)
         records = [result.to_dict() for result in results]
-        if self.rows == "faces":
-            rows = [row for record in records for row in face_rows(record)]
-            return {name: [row[name] for row in rows] for name in (rows[0] if rows else face_rows({"source": ""})[0])}
+        if self.rows == "faces":  # every record gives at least a row
+            rows = [row for record in records for row in face_rows(record, self.fk.model.keypoint_set.names)]
+            return {name: [row[name] for row in rows] for name in rows[0]}
         return {"source": [record["source"] for record in records],
                 "error": [record.get("error") for record in records],
                 "faces": [len(record.get("faces") or []) for record in records],

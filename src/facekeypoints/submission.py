@@ -9,7 +9,7 @@ import numpy as np
 from ._fs import atomic_output
 from .data import LookupTable, TestImages, load_lookup, read_submission
 from .errors import DataError
-from .keypoints import IMAGE_SIZE, NUM_KEYPOINTS, four_point_faces
+from .keypoints import IMAGE_SIZE, KEYPOINT_NAMES, NUM_KEYPOINTS, four_point_faces
 from .metrics import RmseReport
 
 
@@ -19,6 +19,8 @@ def predict_test(model, test: TestImages, lookup: LookupTable, batch_size: int =
     convention's points is of that collection, and is answered in its convention."""
     four_point = four_point_faces(lookup.requested(test.image_ids))
     predicted = model.predict(test.images, batch_size=batch_size, show_progress=show_progress, four_point=four_point)
+    if model.keypoint_set.names != KEYPOINT_NAMES:  # another set: Kaggle's points by name or alias, if it has them
+        predicted = model.keypoint_set.lookup(predicted, KEYPOINT_NAMES, "a Kaggle submission").astype(np.float32)
     return submission_locations(predicted, test, lookup)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from ._fs import atomic_output
 from .errors import DataError
-from .keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS
+from .keypoints import KEYPOINT_NAMES
 
 FORMAT = "facekeypoints-uncertainty-1"
 MIN_BIN = 20  # faces pooled before the fit: isotonic regression on single faces chases their label noise
@@ -70,37 +70,39 @@ def fit_table(spread: np.ndarray, error: np.ndarray, min_bin: int = MIN_BIN) -> 
 
 @dataclass(frozen=True)
 class Calibration:
-    """Expected error per keypoint as a function of its spread: `calibration(spread)` for spreads (..., 15)
-    in crop pixels gives errors (..., 15) in crop pixels (NaN where the spread is NaN)."""
+    """Expected error per keypoint as a function of its spread: `calibration(spread)` for spreads (..., K)
+    in crop pixels gives errors (..., K) in crop pixels (NaN where the spread is NaN)."""
 
-    knots: tuple[tuple[np.ndarray, np.ndarray], ...]  # per keypoint, in Kaggle's order: (spread, error)
+    knots: tuple[tuple[np.ndarray, np.ndarray], ...]  # per keypoint, in the model's order: (spread, error)
     about: dict
+    names: tuple[str, ...] = KEYPOINT_NAMES  # the keypoints, in that order (the model's keypoint set's)
 
     def __call__(self, spread: np.ndarray) -> np.ndarray:
         spread = np.asarray(spread, np.float64)
-        if spread.shape[-1:] != (NUM_KEYPOINTS,):
-            raise ValueError(f"expected spreads (..., {NUM_KEYPOINTS}), got shape {spread.shape}")
+        if spread.shape[-1:] != (len(self.knots),):
+            raise ValueError(f"expected spreads (..., {len(self.knots)}), got shape {spread.shape}")
         out = np.stack([np.where(spread[..., k] > x[-1], y[-1] * spread[..., k] / x[-1],
                                  np.interp(spread[..., k], x, y)) for k, (x, y) in enumerate(self.knots)], axis=-1)
         return np.where(np.isnan(spread), np.nan, out)
 
     @classmethod
     def fit(cls, spread: np.ndarray, error: np.ndarray, mask: np.ndarray, about: dict | None = None,
-            min_bin: int = MIN_BIN) -> Calibration:
-        """Fit on faces' spreads (N, 15), actual errors (N, 15) and which points are labelled (N, 15)."""
+            min_bin: int = MIN_BIN, names: tuple[str, ...] = KEYPOINT_NAMES) -> Calibration:
+        """Fit on faces' spreads (N, K), actual errors (N, K) and which points are labelled (N, K); names: the
+        K keypoints (default Kaggle's 15)."""
         spread, error, mask = np.asarray(spread), np.asarray(error), np.asarray(mask, bool)
         mask = mask & np.isfinite(spread) & np.isfinite(error)
-        missing = [name for k, name in enumerate(KEYPOINT_NAMES) if not mask[:, k].any()]
+        missing = [name for k, name in enumerate(names) if not mask[:, k].any()]
         if missing:
             raise ValueError(f"no labelled face with a spread for {', '.join(missing)}")
-        knots = tuple(fit_table(spread[mask[:, k], k], error[mask[:, k], k], min_bin) for k in range(NUM_KEYPOINTS))
-        counts = {name: int(mask[:, k].sum()) for k, name in enumerate(KEYPOINT_NAMES)}
-        return cls(knots, {**(about or {}), "min_bin": min_bin, "labelled": counts})
+        knots = tuple(fit_table(spread[mask[:, k], k], error[mask[:, k], k], min_bin) for k in range(len(names)))
+        counts = {name: int(mask[:, k].sum()) for k, name in enumerate(names)}
+        return cls(knots, {**(about or {}), "min_bin": min_bin, "labelled": counts}, tuple(names))
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "about": self.about,
                 "points": {name: {"spread": np.round(x, 4).tolist(), "error": np.round(y, 4).tolist()}
-                           for name, (x, y) in zip(KEYPOINT_NAMES, self.knots)}}
+                           for name, (x, y) in zip(self.names, self.knots)}}
 
     def write(self, path: str | Path, force: bool = False) -> None:
         with atomic_output(path, force=force) as tmp:
@@ -116,8 +118,8 @@ class Calibration:
         if not isinstance(record, dict) or record.get("format") != FORMAT or not isinstance(record.get("points"), dict):
             raise DataError(f"not an uncertainty calibration (expected \"format\": \"{FORMAT}\" and \"points\")",
                             str(path))
-        knots = []
-        for name in KEYPOINT_NAMES:
+        knots, names = [], tuple(record["points"])  # in the model's order, as `to_json` wrote them
+        for name in names:
             entry = record["points"].get(name)
             try:
                 x, y = (np.asarray(entry[key], np.float64) for key in ("spread", "error"))
@@ -128,7 +130,7 @@ class Calibration:
                 raise DataError(f"keypoint {name}: knots must be finite, spreads positive and increasing, errors "
                                 "non-negative and non-decreasing", str(path))
             knots.append((x, y))
-        return cls(tuple(knots), record.get("about", {}))
+        return cls(tuple(knots), record.get("about", {}), names)
 
 
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:

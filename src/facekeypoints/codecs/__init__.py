@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import FacekeypointsError
+from ..keypoints import KeypointSet
 from .base import Codec, cell_centres, gaussian
 from .coordinates import CoordinateCodec, RegressionCodec
 from .heatmap import HeatmapCodec
@@ -23,6 +24,8 @@ def codec_from_config(config: dict[str, Any]) -> Codec:
     """The codec a checkpoint's `Codec.config()` describes."""
     config = dict(config)
     name = config.pop("name", None)
+    if "keypoint_set" in config:  # absent from models saved before keypoint sets were data: Kaggle's 15
+        config["keypoint_set"] = KeypointSet.from_dict(config["keypoint_set"])
     if name not in CODECS:
         raise FacekeypointsError(f"unknown codec {name!r}; known: {', '.join(sorted(CODECS))}")
     try:

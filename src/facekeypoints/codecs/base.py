@@ -2,12 +2,13 @@
 
 A codec stands between the labels and the network, in both directions:
 
-    labels (N, 15, 2) + mask (N, 15) --to_heads--> per-head points (N, H, 2) + mask (N, H)
+    labels (N, K, 2) + mask (N, K) --to_heads--> per-head points (N, H, 2) + mask (N, H)
         --(augmentation works here, in pixels)--> --encode--> targets, weights --loss(output, ...)-->
-    network output --decode_heads--> per-head points (N, H, 2), spread (N, H) --select--> (N, 15, 2)
+    network output --decode_heads--> per-head points (N, H, 2), spread (N, H) --select--> (N, K, 2)
 
-"Heads" are what the network predicts a point for: the 15 keypoints for most codecs, 19 for
-`IntegralCodec` (a second set of 4 for the 4-keypoint labelling convention). Because training works on
+K is the codec's keypoint set's size (15 for Kaggle's). "Heads" are what the network predicts a point for:
+the K keypoints for most codecs, K plus the set's `partial` points for `IntegralCodec` (Kaggle: 19, a second
+set of 4 for the 4-keypoint labelling convention). Because training works on
 per-head points in pixels, one augmentation and one flip-averaging path serve every codec.
 Coordinates are pixel (x, y) with pixel j's centre at j, as in Kaggle's labels.
 """
@@ -15,38 +16,47 @@ Coordinates are pixel (x, y) with pixel j's centre at j, as in Kaggle's labels.
 from __future__ import annotations
 
 import dataclasses
+from functools import cached_property
 from typing import Any, ClassVar
 
 import torch
 
-from ..keypoints import FLIP_PERMUTATION, IMAGE_SIZE, NUM_KEYPOINTS
-
-_FLIP_PERMUTATION = torch.tensor(FLIP_PERMUTATION)  # made once: training asks for it every step
+from ..keypoints import IMAGE_SIZE, KAGGLE_15, KeypointSet
 
 
+@dataclasses.dataclass
 class Codec:
-    """Base class: subclasses are dataclasses whose fields are their settings (saved in checkpoints)."""
+    """Base class: subclasses are dataclasses whose fields are their settings (saved in checkpoints), the
+    keypoint set the model predicts among them (so that a model file says what it predicts)."""
 
     name: ClassVar[str] = ""
-    size: int = IMAGE_SIZE  # the faces' side in pixels
+    size: ClassVar[int] = IMAGE_SIZE  # the faces' side in pixels
+    keypoint_set: KeypointSet = dataclasses.field(default=KAGGLE_15, kw_only=True)
+
+    @property
+    def keypoints(self) -> int:
+        """How many keypoints the codec gives (the keypoint set's)."""
+        return len(self.keypoint_set)
 
     # -- which heads the network has
     @property
     def heads(self) -> int:
-        return NUM_KEYPOINTS
+        return self.keypoints
 
-    @property
+    @cached_property
     def flip_permutation(self) -> torch.Tensor:
-        """(H,): the head that head h becomes on the mirrored face."""
-        return _FLIP_PERMUTATION
+        """(H,): the head that head h becomes on the mirrored face (made once: training asks every step)."""
+        return torch.tensor(self.keypoint_set.flip_permutation)
 
     def config(self) -> dict[str, Any]:
-        """What rebuilds this codec (`codec_from_config`): its name and settings."""
-        return {"name": self.name, **{f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}}
+        """What rebuilds this codec (`codec_from_config`): its name and settings, the keypoint set as plain data."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        values["keypoint_set"] = self.keypoint_set.to_dict()
+        return {"name": self.name, **values}
 
     # -- training
     def to_heads(self, keypoints: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Labels (N, 15, 2), NaN where unlabelled, and mask (N, 15) -> the heads' points (N, H, 2), no NaN,
+        """Labels (N, K, 2), NaN where unlabelled, and mask (N, K) -> the heads' points (N, H, 2), no NaN,
         and which of them are labelled (N, H) bool."""
         return torch.nan_to_num(keypoints.float()), mask.bool()
 
@@ -65,9 +75,9 @@ class Codec:
         raise NotImplementedError
 
     def select(self, per_head: torch.Tensor, four_point: torch.Tensor | None = None) -> torch.Tensor:
-        """Anything laid out per head (N, H, ...) -> the 15 keypoints' (N, 15, ...), in the 4-keypoint
+        """Anything laid out per head (N, H, ...) -> the keypoints' (N, K, ...), in the 4-keypoint
         labelling convention where `four_point` (bool (N,)) for codecs that know it."""
-        return per_head[:, :NUM_KEYPOINTS]
+        return per_head[:, : self.keypoints]
 
     def unflip(self, points: torch.Tensor, flip_offset: torch.Tensor | None = None) -> torch.Tensor:
         """Per-head points predicted on mirrored faces -> points on the faces themselves.
@@ -86,11 +96,11 @@ class Codec:
         return None
 
     def target_heatmaps(self, keypoints: torch.Tensor, mask: torch.Tensor) -> torch.Tensor | None:
-        """The heatmaps (N, 15, h, w) the network is trained towards for these labels, or None if there are none."""
+        """The heatmaps (N, K, h, w) the network is trained towards for these labels, or None if there are none."""
         return None
 
     def decode(self, output, four_point: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Network output -> keypoints (N, 15, 2) and spread (N, 15)."""
+        """Network output -> keypoints (N, K, 2) and spread (N, K)."""
         points, spread = self.decode_heads(output)
         return self.select(points, four_point), self.select(spread.unsqueeze(-1), four_point)[..., 0]
 

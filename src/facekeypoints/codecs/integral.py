@@ -6,18 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..keypoints import FLIP_PERMUTATION, FOUR_POINT_PATTERN, IMAGE_SIZE, NUM_KEYPOINTS, PARTIAL_KEYPOINTS
+from ..keypoints import IMAGE_SIZE
 from .base import Codec, cell_centres, gaussian
-
-# Head h's keypoint: the 15 keypoints, then the 4-keypoint convention's own heads for its 4 points.
-HEAD_KEYPOINT = tuple(range(NUM_KEYPOINTS)) + PARTIAL_KEYPOINTS
-_EXTRA_HEAD = {k: NUM_KEYPOINTS + i for i, k in enumerate(PARTIAL_KEYPOINTS)}
-# The heads that answer for the 15 keypoints in the 4-keypoint convention.
-FOUR_POINT_HEADS = tuple(_EXTRA_HEAD.get(k, k) for k in range(NUM_KEYPOINTS))
-# As tensors, made once: training asks for them every step.
-_HEAD_KEYPOINT = torch.tensor(HEAD_KEYPOINT)
-_FLIP_HEADS = torch.tensor(list(FLIP_PERMUTATION) + [_EXTRA_HEAD[FLIP_PERMUTATION[k]] for k in PARTIAL_KEYPOINTS])
-_FOUR_POINT_PATTERN = torch.tensor(FOUR_POINT_PATTERN)
 
 
 @dataclass
@@ -26,9 +16,10 @@ class IntegralCodec(Codec):
     expected cell centre under the softmax of its heatmap, so a 24x24 grid still gives sub-pixel positions,
     and the loss is taken on the coordinates themselves (L1, robust to the data's gross mislabels).
 
-    The network has 19 heads: 15 for the 15-keypoint labelling convention, then 4 for the 4-keypoint one
-    (`PARTIAL_KEYPOINTS`). Training sends a face's labels to the heads of its convention, known from which
-    keypoints it carries; at prediction the caller says which convention it wants (`four_point`).
+    The network has a head per keypoint of the set, then one more for each of the set's `partial` points: for
+    Kaggle's 15, 19 heads, 4 for the 4-keypoint labelling convention. Training sends a face's labels to the
+    heads of its convention, known from which keypoints it carries; at prediction the caller says which
+    convention it wants (`four_point`). A set without `partial` points has one head per keypoint.
     """
 
     name = "integral"
@@ -41,25 +32,38 @@ class IntegralCodec(Codec):
         self.size, self.stride = int(self.size), int(self.stride)
         self.sigma, self.shape_weight = float(self.sigma), float(self.shape_weight)
         self.cells = self.size // self.stride
+        k, partial = self.keypoints, self.keypoint_set.partial
+        # Head h's keypoint: the K keypoints, then the second convention's own heads for its points.
+        self.head_keypoint = tuple(range(k)) + partial
+        extra = {p: k + i for i, p in enumerate(partial)}
+        # The heads that answer for the K keypoints in the second (4-keypoint) convention.
+        self.four_point_heads = tuple(extra.get(p, p) for p in range(k))
+        perm = self.keypoint_set.flip_permutation
+        # As tensors, made once: training asks for them every step.
+        self._head_keypoint = torch.tensor(self.head_keypoint)
+        self._flip_heads = torch.tensor(list(perm) + [extra[perm[p]] for p in partial])
+        self._pattern = torch.tensor([p in partial for p in range(k)])
 
     @property
     def heads(self) -> int:
-        return len(HEAD_KEYPOINT)
+        return len(self.head_keypoint)
 
     @property
     def flip_permutation(self) -> torch.Tensor:
-        return _FLIP_HEADS
+        return self._flip_heads
 
     def is_four_point(self, mask: torch.Tensor) -> torch.Tensor:
-        """Which faces carry exactly the 4-keypoint convention's labels."""
-        return (mask.bool() == _FOUR_POINT_PATTERN.to(mask.device)).all(dim=1)
+        """Which faces carry exactly the second convention's labels (never, for a set without one)."""
+        if not self.keypoint_set.partial:
+            return torch.zeros(mask.shape[0], dtype=torch.bool, device=mask.device)
+        return (mask.bool() == self._pattern.to(mask.device)).all(dim=1)
 
     def to_heads(self, keypoints, mask):
         """Each face's labels go to the heads of its own convention; the other convention's heads are masked."""
         four = self.is_four_point(mask).unsqueeze(1)
-        index = _HEAD_KEYPOINT.to(keypoints.device)
+        index = self._head_keypoint.to(keypoints.device)
         points = torch.nan_to_num(keypoints.float())[:, index]
-        is_extra = torch.arange(len(HEAD_KEYPOINT), device=mask.device) >= NUM_KEYPOINTS
+        is_extra = torch.arange(self.heads, device=mask.device) >= self.keypoints
         return points, mask.bool()[:, index] & (is_extra == four)
 
     def encode(self, points, mask):
@@ -85,18 +89,18 @@ class IntegralCodec(Codec):
         return torch.stack(means, dim=-1), variance.sqrt()
 
     def decode_heads(self, output):
-        """Per-head points (N, 19, 2) and how far each head's probability mass spreads around them (N, 19),
+        """Per-head points (N, H, 2) and how far each head's probability mass spreads around them (N, H),
         in pixels: about 7 on a face, three times that on a detector's false positive."""
         return self._moments(self.probabilities(output))
 
     def select(self, per_head, four_point=None):
         """A gather and a `where` (no boolean indexing), so that it exports to ONNX with a dynamic batch."""
-        base = per_head[:, :NUM_KEYPOINTS]
-        if four_point is None:
+        base = per_head[:, : self.keypoints]
+        if four_point is None or not self.keypoint_set.partial:
             return base
         four = torch.as_tensor(four_point, device=per_head.device).bool()
         four = four.reshape(-1, *([1] * (per_head.dim() - 1)))
-        return torch.where(four, per_head[:, list(FOUR_POINT_HEADS)], base)
+        return torch.where(four, per_head[:, list(self.four_point_heads)], base)
 
     def loss(self, output, targets, weights):
         """Mean absolute pixel error over the labelled heads' coordinates, plus `shape_weight` times the

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..keypoints import COLUMN_INDEX, COORDINATE_COLUMNS, IMAGE_SIZE, NUM_KEYPOINTS
+from ..keypoints import COLUMN_INDEX, COORDINATE_COLUMNS, IMAGE_SIZE, KAGGLE_15, NUM_KEYPOINTS, KeypointSet
 from . import cache
 from .sources import Source, resolve
 
@@ -52,9 +52,10 @@ class KeypointData:
     """Labelled faces: the content of a training.csv.
 
     images:    uint8 (N, 96, 96), grey levels.
-    keypoints: float32 (N, 15, 2), (x, y) in pixels; NaN where a keypoint is not labelled.
-    mask:      bool (N, 15), True where the keypoint is labelled.
-    lines:     int (N,), each face's line in the source file, for messages.
+    keypoints: float32 (N, K, 2), (x, y) in pixels; NaN where a keypoint is not labelled.
+    mask:      bool (N, K), True where the keypoint is labelled.
+    lines:     int (N,), each face's line in the source file (or entry in an annotation file), for messages.
+    keypoint_set: the points' set (K of them: 15 here; other annotation files give others, `data.faces`).
     """
 
     images: np.ndarray
@@ -62,12 +63,14 @@ class KeypointData:
     mask: np.ndarray
     lines: np.ndarray
     source: str = ""
+    keypoint_set: KeypointSet = KAGGLE_15
 
     def __len__(self) -> int:
         return len(self.images)
 
     def subset(self, index: np.ndarray | slice) -> KeypointData:
-        return KeypointData(self.images[index], self.keypoints[index], self.mask[index], self.lines[index], self.source)
+        return KeypointData(self.images[index], self.keypoints[index], self.mask[index], self.lines[index], self.source,
+                            self.keypoint_set)
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Export a model to ONNX: the whole `InferenceGraph`, decoding included, so that an ONNX file alone maps
-uint8 faces (N, 96, 96) and a bool (N,) "four_point" to keypoints (N, 15, 2) and spreads (N, 15), and
-any ONNX runtime (not only ours) can use it. The batch axis is dynamic."""
+uint8 faces (N, 96, 96) and a bool (N,) "four_point" to keypoints (N, K, 2) and spreads (N, K), and
+any ONNX runtime (not only ours) can use it. The batch axis is dynamic. Its metadata ("facekeypoints": JSON)
+holds the codec's settings, the keypoint set (names, flip pairs, mean shape) among them."""
 
 from __future__ import annotations
 

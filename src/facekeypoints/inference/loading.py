@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import FacekeypointsError
+from ..errors import DataError, FacekeypointsError
 from ..shipped import DEFAULT_MODEL, ModelFiles, model_files
 from ..uncertainty import Calibration
 from .onnx_backend import OnnxKeypointModel, onnx_runtime_available
@@ -28,6 +28,10 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL, backend: str = "auto", 
     files = model_files(name_or_path)
     model = _load(files, backend, precision, threads)
     model.uncertainty = Calibration.read(files.calibration) if files.calibration else None
+    if model.uncertainty is not None and model.uncertainty.names != model.keypoint_set.names:
+        raise DataError(f"its keypoints ({', '.join(model.uncertainty.names[:3])}, ...) are not the model's "
+                        f"({model.keypoint_set.name}: {', '.join(model.keypoint_set.names[:3])}, ...): a calibration "
+                        "of another model", str(files.calibration))
     return model
 
 

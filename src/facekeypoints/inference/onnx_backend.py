@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ..errors import FacekeypointsError
+from ..keypoints import KeypointSet
 from .predictor import Predictor
 
 EXPECTED_OUTPUTS = ["keypoints", "spread"]  # as `facekeypoints export` names them
@@ -51,6 +52,8 @@ class OnnxKeypointModel(Predictor):
         props = self.session.get_modelmeta().custom_metadata_map
         self.meta = json.loads(props.get("facekeypoints", "{}"))
         self.name = self.meta.get("model", "onnx")
+        # the points it predicts: in its metadata since keypoint sets are data; older files predict Kaggle's 15
+        self.keypoint_set = KeypointSet.from_dict(self.meta.get("codec", {}).get("keypoint_set"))
         self.flips = bool(self.meta.get("flip", False))
         self.source = source or str(model)
 

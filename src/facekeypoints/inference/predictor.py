@@ -1,4 +1,5 @@
-"""What every loaded model offers, whatever runs it: `predict(images)` -> keypoints (N, 15, 2)."""
+"""What every loaded model offers, whatever runs it: `predict(images)` -> keypoints (N, K, 2), K the points of
+its keypoint set (`keypoint_set`: Kaggle's 15 for the shipped models)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._progress import progress
-from ..keypoints import IMAGE_SIZE, NUM_KEYPOINTS
+from ..keypoints import IMAGE_SIZE, KAGGLE_15, KeypointSet
 from ..uncertainty import Calibration
 
 
@@ -21,6 +22,7 @@ class Predictor:
     # Expected error per keypoint from its spread (`facekeypoints.uncertainty.Calibration`), fitted for this
     # model: `load_model` reads it from beside the weights; None where there is none (NaN-spread models too).
     uncertainty: Calibration | None = None
+    keypoint_set: KeypointSet = KAGGLE_15  # the points it predicts, in its output order
 
     @property
     def can_flip(self) -> bool:
@@ -39,7 +41,7 @@ class Predictor:
 
     def predict(self, images: np.ndarray, batch_size: int = 256, show_progress: bool = False,
                 four_point: np.ndarray | None = None, flip: bool | None = None) -> np.ndarray:
-        """Keypoints, float32 (N, 15, 2) pixel (x, y), of uint8 grey faces (N, 96, 96).
+        """Keypoints, float32 (N, K, 2) pixel (x, y), of uint8 grey faces (N, 96, 96); K: `keypoint_set`'s.
 
         four_point: bool (N,), faces to place in the Kaggle data's 4-keypoint labelling convention (for
         a model that knows both; others ignore it). flip: also predict on the mirrored faces and average
@@ -49,7 +51,7 @@ class Predictor:
 
     def predict_with_spread(self, images: np.ndarray, batch_size: int = 256, flip: bool | None = None,
                             four_point: np.ndarray | None = None):
-        """Keypoints as `predict`, and the spread of each keypoint's heatmap (N, 15) in crop pixels: a measure
+        """Keypoints as `predict`, and the spread of each keypoint's heatmap (N, K) in crop pixels: a measure
         of doubt, low (a median of about 7 over the 15) on faces and high on things that are not faces.
         NaN for models without heatmaps read by soft-argmax. `uncertainty` turns it into pixels of error.
         four_point: as `predict` takes it (the photo pipeline gives none)."""
@@ -63,8 +65,9 @@ class Predictor:
             raise ValueError(f"expected uint8 grey levels, got {images.dtype}")
         flip = self.resolve_flip(flip)
         four_point = _four_point(four_point, len(images))
-        out = np.empty((len(images), NUM_KEYPOINTS, 2), np.float32)
-        doubt = np.full((len(images), NUM_KEYPOINTS), np.nan, np.float32)
+        k = len(self.keypoint_set)
+        out = np.empty((len(images), k, 2), np.float32)
+        doubt = np.full((len(images), k), np.nan, np.float32)
         starts = range(0, len(images), batch_size)
         for start in progress(starts, desc="predicting", unit="batch", disable=not show_progress):
             end = start + batch_size
@@ -74,7 +77,7 @@ class Predictor:
         return out, doubt
 
     def _run(self, faces: np.ndarray, four_point: np.ndarray, flip: bool) -> tuple[np.ndarray, np.ndarray]:
-        """One batch: keypoints (n, 15, 2) and per-keypoint heatmap spread (n, 15), both float32."""
+        """One batch: keypoints (n, K, 2) and per-keypoint heatmap spread (n, K), both float32."""
         raise NotImplementedError
 
 

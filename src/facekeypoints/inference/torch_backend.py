@@ -55,6 +55,10 @@ class KeypointModel(Predictor):
         return self.module.name
 
     @property
+    def keypoint_set(self):
+        return self.codec.keypoint_set
+
+    @property
     def bf16(self) -> bool:
         if self.precision == "auto":
             return self.device.type == "cpu" and cpu_has_amx()
@@ -66,14 +70,14 @@ class KeypointModel(Predictor):
 
     @property
     def can_flip(self) -> bool:
-        return model_spec(self.name).flip_offset
+        return model_spec(self.name).flip_offset and self.keypoint_set.can_flip
 
     def graph(self, flip: bool | None = None) -> InferenceGraph:
         return InferenceGraph(self.module, self.codec, self.resolve_flip(flip))
 
     @torch.inference_mode()
     def heatmaps(self, images: np.ndarray, four_point: np.ndarray | None = None) -> np.ndarray:
-        """The heatmaps (N, 15, H, W) of a heatmap model, in the faces' labelling convention: raw for the
+        """The heatmaps (N, K, H, W) of a heatmap model, in the faces' labelling convention: raw for the
         hourglass, the soft-argmax probabilities for keypointnet."""
         maps = self.codec.heatmaps(self.module(faces_to_tensor(images, self.device)))
         if maps is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -10,6 +11,7 @@ from torch import nn
 
 from ..codecs import Codec
 from ..errors import FacekeypointsError
+from ..keypoints import KAGGLE_15, KeypointSet
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class ModelSpec:
     closed_form: bool = False  # fitted by `cls().fit(keypoints, mask)`, not by gradient steps
     flip_offset: bool = False  # learns its labels' offset under mirroring (a `flip_offset` parameter per head):
     # flip augmentation trains it, and predictions may average with the mirror image (test-time flip)
+    heads_arg: str = "num_keypoints"  # the constructor argument that takes the number of heads (the codec's)
 
     def split_options(self, options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """(network kwargs, codec kwargs) from option values, the declared defaults filling the rest."""
@@ -70,10 +73,18 @@ class ModelSpec:
         codec = {k: v for k, v in values.items() if self.options[k].codec}
         return network, codec
 
-    def build(self, options: Mapping[str, Any] | None = None) -> tuple[nn.Module, Codec, dict[str, Any]]:
-        """A fresh network and its codec: (model, codec, the network's kwargs, as checkpoints store them)."""
-        network, codec = self.split_options(options or {})
-        return self.cls(**network), self.codec(**codec), network
+    def build(self, options: Mapping[str, Any] | None = None,
+              keypoint_set: KeypointSet = KAGGLE_15) -> tuple[nn.Module, Codec, dict[str, Any]]:
+        """A fresh network and its codec for `keypoint_set`: (model, codec, the network's kwargs, as checkpoints
+        store them). The network takes its number of heads from the codec."""
+        network, codec_kwargs = self.split_options(options or {})
+        codec = self.codec(keypoint_set=keypoint_set, **codec_kwargs)
+        if self.heads_arg in inspect.signature(self.cls).parameters:
+            network[self.heads_arg] = codec.heads
+        elif keypoint_set != KAGGLE_15:
+            raise FacekeypointsError(f"model {self.name} predicts Kaggle's 15 keypoints only (its constructor takes "
+                                     f"no {self.heads_arg!r}), not the {len(keypoint_set)} of {keypoint_set.name}")
+        return self.cls(**network), codec, network
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -81,7 +92,7 @@ _REGISTRY: dict[str, ModelSpec] = {}
 
 def register_model(*, codec: type[Codec], summary: str, options: Mapping[str, Option] | None = None,
                    train: Mapping[str, Any] | None = None, closed_form: bool = False,
-                   flip_offset: bool = False) -> Callable:
+                   flip_offset: bool = False, heads_arg: str = "num_keypoints") -> Callable:
     """Class decorator: make a network known by its `name` attribute, with its codec, options and training
     defaults. Adding a model is one new file in `models/` with one decorated `nn.Module`."""
 
@@ -90,7 +101,7 @@ def register_model(*, codec: type[Codec], summary: str, options: Mapping[str, Op
         if known is not None and (known.cls.__module__, known.cls.__qualname__) != (cls.__module__, cls.__qualname__):
             raise ValueError(f"two models named {cls.name!r}: {known.cls.__module__} and {cls.__module__}")
         _REGISTRY[cls.name] = ModelSpec(cls.name, cls, codec, summary, dict(options or {}), dict(train or {}),
-                                        closed_form, flip_offset)
+                                        closed_form, flip_offset, heads_arg)
         return cls
 
     return decorate

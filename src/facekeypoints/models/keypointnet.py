@@ -5,9 +5,10 @@ local detail (the corner of an eye). The encoder goes down to 3x3 cells, where e
 face; the decoder comes back up to 24x24 with skip connections (as a U-Net / FPN does), and the heatmaps
 are read out by soft-argmax (`IntegralCodec`), which gives sub-pixel coordinates from a coarse grid.
 
-Two sets of heads: 15 heatmaps for faces labelled in the 15-keypoint convention and 4 more for the
-4-keypoint convention (eye centres, nose tip, bottom lip), whose framing and labelling differ; the
-caller says which convention it wants (see `IntegralCodec.select`).
+Its heads come from its keypoint set (`heads`, as timm's models take `num_classes`). For Kaggle's: 15
+heatmaps for faces labelled in the 15-keypoint convention and 4 more for the 4-keypoint convention (eye
+centres, nose tip, bottom lip), whose framing and labelling differ; the caller says which convention it
+wants (see `IntegralCodec.select`).
 
 `flip_offset` holds, per head, how far right of the mirror image the labels sit (pixels); it is learned
 from flip-augmented training and used again by flip test-time averaging.
@@ -19,11 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..keypoints import NUM_KEYPOINTS, PARTIAL_KEYPOINTS
+from ..keypoints import KAGGLE_15
 from ..codecs import IntegralCodec
 from ._registry import Option, register_model
 
-HEADS = NUM_KEYPOINTS + len(PARTIAL_KEYPOINTS)
+HEADS = IntegralCodec(keypoint_set=KAGGLE_15).heads  # Kaggle's: 15, and 4 for its 4-keypoint convention
 
 
 def conv_bn(in_channels: int, out_channels: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
@@ -64,13 +65,14 @@ class Up(nn.Module):
     train={"epochs": 60, "batch_size": 64, "lr": 2e-3, "augment": True, "reframe": 0.5, "ema": 0.998, "weight_decay": 1e-4,
            "schedule": "cosine", "channels_last": False},
     flip_offset=True,
+    heads_arg="heads",
 )
 class KeypointNet(nn.Module):
     name = "keypointnet"
 
-    def __init__(self, width: int = 32, depth: tuple[int, ...] = (1, 1, 1, 1)):
+    def __init__(self, width: int = 32, depth: tuple[int, ...] = (1, 1, 1, 1), heads: int = HEADS):
         super().__init__()
-        self.width, self.depth = width, tuple(depth)
+        self.width, self.depth, self.heads = width, tuple(depth), heads
         w = [width, 2 * width, 4 * width, 8 * width]  # channels at 24, 12, 6, 3 cells
         self.stem = nn.Sequential(conv_bn(1, width // 2, stride=2), conv_bn(width // 2, width, stride=2))
         stages = []
@@ -80,11 +82,11 @@ class KeypointNet(nn.Module):
             stages.append(nn.Sequential(*layers))
         self.stages = nn.ModuleList(stages)
         self.ups = nn.ModuleList([Up(w[i + 1], w[i]) for i in reversed(range(len(w) - 1))])
-        self.head = nn.Conv2d(width, HEADS, 1)
-        self.flip_offset = nn.Parameter(torch.zeros(HEADS))
+        self.head = nn.Conv2d(width, heads, 1)
+        self.flip_offset = nn.Parameter(torch.zeros(heads))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Faces (N, 1, 96, 96) in [0, 1] -> heatmap logits (N, 19, 24, 24)."""
+        """Faces (N, 1, 96, 96) in [0, 1] -> heatmap logits (N, heads, 24, 24)."""
         x = self.stem(x - 0.5)
         skips = []
         for stage in self.stages:

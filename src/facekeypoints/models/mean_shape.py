@@ -14,20 +14,20 @@ from ._registry import register_model
 @register_model(codec=CoordinateCodec, summary="Kaggle's mean-shape benchmark, fitted in closed form",
                 closed_form=True)
 class MeanShape(nn.Module):
-    """Predicts the same (15, 2) shape for every face. Fitted in closed form, not by gradient descent."""
+    """Predicts the same (K, 2) shape for every face. Fitted in closed form, not by gradient descent."""
 
     name = "mean"
 
-    def __init__(self) -> None:
+    def __init__(self, num_keypoints: int = NUM_KEYPOINTS) -> None:
         super().__init__()
-        self.register_buffer("shape", torch.full((NUM_KEYPOINTS, 2), IMAGE_SIZE / 2))
+        self.register_buffer("shape", torch.full((num_keypoints, 2), IMAGE_SIZE / 2))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.shape.expand(images.shape[0], -1, -1)
 
     @torch.no_grad()
     def fit(self, keypoints: np.ndarray, mask: np.ndarray) -> MeanShape:
-        """Set each keypoint to the mean of its labels (keypoints (N, 15, 2), mask (N, 15))."""
+        """Set each keypoint to the mean of its labels (keypoints (N, K, 2), mask (N, K))."""
         if not mask.any(axis=0).all():
             raise ValueError("every keypoint needs at least one label to fit the mean shape")
         counts = mask.sum(axis=0)[:, None]

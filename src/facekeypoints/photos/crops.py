@@ -59,10 +59,11 @@ class Crop:
         return cls((float(centre[0]), float(centre[1])), scale * size, angle)
 
     @classmethod
-    def from_keypoints(cls, points: np.ndarray) -> Crop:
-        """The crop that puts a face's 15 keypoints (photo pixels, (15, 2)) nearest to where Kaggle's crops have them
-        on average (`MEAN_SHAPE`): framed like Kaggle's and upright, whatever the detector said."""
-        return cls.from_matrix(fit_similarity(MEAN_SHAPE, points))
+    def from_keypoints(cls, points: np.ndarray, mean_shape=MEAN_SHAPE) -> Crop:
+        """The crop that puts a face's keypoints (photo pixels, (K, 2)) nearest to where training crops have them
+        on average (`mean_shape`, (K, 2): the keypoint set's; default Kaggle's 15): framed like the training
+        crops and upright, whatever the detector said."""
+        return cls.from_matrix(fit_similarity(mean_shape, points))
 
     def to_photo_matrix(self, size: int = IMAGE_SIZE) -> np.ndarray:
         """The affine map (2, 3) from the pixels of this crop cut at `size` x `size` to the photo's pixels (pixel

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..keypoints import KEYPOINT_NAMES
+from ..keypoints import KAGGLE_15, KEYPOINT_NAMES, KeypointSet
 
 # The 15 keypoints in 3D, in centimetres: x to the subject's left, y up, z out of the face. Printed by
 # `python tools/pose_model.py`. The depths (z) are MediaPipe's canonical face model's (The MediaPipe Authors,
@@ -151,3 +151,14 @@ def head_pose(keypoints: np.ndarray, image_size: tuple[int, int], focal: float |
     if tvec[2, 0] <= 0 or not misfit <= MAX_MISFIT or abs(pose.pitch) >= 90:
         return None
     return pose
+
+
+def pose_of(keypoints: np.ndarray, keypoint_set: KeypointSet, image_size: tuple[int, int],
+            focal: float | None = None) -> Pose | None:
+    """`head_pose` for the keypoints (K, 2) of any keypoint set that has Kaggle's 15 points, by name or alias (a
+    68-point model's eye centres are its eyes' means); None for a set without them."""
+    if keypoint_set == KAGGLE_15:
+        return head_pose(keypoints, image_size, focal)
+    if not keypoint_set.has(*KEYPOINT_NAMES):
+        return None
+    return head_pose(keypoint_set.lookup(keypoints, KEYPOINT_NAMES), image_size, focal)

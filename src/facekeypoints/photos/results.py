@@ -10,10 +10,10 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from ..keypoints import KEYPOINT_NAMES
-from .align import ALIGNED_SIZE, aligned_crop
+from ..keypoints import KAGGLE_15, KeypointSet
+from .align import ALIGNED_SIZE, TEMPLATE_KEYPOINTS, aligned_crop
 from .crops import Crop, Found
-from .pose import Pose, head_pose
+from .pose import Pose, pose_of
 
 # Detections whose keypoint heatmaps spread wider than this (median over the 15, pixels of the crop) are not
 # faces. Measured with the shipped model: on the 600 public-test crops median 6.5, 99th percentile 8.9 (two
@@ -37,6 +37,7 @@ class Face:
     # name -> the error to expect in this keypoint, photo pixels (from its spread); None: the model has no calibration
     uncertainty: dict[str, float] | None = None
     pose: Pose | None = None  # the head's yaw, pitch and roll (`photos.pose`); None without keypoints
+    keypoint_set: KeypointSet = field(default=KAGGLE_15, repr=False)  # the model's: the names of `keypoints`
 
     @property
     def angle(self) -> float:
@@ -49,10 +50,21 @@ class Face:
         return self.keypoints is None
 
     def as_array(self) -> np.ndarray:
-        """The 15 keypoints as float (15, 2) x, y in Kaggle's order (NaN for a face too small)."""
+        """The keypoints as float (K, 2) x, y in the keypoint set's order (Kaggle's 15 for the shipped models; NaN
+        for a face too small)."""
         if self.keypoints is None:
-            return np.full((len(KEYPOINT_NAMES), 2), np.nan)
-        return np.array([self.keypoints[name] for name in KEYPOINT_NAMES], np.float64)
+            return np.full((len(self.keypoint_set), 2), np.nan)
+        return np.array([self.keypoints[name] for name in self.keypoint_set.names], np.float64)
+
+    def point(self, name: str) -> tuple[float, float]:
+        """One keypoint by name, or by a name the keypoint set gives as an alias (e.g. "nose_tip" of a 68-point
+        model): the mean of its points. KeyError for a name the set lacks, ValueError without keypoints."""
+        if self.keypoints is None:
+            raise ValueError(f"the face at {list(self.box)} has no keypoints (too small for them)")
+        if name in self.keypoints:
+            return self.keypoints[name]
+        x, y = self.keypoint_set.lookup(self.as_array(), [name])[0]
+        return float(x), float(y)
 
     def aligned(self, image: np.ndarray, size: int = ALIGNED_SIZE) -> np.ndarray:
         """The face cut from `image` (the one it was found in: grey, BGR or RGB, uint8) as a `size` x `size`
@@ -65,7 +77,9 @@ class Face:
         if image.dtype != np.uint8 or image.ndim not in (2, 3):
             raise ValueError(f"expected a uint8 grey (H, W) or colour (H, W, C) image, got {image.dtype} "
                              f"{image.shape}")
-        return aligned_crop(self.keypoints, size).cut(image, size)
+        return aligned_crop({n: self.point(n) for n in self.keypoint_set.lookup_names(TEMPLATE_KEYPOINTS,
+                                                                                        "an aligned crop")},
+                            size).cut(image, size)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: {"box": [x, y, w, h], "score", "angle", "keypoints": {name: [x, y]} or null, "too_small",
@@ -109,8 +123,8 @@ class Face:
             centre = (int(round(px)), int(round(py)))
             cv2.circle(image, centre, radius + thick, (0, 0, 0), -1, cv2.LINE_AA)
             cv2.circle(image, centre, radius, (60, 255, 60), -1, cv2.LINE_AA)
-        if self.pose is not None:  # the face's axes, half its width long, as seen from the camera
-            nose = np.array(self.keypoints["nose_tip"])
+        if self.pose is not None and self.keypoint_set.has("nose_tip"):  # its axes, half its width long
+            nose = np.array(self.point("nose_tip"))
             for axis, colour in zip(self.pose.axes(), AXIS_COLOURS):
                 tip = tuple(int(round(v)) for v in nose + axis * w / 2)
                 start = (int(round(nose[0])), int(round(nose[1])))
@@ -189,15 +203,18 @@ def draw_faces(image: np.ndarray, faces: list[Face], labels: bool = False) -> np
 
 
 def faces_from(found: Found, keypoints: np.ndarray, spread: np.ndarray, max_spread: float = MAX_SPREAD,
-               uncertainty: Callable[[np.ndarray], np.ndarray] | None = None) -> list[Face]:
+               uncertainty: Callable[[np.ndarray], np.ndarray] | None = None,
+               keypoint_set: KeypointSet = KAGGLE_15) -> list[Face]:
     """The `Face`s of one image from its detections and the model's answers for their usable crops
-    (keypoints (K, 15, 2) and each keypoint's spread (K, 15), crop pixels): mapped back into the photo, and
-    detections on which the model sees no face (median spread above `max_spread`) dropped. Too small faces
-    come without keypoints. uncertainty: spreads (K, 15) -> expected errors (K, 15) in crop pixels (a model's
-    `uncertainty` calibration), scaled here into photo pixels; None: faces without `uncertainty`."""
+    (keypoints (N, K, 2) and each keypoint's spread (N, K), crop pixels; K: `keypoint_set`'s, the model's):
+    mapped back into the photo, and detections on which the model sees no face (median spread above
+    `max_spread`) dropped. Too small faces come without keypoints. uncertainty: spreads (N, K) -> expected
+    errors (N, K) in crop pixels (a model's `uncertainty` calibration), scaled here into photo pixels; None:
+    faces without `uncertainty`."""
+    names = keypoint_set.names
     spread = np.asarray(spread, np.float64)
-    if spread.shape != (len(found.usable), len(KEYPOINT_NAMES)):
-        raise ValueError(f"expected spreads ({len(found.usable)}, {len(KEYPOINT_NAMES)}), one per keypoint of "
+    if spread.shape != (len(found.usable), len(names)):
+        raise ValueError(f"expected spreads ({len(found.usable)}, {len(names)}), one per keypoint of "
                          f"each usable crop, got shape {spread.shape}")
     errors = uncertainty(spread) if uncertainty is not None else [None] * len(spread)
     answers = dict(zip(found.usable, zip(keypoints, spread, errors)))
@@ -205,17 +222,17 @@ def faces_from(found: Found, keypoints: np.ndarray, spread: np.ndarray, max_spre
     for i, (detection, crop) in enumerate(zip(found.detections, found.crops)):
         box = tuple(int(round(v)) for v in detection.box)
         if i not in answers:
-            faces.append(Face(box, None, crop, score=detection.score))
+            faces.append(Face(box, None, crop, score=detection.score, keypoint_set=keypoint_set))
             continue
         points, spreads, error = answers[i]
         doubt = float(np.median(spreads))
         if doubt > max_spread:  # the model sees no face there: a false detection
             continue
         photo = crop.to_photo(points)
-        named = {name: (float(x), float(y)) for name, (x, y) in zip(KEYPOINT_NAMES, photo)}
-        expected = None if error is None else dict(zip(KEYPOINT_NAMES, (error / crop.scale).tolist()))
+        named = {name: (float(x), float(y)) for name, (x, y) in zip(names, photo)}
+        expected = None if error is None else dict(zip(names, (error / crop.scale).tolist()))
         faces.append(Face(box, named, crop, doubt, detection.score, uncertainty=expected,
-                          pose=head_pose(photo, found.size)))
+                          pose=pose_of(photo, keypoint_set, found.size), keypoint_set=keypoint_set))
     return faces
 
 
@@ -252,8 +269,8 @@ class FileResult:
 
 
 def answer(pending: list[tuple[FileResult, Found]], model, max_spread: float = MAX_SPREAD) -> None:
-    """Each result's faces from its image's detections, the model (`predict_with_spread(crops)`, and its
-    `uncertainty` calibration if it has one) run once over all of their crops."""
+    """Each result's faces from its image's detections, the model (`predict_with_spread(crops)`, its
+    `keypoint_set`, and its `uncertainty` calibration if it has one) run once over all of their crops."""
     if not pending:
         return
     keypoints, spread = model.predict_with_spread(np.concatenate([found.faces for _, found in pending]))
@@ -261,6 +278,6 @@ def answer(pending: list[tuple[FileResult, Found]], model, max_spread: float = M
     for result, found in pending:
         end = start + len(found.faces)
         result.faces = faces_from(found, keypoints[start:end], spread[start:end], max_spread,
-                                  getattr(model, "uncertainty", None))
+                                  getattr(model, "uncertainty", None), model.keypoint_set)
         result.not_faces = len(found.detections) - len(result.faces)  # faces_from drops only those
         start = end

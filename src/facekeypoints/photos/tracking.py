@@ -21,10 +21,11 @@ from typing import Sequence
 
 import numpy as np
 
-from ..keypoints import IMAGE_SIZE, KEYPOINT_NAMES
+from ..errors import FacekeypointsError
+from ..keypoints import IMAGE_SIZE, KAGGLE_15, MEAN_SHAPE
 from .crops import Crop, cut_faces
 from .detection import Detection, FaceDetector, as_detection, detect, ious
-from .pose import head_pose
+from .pose import pose_of
 from .results import MAX_SPREAD, Face, faces_from
 
 # Chosen with `python benchmarks/tracking.py`, which measures jitter and lag on clips moving on known paths, and
@@ -75,10 +76,12 @@ class OneEuroFilter:
         return self.value.copy()
 
 
-def steady(points: np.ndarray, time: float, filter: OneEuroFilter | None) -> tuple[np.ndarray, Crop]:
-    """A face's keypoints (15, 2) at `time` -> the same smoothed (the shape in the face's own frame, through
-    `filter`; None: as they are), and the crop they put the face in (where the next frame is cut)."""
-    crop = Crop.from_keypoints(points)
+def steady(points: np.ndarray, time: float, filter: OneEuroFilter | None,
+           mean_shape=MEAN_SHAPE) -> tuple[np.ndarray, Crop]:
+    """A face's keypoints (K, 2) at `time` -> the same smoothed (the shape in the face's own frame, through
+    `filter`; None: as they are), and the crop they put the face in (where the next frame is cut): the one that
+    puts them on `mean_shape` (the keypoint set's, default Kaggle's)."""
+    crop = Crop.from_keypoints(points, mean_shape)
     if filter is not None:
         points = crop.to_photo(filter(crop.to_crop(points), time, IMAGE_SIZE))
     return points, crop
@@ -148,6 +151,12 @@ class Tracker:
     def __init__(self, model, detector: FaceDetector, min_crop: int, max_spread: float = MAX_SPREAD,
                  settings: Tracking = Tracking()):
         self.predict, self.uncertainty = model.predict_with_spread, getattr(model, "uncertainty", None)
+        self.keypoint_set = getattr(model, "keypoint_set", KAGGLE_15)
+        # where the crops fitted to its keypoints put them: the set's mean shape (training gives every set one)
+        self.mean_shape = self.keypoint_set.mean_shape
+        if self.mean_shape is None:
+            raise FacekeypointsError(f"the model's keypoint set {self.keypoint_set.name!r} has no mean shape, which "
+                                     "following a face needs; predict with --no-track")
         self.detector, self.min_crop, self.max_spread, self.settings = detector, min_crop, max_spread, settings
         self.tracks: list[_Track] = []
         self.next_id = 0
@@ -184,12 +193,12 @@ class Tracker:
         out, kept = [], []
         for track in alive:
             face = faces.pop(id(track.crop))
-            points, crop = steady(face.as_array(), time, track.filter)
+            points, crop = steady(face.as_array(), time, track.filter, self.mean_shape)
             if any(_overlap(crop, other.crop) > 0.5 for other in kept):  # two tracks on one face: keep the older
                 continue
             if track.filter is not None:  # the pose too, from the smoothed points
-                face.keypoints = {name: (float(x), float(y)) for name, (x, y) in zip(KEYPOINT_NAMES, points)}
-                face.pose = head_pose(points, (image.shape[1], image.shape[0]))
+                face.keypoints = {name: (float(x), float(y)) for name, (x, y) in zip(self.keypoint_set.names, points)}
+                face.pose = pose_of(points, self.keypoint_set, (image.shape[1], image.shape[0]))
             face.track = track.id
             track.crop, track.doubtful = crop, face.spread > DOUBT
             kept.append(track)
@@ -203,5 +212,5 @@ class Tracker:
         if not pairs:
             return {}
         found = cut_faces(image, [d for d, _ in pairs], [c for _, c in pairs], self.min_crop)
-        faces = faces_from(found, *self.predict(found.faces), self.max_spread, self.uncertainty)
+        faces = faces_from(found, *self.predict(found.faces), self.max_spread, self.uncertainty, self.keypoint_set)
         return {id(face.crop): face for face in faces}

@@ -179,8 +179,9 @@ FACE_COLUMNS = ("source", "frame", "width", "height", "error", "face", "box_x", 
 def face_rows(record: dict, keypoints: tuple[str, ...] = KEYPOINT_NAMES) -> list[dict]:
     """One record (`FileResult.to_dict()`) as flat rows, one per face: its image's source, frame, width and height,
     the face's index in the record (`face`), box, score, angle, too_small, spread, track, pose (yaw, pitch, roll)
-    and one column per coordinate (`left_eye_center_x`, ...; as Kaggle names them). An image without faces is one
-    row with `face` null, an error record one row with `error` set: every input keeps a row."""
+    and one column per coordinate of the `keypoints` named (the model's keypoint set's names: `NAME_x`, `NAME_y`,
+    for Kaggle's set `left_eye_center_x`, ... as Kaggle names them). An image without faces is one row with
+    `face` null, an error record one row with `error` set: every input keeps a row."""
     image = {"source": record["source"], "frame": record.get("frame"), "width": record.get("width"),
              "height": record.get("height"), "error": record.get("error")}
     rows = []
@@ -190,6 +191,9 @@ def face_rows(record: dict, keypoints: tuple[str, ...] = KEYPOINT_NAMES) -> list
         row = {**image, "face": index, "box_x": x, "box_y": y, "box_w": w, "box_h": h, "score": face["score"],
                "angle": face["angle"], "too_small": face["too_small"], "spread": face["spread"],
                "track": face.get("track"), **{k: pose.get(k) for k in ("yaw", "pitch", "roll")}}
+        if not set(points) <= set(keypoints):
+            raise FacekeypointsError(f"{record['source']}: keypoints {', '.join(sorted(set(points) - set(keypoints)))}"
+                                     " have no columns here (the file's keypoints are another model's)")
         for name in keypoints:
             row[f"{name}_x"], row[f"{name}_y"] = points.get(name, (None, None))
         rows.append(row)
@@ -201,57 +205,71 @@ def face_rows(record: dict, keypoints: tuple[str, ...] = KEYPOINT_NAMES) -> list
 
 class ParquetWriter:
     """Parquet (pyarrow: `pip install 'facekeypoints[parquet]'`), one row per face (`face_rows`), written in row
-    groups of `group` rows as the results come, into a temporary file renamed when the writer closes without an
-    error; an existing file is an error unless `force`. keypoints: the names whose coordinates get columns."""
+    groups of about `group` rows as the results come, into a temporary file renamed when the writer closes
+    without an error; an existing file is an error unless `force`. keypoints: the names whose coordinates get
+    columns; None: those of the first face with keypoints (the model's keypoint set), Kaggle's 15 if none has."""
 
-    def __init__(self, target: str | os.PathLike, force: bool = False, keypoints: tuple[str, ...] = KEYPOINT_NAMES,
+    def __init__(self, target: str | os.PathLike, force: bool = False, keypoints: tuple[str, ...] | None = None,
                  group: int = 10_000):
         if not isinstance(target, (str, os.PathLike)) or str(target) == "-":
             raise FacekeypointsError("Parquet is written to a file, not to a stream: give a path ending in .parquet")
-        import pyarrow as pa  # here: only Parquet needs it
+        import pyarrow  # noqa: F401 (here, so that a missing pyarrow is said before any work)
 
-        self.target, self.force, self.keypoints, self.group = Path(target), force, tuple(keypoints), group
-        number, whole = pa.float64(), pa.int32()
-        types = {"source": pa.string(), "error": pa.string(), "too_small": pa.bool_(), "score": number,
-                 "angle": number, "spread": number, "yaw": number, "pitch": number, "roll": number}
-        self.schema = pa.schema([(name, types.get(name, whole)) for name in FACE_COLUMNS]
-                                + [(f"{name}_{axis}", number) for name in self.keypoints for axis in "xy"])
+        self.target, self.force, self.group = Path(target), force, group
+        self.keypoints = None if keypoints is None else tuple(keypoints)
         self.count = 0  # records written
-        self._rows: list[dict] = []
+        self._records: list[dict] = []
+        self._rows = 0  # rows the waiting records make
         self._stack: contextlib.ExitStack | None = None
-        self._writer = None
+        self._writer = None  # opened at the first flush, when the keypoints' columns are known
 
     def __enter__(self) -> ParquetWriter:
         import pyarrow.parquet as pq
 
         with contextlib.ExitStack() as stack:
-            tmp = stack.enter_context(atomic_output(self.target, force=self.force))
-            with _naming(self.target):
-                self._writer = pq.ParquetWriter(tmp, self.schema)
-            stack.callback(self._writer.close)  # before the rename: the file's footer
+            self._tmp = stack.enter_context(atomic_output(self.target, force=self.force))
+            stack.callback(lambda: self._writer is not None and self._writer.close())  # the footer, before the rename
             self._stack = stack.pop_all()
+        self._pq = pq
         return self
 
     def write(self, result: FileResult) -> None:
         if self._stack is None:
             raise RuntimeError("ParquetWriter.write outside its `with` block")
-        self._rows += face_rows(result.to_dict(), self.keypoints)
+        record = result.to_dict()
+        self._records.append(record)
+        self._rows += max(1, len(record.get("faces") or []))
         self.count += 1
-        if len(self._rows) >= self.group:
+        if self._rows >= self.group:
             self._flush()
 
     def _flush(self) -> None:
         import pyarrow as pa
 
-        if self._rows:
+        if self.keypoints is None:  # the first face with keypoints names the columns
+            named = (face["keypoints"] for r in self._records for face in r.get("faces") or [] if face["keypoints"])
+            self.keypoints = tuple(next(named, KEYPOINT_NAMES))
+        if self._writer is None:
+            number, whole = pa.float64(), pa.int32()
+            types = {"source": pa.string(), "error": pa.string(), "too_small": pa.bool_(), "score": number,
+                     "angle": number, "spread": number, "yaw": number, "pitch": number, "roll": number}
+            self.schema = pa.schema([(name, types.get(name, whole)) for name in FACE_COLUMNS]
+                                    + [(f"{name}_{axis}", number) for name in self.keypoints for axis in "xy"])
             with _naming(self.target):
-                self._writer.write_table(pa.Table.from_pylist(self._rows, self.schema))
-            self._rows = []
+                self._writer = self._pq.ParquetWriter(self._tmp, self.schema)
+        rows = [row for record in self._records for row in face_rows(record, self.keypoints)]
+        with _naming(self.target):
+            self._writer.write_table(pa.Table.from_pylist(rows, self.schema))
+        self._records, self._rows = [], 0
 
     def __exit__(self, exc_type, exc, tb) -> bool | None:
         stack, self._stack = self._stack, None
         if exc_type is None:
-            self._flush()
+            try:
+                self._flush()  # also an empty file's schema
+            except BaseException as error:
+                stack.__exit__(type(error), error, error.__traceback__)
+                raise
         with _naming(self.target):
             return stack.__exit__(exc_type, exc, tb)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from .._device import cpu_has_amx
 from ..errors import FacekeypointsError
+from ..keypoints import KAGGLE_15, KeypointSet
 from ..models import model_spec
 from .schedule import SCHEDULES
 
@@ -38,6 +39,8 @@ class TrainConfig:
     device: str = "cpu"
     threads: int | None = None
     limit: int | None = None  # use only the first N training faces (quick experiments, tests)
+    flip_pairs: str | None = None  # mirror pairs of the data's keypoints: "none", "0:16,1:15", "l_eye:r_eye"
+    init: str | None = None  # start from this model's weights (shipped name, run folder or checkpoint): fine-tune
 
 
 # Defaults for settings a model's `train=` leaves out.
@@ -116,9 +119,10 @@ def resume_config(given: TrainConfig, stored: dict[str, Any], names: Collection[
     return run
 
 
-def build(config: TrainConfig):
-    """The model and codec a config describes: (model, codec, the model's kwargs as checkpoints store them)."""
-    return model_spec(config.model).build(config.options)
+def build(config: TrainConfig, keypoint_set: KeypointSet = KAGGLE_15):
+    """The model and codec a config describes for `keypoint_set` (the data's): (model, codec, the model's kwargs
+    as checkpoints store them)."""
+    return model_spec(config.model).build(config.options, keypoint_set)
 
 
 def config_from_dict(stored: dict[str, Any]) -> TrainConfig:

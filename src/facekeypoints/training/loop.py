@@ -37,10 +37,11 @@ from torch import nn
 from .._fs import write_bytes_atomic
 from .._progress import progress
 from ..checkpoint import load_checkpoint, save_checkpoint
-from ..data import load_training, train_val_split
+from ..data import train_val_split
+from ..data.faces import load_faces, with_mean_shape
 from ..errors import FacekeypointsError
 from ..inference.torch_backend import KeypointModel
-from ..keypoints import four_point_faces
+from ..keypoints import four_point_faces, parse_flip_pairs
 from ..metrics import RmseReport, keypoint_rmse
 from ..models import faces_to_tensor, flip_offset, model_spec
 from .augment import Augmentation
@@ -120,7 +121,8 @@ def predict(model, codec, data) -> np.ndarray:
     model in eval mode; its mode is restored after."""
     was_training = model.training
     try:
-        return KeypointModel(model, codec).predict(data.images, batch_size=128, four_point=four_point_faces(data.mask))
+        return KeypointModel(model, codec).predict(data.images, batch_size=128,
+                                                   four_point=four_point_faces(data.mask, data.keypoint_set))
     finally:
         model.train(was_training)
 
@@ -164,13 +166,18 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
     if state is not None:
         _check_same_faces(config, payload["meta"], train_set, val_set)
 
-    model, codec, model_kwargs = build(config)
+    keypoint_set = with_mean_shape(data.keypoint_set, train_set)
+    model, codec, model_kwargs = build(config, keypoint_set)
+    if config.init and state is None:
+        init_from(model, codec, config.init, quiet or not main_rank)
     model.to(device).train()
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
     optimizer = _optimizer(model, config)
     ema = EMA(model, config.ema) if config.ema else None
-    augment = Augmentation(reframe=config.reframe) if config.augment else None
+    # a set without mirror pairs is never mirrored: flipping with wrong pairs would teach the model to swap sides
+    augment = (Augmentation(reframe=config.reframe, flip=0.5 if keypoint_set.can_flip else 0.0)
+               if config.augment else None)
     meta = {"train_config": asdict(config), "data": data.source, "train_images": len(train_set),
             "val_images": len(val_set)}
     # Before a resumed run's random state is restored: loading a torch teacher draws its initial weights.
@@ -278,7 +285,8 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
                     continue
                 report = None
                 if len(val_set):
-                    report = keypoint_rmse(predict(scored, codec, val_set), val_set.keypoints, val_set.mask)
+                    report = keypoint_rmse(predict(scored, codec, val_set), val_set.keypoints, val_set.mask,
+                                           codec.keypoint_set.names)
                     if not math.isfinite(report.rmse):
                         raise diverged(f"the validation RMSE is {report.rmse}")
                 row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else float("nan"),
@@ -305,7 +313,8 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
     best_payload = load_checkpoint(out / "best.pt")
     if len(val_set):
         scored.load_state_dict(best_payload["state_dict"])
-        report = keypoint_rmse(predict(scored, codec, val_set), val_set.keypoints, val_set.mask)
+        report = keypoint_rmse(predict(scored, codec, val_set), val_set.keypoints, val_set.mask,
+                               codec.keypoint_set.names)
     return report
 
 
@@ -322,20 +331,26 @@ def teacher_heads(config: TrainConfig, codec, faces, meta: dict[str, Any]) -> tu
     from ..shipped import model_files
 
     files = model_files(config.teacher)
+    model = load_model(config.teacher)
+    if model.keypoint_set != codec.keypoint_set:
+        raise FacekeypointsError(f"--teacher {config.teacher} predicts {model.keypoint_set.name} "
+                                 f"({len(model.keypoint_set)} points), the data has {codec.keypoint_set.name} "
+                                 f"({codec.keypoints}): a teacher must predict the data's keypoints")
     if files.checkpoint is not None:
         theirs, ours = _split_of(load_checkpoint(files.checkpoint)["meta"]), _split_of(meta)
         if theirs != ours:
             raise FacekeypointsError(f"--teacher {config.teacher} was trained on another split ({theirs}, this run: "
                                      f"{ours}): its points on this run's validation faces may come from their labels")
-    model = load_model(config.teacher)
     n = len(faces)
 
     def answer(pattern) -> tuple[torch.Tensor, torch.Tensor]:  # the heads a face labelled with `pattern` trains
         points = model.predict(faces.images, four_point=np.full(n, not all(pattern)))
         return codec.to_heads(torch.from_numpy(points), torch.from_numpy(np.tile(np.asarray(pattern, bool), (n, 1))))
 
-    # the 15-keypoint answer, then the 4-keypoint convention's own heads where the codec has them
-    heads, mask = fill_from_teacher(*answer([True] * len(FOUR_POINT_PATTERN)), *answer(FOUR_POINT_PATTERN))
+    # the full answer, then the second (4-keypoint) convention's own heads where the set has one
+    heads, mask = answer([True] * codec.keypoints)
+    if codec.keypoint_set.partial:
+        heads, mask = fill_from_teacher(heads, mask, *answer(FOUR_POINT_PATTERN))
     return heads.numpy(), mask.numpy()
 
 
@@ -347,7 +362,7 @@ def _split_of(meta: dict[str, Any]) -> dict[str, Any]:
 
 def _load_split(config: TrainConfig):
     """(all faces, training set, validation set) as the config asks; refused when there is nothing to learn."""
-    data = load_training(config.data)
+    data = load_faces(config.data, parse_flip_pairs(config.flip_pairs), show_progress=True)
     if config.limit:
         data = data.subset(slice(0, config.limit))
     train_index, val_index = train_val_split(data, config.val_fraction, config.seed)
@@ -457,14 +472,58 @@ def fit_closed_form(config: TrainConfig, force: bool = False) -> RmseReport | No
         raise FacekeypointsError(f"{out} already holds a trained model (use --force to overwrite)")
     config = resolve_config(config)
     data, train_set, val_set = _load_split(config)
-    model, codec, model_kwargs = build(config)
+    model, codec, model_kwargs = build(config, with_mean_shape(data.keypoint_set, train_set))
     model.fit(train_set.keypoints, train_set.mask)
     meta = {"train_config": asdict(config), "data": data.source, "train_images": len(train_set),
             "val_images": len(val_set), "codec": codec.config()}
     report = None
     if len(val_set):
-        report = keypoint_rmse(predict(model, codec, val_set), val_set.keypoints, val_set.mask)
+        report = keypoint_rmse(predict(model, codec, val_set), val_set.keypoints, val_set.mask,
+                               codec.keypoint_set.names)
         meta["val_rmse"] = report.rmse
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out / "best.pt", model, config=model_kwargs, meta=meta)
     return report
+
+
+def init_from(model: nn.Module, codec, name: str, quiet: bool = True) -> None:
+    """Fine-tuning: start `model` from the weights of `name` (a shipped model, run folder or checkpoint of the same
+    architecture). Every weight of the same name and shape is kept; the heads, when the keypoint sets differ, are
+    new, except those of points the old set names too (its names or aliases: a 68-point model's nose tip starts
+    from the 15-point model's), which start from the old head's weights."""
+    from ..checkpoint import model_from_checkpoint
+    from ..codecs import codec_from_config
+    from ..shipped import model_files
+
+    files = model_files(name)
+    if files.checkpoint is None:
+        raise FacekeypointsError(f"--init {name}: an ONNX file holds no weights to train; give a checkpoint")
+    payload = load_checkpoint(files.checkpoint)
+    if payload["model"] != model.name:
+        raise FacekeypointsError(f"--init {name} is a {payload['model']} model, this run trains {model.name}")
+    old = model_from_checkpoint(payload).state_dict()
+    old_set = codec_from_config(payload["meta"]["codec"]).keypoint_set if "codec" in payload["meta"] else None
+    new = model.state_dict()
+    kept = {k: v for k, v in old.items() if k in new and v.shape == new[k].shape}
+    mismatched = [k for k in new if k not in kept]
+    carried = {}
+    heads_of: dict[int, int] = {}
+    if old_set is not None and mismatched:  # heads per point: carry over those of points both sets have
+        new_set = codec.keypoint_set
+        for i, point in enumerate(new_set.names):
+            source = point if point in old_set.names else next(
+                (alias for alias, points in new_set.aliases.items() if points == (i,) and alias in old_set.names), None)
+            if source is not None:
+                heads_of[i] = old_set.names.index(source)
+        for key in mismatched:
+            if key in old and old[key].shape[1:] == new[key].shape[1:] and heads_of:
+                weights = new[key].clone()
+                for i, j in heads_of.items():
+                    weights[i] = old[key][j]
+                carried[key] = weights
+    model.load_state_dict({**new, **kept, **carried})
+    if not quiet:
+        fresh = [k for k in new if k not in kept]
+        print(f"--init {name}: {len(kept)} of {len(new)} weight tensors kept"
+              + (f"; new: {', '.join(fresh)}" if fresh else "")
+              + (f" ({len(heads_of)} of their {codec.heads} heads from the points both sets name)" if carried else ""))
