@@ -125,6 +125,6 @@ def test_parquet_columns_follow_the_model_s_keypoints(tmp_path):
         with records_writer(tmp_path / "kaggle.parquet") as writer:
             writer.write(FileResult(tmp_path / "k.jpg", None, 50, 50, [Face((0, 0, 9, 9), {"left_eye_center": (
                 1.0, 1.0)}, Crop((4.0, 4.0), 9.0))]))
-            writer._flush()  # noqa: SLF001 (columns fixed by the first face, as a full row group would)
+            writer._flush()  # the columns fixed by the first face, as a full row group would
             writer.write(FileResult(tmp_path / "x.jpg", None, 50, 50, [face]))
     assert not (tmp_path / "kaggle.parquet").exists()

@@ -12,8 +12,8 @@ until the short-range view takes over: one pass per scale, no tiles.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from collections.abc import Generator
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -136,19 +136,19 @@ class BlazeFaceDetector:
 
     def _run_all(self, asked: dict[int, list[tuple[Net, np.ndarray]]]) -> dict[int, list[np.ndarray]]:
         """Each plan's inputs (net, BGR view) -> its raw detections, inputs of one net and padded shape stacked in
-        runs of at most RUN_VALUES values."""
+        runs of at most RUN_VALUES values (each run's float copies made only for it, to bound the memory)."""
         groups: dict[tuple, list[tuple[int, int, np.ndarray]]] = {}
         for i, inputs in asked.items():
             for k, (net, bgr) in enumerate(inputs):
-                padded = _padded(net, bgr)
-                groups.setdefault((net.name, padded.shape), []).append((i, k, padded))
+                groups.setdefault((net.name, _padded_size(net, bgr)), []).append((i, k, bgr))
         answers: dict[int, list] = {i: [None] * len(inputs) for i, inputs in asked.items()}
         for (name, shape), members in groups.items():
             net = SHORT if name == SHORT.name else FULL
-            step = max(1, RUN_VALUES // int(np.prod(shape)))
+            step = max(1, RUN_VALUES // (shape[0] * shape[1] * 3))
             for first in range(0, len(members), step):
                 chunk = members[first:first + step]
-                regressors, logits = self.sessions[name].run(None, {"input": np.stack([m[2] for m in chunk])})
+                stack = np.stack([_padded(net, bgr) for _, _, bgr in chunk])
+                regressors, logits = self.sessions[name].run(None, {"input": stack})
                 for (i, k, _), values, scores in zip(chunk, regressors, logits):
                     answers[i][k] = self._decode(net, values, scores, shape)
         return answers
@@ -232,12 +232,16 @@ class BlazeFaceDetector:
         return np.column_stack([scores[keep], centres - half, centres + half, values[:, 4:] + anchors[:, 2:]])
 
 
+def _padded_size(net: Net, bgr: np.ndarray) -> tuple[int, int]:
+    """The height and width of a view padded on the right and bottom to the net's multiple."""
+    return -(-bgr.shape[0] // net.multiple) * net.multiple, -(-bgr.shape[1] // net.multiple) * net.multiple
+
+
 def _padded(net: Net, bgr: np.ndarray) -> np.ndarray:
     """A uint8 BGR view as the net takes it: RGB in [-1, 1] as MediaPipe feeds it, padded (black) on the right and
     bottom to the net's multiple."""
     height, width = bgr.shape[:2]
-    padded = np.zeros((-(-height // net.multiple) * net.multiple, -(-width // net.multiple) * net.multiple, 3),
-                      np.float32)
+    padded = np.zeros((*_padded_size(net, bgr), 3), np.float32)
     padded[:height, :width] = bgr[..., ::-1]
     return padded / 127.5 - 1
 
