@@ -88,6 +88,32 @@ def test_data_check(kaggle_dir, capsys):
     assert code == 1 and "absent.csv: no such file" in err and "submission file" in stdout  # goes on past it
 
 
+def test_data_convert_and_check_every_format(kaggle_dir, capsys, tmp_path):
+    coco, xml = tmp_path / "k.json", tmp_path / "k.xml"
+    code, stdout, _ = run(capsys, "data", "convert", kaggle_dir / "training.csv", coco)
+    assert code == 0 and f"wrote {coco}: COCO keypoints, 12 faces in 12 images" in stdout
+    code, stdout, _ = run(capsys, "data", "check", coco)
+    assert code == 0 and "COCO keypoints file, 12 faces, 0 errors" in stdout
+    assert "keypoint set kaggle-15: 15 points" in stdout
+    assert "flip pairs: 6 (left_eye_center:right_eye_center" in stdout
+    assert "labelled points per face: 15 in 8 faces, 4 in 4 faces" in stdout
+    assert "unlabelled points: 44 of 180" in stdout
+    code, stdout, _ = run(capsys, "data", "convert", coco, tmp_path / "out", "--to", "dlib", "-q")
+    assert code == 0 and stdout == "" and (tmp_path / "out").is_file()  # --to, whatever the name says
+    code, _, _ = run(capsys, "data", "convert", coco, xml)
+    code, stdout, _ = run(capsys, "data", "check", xml, "--flip-pairs", "00:01")
+    assert code == 0 and "dlib XML file, 12 faces" in stdout and "flip pairs: 1 (00:01)" in stdout
+    code, _, err = run(capsys, "data", "convert", coco, xml)
+    assert code == 1 and err == f"facekeypoints: error: {xml} already exists (use --force to overwrite)\n"
+    code, _, err = run(capsys, "data", "convert", coco, tmp_path / "w300")
+    assert code == 1 and "points are not labelled, and a .pts file holds every point" in err and err.count("\n") == 1
+    code, _, err = run(capsys, "data", "convert", coco, xml, "--force", "--flip-pairs", "left_eye_centre:1")
+    assert code == 1 and "no point named 'left_eye_centre' in the set (did you mean 'left_eye_center'?)" in err
+    coco.write_text(coco.read_text().replace('"image_id": 3,', '"image_id": 99,'))
+    code, _, err = run(capsys, "data", "check", coco)
+    assert code == 1 and f"{coco}: annotations[2] (id 4): image_id 99 is not in images" in err
+
+
 def test_train_mean(kaggle_dir, capsys, tmp_path):
     code, stdout, _ = run(capsys, "train", "--model", "mean", "--data", kaggle_dir, "--out", tmp_path / "run",
                           "--val-fraction", "0.25")

@@ -220,3 +220,21 @@ def test_the_shipped_models_say_what_they_predict():
         assert meta["codec"]["keypoint_set"] == KAGGLE_15.to_dict()
         props = {p.key: p.value for p in onnx.load(str(shipped_onnx(name))).metadata_props}
         assert json.loads(props["facekeypoints"])["codec"]["keypoint_set"] == KAGGLE_15.to_dict()
+
+
+def test_kaggle_data_as_coco_trains_exactly_as_the_csv(real_data, tmp_path):
+    """Parity: the training CSV written out as COCO keypoints JSON gives the same faces, the same split and, with
+    the same seed, the very same validation RMSE as the CSV itself."""
+    from facekeypoints.data import load_training
+    from facekeypoints.data.annotations import convert
+
+    coco = tmp_path / "kaggle.json"
+    convert(real_data, coco)
+    csv, json_faces = load_training(real_data), load_faces(coco)
+    assert json_faces.keypoint_set == KAGGLE_15
+    for field in ("images", "keypoints", "mask", "lines"):
+        assert np.array_equal(getattr(csv, field), getattr(json_faces, field), equal_nan=True), field
+    reports = [run(TrainConfig(data=str(data), out=str(tmp_path / name), options={"width": 8}, epochs=2,
+                               batch_size=32, limit=400, threads=1, seed=3), quiet=True)
+               for name, data in (("csv", real_data), ("coco", coco))]
+    assert reports[0].rmse == reports[1].rmse and reports[0].count == reports[1].count

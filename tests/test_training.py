@@ -155,8 +155,8 @@ def test_resume_after_a_stop_anywhere_in_a_step_reaches_the_same_weights(kaggle_
     elif where == "after draws":
         real_build = train_module.build
 
-        def build(config):
-            model, codec, kwargs = real_build(config)
+        def build(config, *rest):
+            model, codec, kwargs = real_build(config, *rest)
             model.register_forward_hook(lambda module, *_: stop() if module.training else None)
             return model, codec, kwargs
 

@@ -1,4 +1,5 @@
-"""facekeypoints: the 15 facial keypoints of Kaggle's Facial Keypoints Detection competition.
+"""facekeypoints: facial keypoints in face crops, photos and videos: Kaggle's 15 (the shipped models), or any
+keypoint set a model is trained on (`facekeypoints train --data` takes COCO, 300-W, dlib and Kaggle files).
 
     >>> from facekeypoints import FaceKeypoints
     >>> faces = FaceKeypoints()("photo.jpg")        # faces in a photo: .box, .keypoints, .as_array()
@@ -6,6 +7,7 @@
     >>> from facekeypoints import load_model, load_test
     >>> crops = load_test("facial-keypoints-detection.zip")
     >>> keypoints = load_model().predict(crops.images)   # (N, 15, 2) pixel x, y of 96x96 crops
+    >>> load_model("runs/mine").keypoint_set.names        # what a model predicts: its keypoint set
 """
 
 __version__ = "0.1.0"
@@ -13,7 +15,7 @@ __version__ = "0.1.0"
 from .data import KeypointData, LookupTable, TestImages, load_lookup, load_test, load_training, train_val_split
 from .errors import DataError, FacekeypointsError
 from .inference import load_model
-from .keypoints import FLIP_PAIRS, KEYPOINT_NAMES, four_point_faces
+from .keypoints import FLIP_PAIRS, IBUG_68, KAGGLE_15, KEYPOINT_NAMES, KeypointSet, four_point_faces
 from .metrics import RmseReport, keypoint_rmse
 
 
@@ -34,10 +36,13 @@ __all__ = [
     "Face",
     "FaceKeypoints",
     "FLIP_PAIRS",
+    "IBUG_68",
+    "KAGGLE_15",
     "FacekeypointsError",
     "KEYPOINT_NAMES",
     "KeypointData",
     "KeypointModel",
+    "KeypointSet",
     "LookupTable",
     "RmseReport",
     "TestImages",

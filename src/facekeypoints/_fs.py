@@ -79,3 +79,28 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
+    """Yield a new, empty folder beside `path`; on success it becomes `path` in one rename (with `force`, an
+    existing folder is moved aside first and removed after). Without `force` an existing `path` is an error,
+    raised before any work is done; a file there is never replaced by a folder."""
+    path = Path(path)
+    if path.is_symlink() or path.exists():
+        if not path.is_dir() or path.is_symlink():
+            raise FacekeypointsError(f"{path} exists and is not a folder: refusing to replace it")
+        if not force:
+            raise OutputExistsError(f"{path} already exists (use --force to overwrite)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    old = staged.with_name(staged.name + ".old")
+    try:
+        yield staged
+        os.chmod(staged, 0o777 & ~_umask())  # mkdtemp makes 0700
+        if path.exists():
+            os.replace(path, old)
+        os.replace(staged, path)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)

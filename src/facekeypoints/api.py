@@ -47,7 +47,8 @@ __all__ = ["Face", "FaceKeypoints"]
 
 
 class FaceKeypoints:
-    """Find faces in images and their 15 keypoints.
+    """Find faces in images and their keypoints: the model's keypoint set (`model.keypoint_set`; Kaggle's 15 for
+    the shipped models), each face's `keypoints` named by it.
 
     model: a shipped model's name (default: the best shipped model) or a checkpoint file from
     `facekeypoints train` or an .onnx file from `facekeypoints export`, or a loaded model (`load_model`,

@@ -67,7 +67,7 @@ def cmd_data_check(args) -> int:
     failed = False
     for path in args.paths:  # each path is checked, whatever the one before it came to
         try:
-            results = check_path(path)
+            results = check_path(path, args.flip_pairs, args.category)
         except FacekeypointsError as error:
             print(f"facekeypoints: error: {error}", file=sys.stderr)
             failed = True
@@ -77,6 +77,13 @@ def cmd_data_check(args) -> int:
             _say(args, result.summary())
             failed |= bool(result.errors)
     return 1 if failed else 0
+
+
+def cmd_data_convert(args) -> int:
+    from .data.annotations import convert
+
+    _say(args, convert(args.input, args.output, args.to, args.force, args.flip_pairs, args.category))
+    return 0
 
 
 def cmd_train(args) -> int:
@@ -495,14 +502,32 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     option(p, "--seed", type=int, default=0, help="seed of the random sample")
     option(p, "--out", default="faces.png", help="PNG to write")
 
-    c = sub.add_parser("data", help="inspect data files").add_subparsers(
-        dest="data_command", metavar="SUBCOMMAND", required=True).add_parser(
-        "check", parents=[common], help="list every problem and suspicious row of Kaggle files",
+    data = sub.add_parser("data", help="check and convert data files").add_subparsers(
+        dest="data_command", metavar="SUBCOMMAND", required=True)
+    c = data.add_parser(
+        "check", parents=[common], help="list every problem and suspicious row or face of data files",
         description="Report every problem (errors) and suspicious row (warnings: odd label patterns, swapped eyes, "
-        "duplicate or blank images) of each file, by line. Exit status 1 when any file has errors.")
-    c.add_argument("paths", nargs="+", help="CSV files, zips or folders")
+        "duplicate or blank images) of each Kaggle file, by line; for annotation files (COCO .json, dlib .xml, a "
+        "300-W folder) what they hold (faces, keypoint set, points per face, flip pairs, unlabelled points) and "
+        "their suspicious faces. Exit status 1 when any file has errors.")
+    c.add_argument("paths", nargs="+", help="CSV files, zips, folders, .json or .xml files")
     c.add_argument("--errors-only", action="store_true", help="do not list warnings")
     c.set_defaults(func=cmd_data_check)
+    v = data.add_parser(
+        "convert", parents=[common], help="convert annotations: Kaggle, COCO, 300-W, dlib",
+        description="Read annotations (Kaggle's training CSV or zip, COCO keypoints .json, dlib .xml, a 300-W "
+        "folder) and write them as COCO, 300-W or dlib; images that are only pixels (Kaggle's) are written as PNG "
+        "files. See docs/annotations.md.")
+    v.add_argument("input", help="the annotations to read")
+    v.add_argument("output", help="what to write: NAME.json (COCO), NAME.xml (dlib) or a folder (300-W)")
+    v.add_argument("--to", choices=("coco", "300w", "dlib"), help="the output's format (default: from its suffix)")
+    v.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
+    v.set_defaults(func=cmd_data_convert)
+    for p in (c, v):
+        p.add_argument("--flip-pairs", metavar="PAIRS", help="the points that swap when a face is mirrored: "
+                       "'0:16,1:15' or 'left_eye:right_eye' (names), 'none' (default: from a known scheme or from "
+                       "names that say left and right)")
+        p.add_argument("--category", help="COCO: the keypoint category (name or id) of a file with several")
 
     _add_train_parser(command, option, data_help, with_models=bool(argv) and argv[0] == "train")
 

@@ -128,7 +128,7 @@ def compare_runs(runs: dict[str, list[dict]]) -> Figure:
 def heatmap_overlay(image: np.ndarray, heatmaps: list[np.ndarray], names: list[str], row_titles: list[str]) -> Figure:
     """For one face: each heatmap set (e.g. target, predicted) as a 4 x 4 block, all keypoints then one keypoint
     a panel over the image; the blocks side by side, each named in its first panel."""
-    side = 4  # 16 panels: all 15 keypoints together, then each alone
+    side = max(4, math.ceil(math.sqrt(len(names) + 1)))  # all keypoints together, then each alone (15: 4 x 4)
     fig = Figure(figsize=(1.45 * side * len(heatmaps), 1.55 * side + 0.3), dpi=110)
     grid = fig.add_gridspec(side, side * len(heatmaps), wspace=0.05, hspace=0.3)
     for r, maps in enumerate(heatmaps):

@@ -86,7 +86,8 @@ def crops_of(annotations: Annotations, detector=None, show_progress: bool = Fals
     for i in sorted(cut):
         images.append(cut[i][0])
         points.append(cut[i][1])
-        lines.append(i + 1)
+        face_id = annotations.faces[i].id  # its number in the file (a Kaggle line, a COCO id), for messages
+        lines.append(face_id if face_id is not None else i + 1)
     k = len(annotations.keypoint_set)
     keypoints = np.array(points, np.float32).reshape(-1, k, 2)
     data = KeypointData(np.array(images, np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE), keypoints,

@@ -28,9 +28,9 @@ from .tracking import Tracker, Tracking
 
 
 class SpreadModel(Protocol):
-    """What the stream needs of a model (a loaded `Predictor` has it): keypoints (N, 15, 2) and their
-    heatmaps' spread (N, 15) for uint8 crops (N, 96, 96). An `uncertainty` attribute, if it has one, is the
-    calibration `faces_from` takes."""
+    """What the stream needs of a model (a loaded `Predictor` has it): keypoints (N, K, 2) and their
+    heatmaps' spread (N, K) for uint8 crops (N, 96, 96). An `uncertainty` attribute, if it has one, is the
+    calibration `faces_from` takes; a `keypoint_set` attribute names the K points (default: Kaggle's 15)."""
 
     def predict_with_spread(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
