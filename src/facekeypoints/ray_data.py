@@ -68,8 +68,9 @@ class KeypointsActor:
         if rows not in ROWS:
             raise ValueError(f"rows must be one of {', '.join(ROWS)}, got {rows!r}")
         cv2.setNumThreads(threads)  # the actors are the parallelism: one thread each unless given more CPUs
+        options = {"threads": threads} if detector == "blazeface" else {}  # Haar's threads are OpenCV's
         self.fk = FaceKeypoints(load_model(model, backend, threads=threads),
-                                create_detector(detector, min_size=min_size), min_crop, max_spread,
+                                create_detector(detector, min_size=min_size, **options), min_crop, max_spread,
                                 max_pixels=max_pixels)
         self.rows = rows
 
