@@ -238,3 +238,45 @@ def test_kaggle_data_as_coco_trains_exactly_as_the_csv(real_data, tmp_path):
                                batch_size=32, limit=400, threads=1, seed=3), quiet=True)
                for name, data in (("csv", real_data), ("coco", coco))]
     assert reports[0].rmse == reports[1].rmse and reports[0].count == reports[1].count
+
+
+def test_every_predicting_command_works_with_a_68_point_model(run68, real_photos, kaggle68, tmp_path, capsys):
+    from facekeypoints.cli import main
+
+    def cli(*argv) -> tuple[int, str]:
+        code = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out + err
+
+    photo = real_photos[0]
+    code, said = cli("predict", photo, "--model", run68, "--json", tmp_path / "f.json", "--max-spread", "1e9")
+    assert code == 0, said
+    record = json.loads((tmp_path / "f.json").read_text())[0]
+    assert list(record["faces"][0]["keypoints"]) == list(IBUG_68.names)
+    code, said = cli("export", "--model", run68, "--out", tmp_path / "m.onnx")
+    assert code == 0, said
+    code, said = cli("evaluate", "--model", tmp_path / "m.onnx", "--data", kaggle68 / "test", "--split", "all")
+    assert code == 0 and "NME" in said and "inner_lip_8" in said, said
+    code, said = cli("show", kaggle68 / "test", "--model", run68, "--out", tmp_path / "s.png", "--count", "4")
+    assert code == 0 and (tmp_path / "s.png").stat().st_size > 0, said
+    code, said = cli("show", real_photos[0].parent.parent / "facial-keypoints-detection", "--model", run68,
+                     "--out", tmp_path / "k.png", "--count", "4")
+    assert code == 1 and "predicts ibug-68" in said
+
+
+def test_every_annotation_format_gives_the_same_training_faces(kaggle68, tmp_path):
+    """The 68-point faces as a 300-W folder, COCO JSON and dlib XML: `train` gets the same crops and points."""
+    from dataclasses import replace
+
+    from facekeypoints.data.annotations import write_annotations
+
+    faces = read_annotations(kaggle68 / "test")
+    few = replace(faces, faces=faces.faces[:30])
+    loaded = []
+    for name in ("few", "few.json", "few.xml"):
+        write_annotations(few, tmp_path / name)
+        loaded.append(load_faces(tmp_path / name))
+    for other in loaded[1:]:
+        assert other.keypoint_set == IBUG_68
+        assert np.array_equal(other.images, loaded[0].images)
+        assert np.array_equal(other.keypoints, loaded[0].keypoints)  # kaggle-68's points are whole pixels

@@ -81,7 +81,7 @@ class ModelSpec:
         codec = self.codec(keypoint_set=keypoint_set, **codec_kwargs)
         if self.heads_arg in inspect.signature(self.cls).parameters:
             network[self.heads_arg] = codec.heads
-        elif keypoint_set != KAGGLE_15:
+        elif keypoint_set.names != KAGGLE_15.names:
             raise FacekeypointsError(f"model {self.name} predicts Kaggle's 15 keypoints only (its constructor takes "
                                      f"no {self.heads_arg!r}), not the {len(keypoint_set)} of {keypoint_set.name}")
         return self.cls(**network), codec, network

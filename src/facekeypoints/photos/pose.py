@@ -157,7 +157,7 @@ def pose_of(keypoints: np.ndarray, keypoint_set: KeypointSet, image_size: tuple[
             focal: float | None = None) -> Pose | None:
     """`head_pose` for the keypoints (K, 2) of any keypoint set that has Kaggle's 15 points, by name or alias (a
     68-point model's eye centres are its eyes' means); None for a set without them."""
-    if keypoint_set == KAGGLE_15:
+    if keypoint_set.names == KAGGLE_15.names:
         return head_pose(keypoints, image_size, focal)
     if not keypoint_set.has(*KEYPOINT_NAMES):
         return None

@@ -332,7 +332,7 @@ def teacher_heads(config: TrainConfig, codec, faces, meta: dict[str, Any]) -> tu
 
     files = model_files(config.teacher)
     model = load_model(config.teacher)
-    if model.keypoint_set != codec.keypoint_set:
+    if model.keypoint_set.names != codec.keypoint_set.names:
         raise FacekeypointsError(f"--teacher {config.teacher} predicts {model.keypoint_set.name} "
                                  f"({len(model.keypoint_set)} points), the data has {codec.keypoint_set.name} "
                                  f"({codec.keypoints}): a teacher must predict the data's keypoints")
