@@ -152,3 +152,22 @@ def test_the_command_skips_faces_too_small_and_says_so(tmp_path, capsys, real_ph
     assert main(["align", real_photos[0], "--out", tmp_path, "--min-face", "5000"]) == 0
     assert "1 face(s) too small for keypoints" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_align_from_the_api_writes_the_crops_the_command_writes(tmp_path, real_photos):
+    """`FaceKeypoints.align` is the command's crop writer (`photos.write_aligned`), reachable from Python."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    photo = next(p for p in real_photos if p.name == "james.jpg")
+    (inputs / photo.name).write_bytes(photo.read_bytes())
+    (inputs / "broken.jpg").write_bytes(b"\xff\xd8 truncated")
+    (inputs / "notes.txt").write_text("not a photo")
+    counts = FaceKeypoints().align(inputs, tmp_path / "out", size=64)
+    assert (counts.records, counts.failed, counts.skipped, counts.aligned) == (1, 1, 1, 1)
+    crop = cv2.imread(str(tmp_path / "out" / "james_0.png"))
+    assert crop.shape == (64, 64, 3)
+    assert main(["align", inputs, "--out", tmp_path / "cli", "--size", "64", "-q"]) == 1
+    assert np.array_equal(cv2.imread(str(tmp_path / "cli" / "james_0.png")), crop)
+    again = FaceKeypoints().align(inputs, tmp_path / "out", size=32)  # nothing overwritten without force
+    assert (again.failed, again.aligned) == (2, 0) and cv2.imread(str(tmp_path / "out" / "james_0.png")).shape[0] == 64
+    assert FaceKeypoints().align(inputs, tmp_path / "out", size=32, force=True).aligned == 1

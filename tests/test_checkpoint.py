@@ -61,6 +61,12 @@ def test_random_bytes_and_folders_are_not_checkpoints(tmp_path, capsys):
     ({"config": {"depth": 3}}, "bad settings for model 'keypointnet'"),
     ({"model": 7}, "its 'model' is missing or not a str"),
     ({"format": 99}, "not a facekeypoints checkpoint (format 1)"),
+    # hostile sizes: a traceback from inside torch, or gigabytes allocated before the weights were compared
+    ({"config": {"width": -8}}, "its setting width=-8 is no network's size"),
+    ({"config": {"width": float("inf")}}, "its setting width=inf is no network's size"),
+    ({"config": {"width": 10 ** 5}}, "do not fit model 'keypointnet': 84 mis-shaped"),  # compared on no memory
+    ({"config": {"width": 10 ** 9}}, "checkpoint settings {'width': 1000000000} do not build model 'keypointnet'"),
+    ({"config": {"width": 8, "depth": [10 ** 9, 1, 1, 1]}}, "its setting depth=[1000000000, 1, 1, 1] is no network"),
 ])
 def test_a_checkpoint_of_the_right_format_with_wrong_contents_is_one_line(tmp_path, capsys, changes, expected):
     assert expected in _one_line_error(capsys, _edited(tmp_path, "bad.pt", **changes))

@@ -36,19 +36,47 @@ def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path
                     shutil.copyfileobj(source, target)
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+        # Writers (OpenCV, matplotlib) read the format from the suffix; a legal 255-byte name leaves room
+        # for mkstemp's additions only when cut.
+        suffix = path.suffix if len(path.suffix.encode()) <= 16 else ""
+        fd, tmp = tempfile.mkstemp(prefix=f".{_first_bytes(path.name, 200)}.", suffix=".tmp" + suffix,
+                                   dir=path.parent)
         os.close(fd)
         tmp_path = Path(tmp)
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
         try:
             yield tmp_path
-            os.replace(tmp_path, path)
+            place(tmp_path, path, force)
         finally:
             tmp_path.unlink(missing_ok=True)
     except OSError as error:
         if error.filename is None and error.errno is not None:
             raise OSError(error.errno, error.strerror, str(path)) from error
         raise
+
+
+def _first_bytes(name: str, count: int) -> str:
+    """The name cut to at most `count` bytes of UTF-8, in whole characters."""
+    return name.encode("utf-8", "surrogateescape")[:count].decode("utf-8", "ignore")
+
+
+def place(tmp: str | os.PathLike, path: str | os.PathLike, force: bool = False) -> None:
+    """Put the finished `tmp` at `path` in one step. Without `force` this is where an existing `path` is
+    refused too, not only before the work: another process may have written it since. A hard link fails on
+    an existing name, atomically; where the file system has no hard links, a last check and a rename."""
+    if force:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise OutputExistsError(f"{path} already exists: written by another process while this one worked "
+                                "(use --force to overwrite)") from None
+    except OSError:  # no hard links here (e.g. FAT, some network file systems)
+        refuse_existing(path, force)
+        os.replace(tmp, path)
+    else:
+        os.unlink(tmp)
 
 
 def refuse_existing(path: str | os.PathLike, force: bool = False) -> int | None:

@@ -14,36 +14,61 @@ from __future__ import annotations
 
 import numbers
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
+from .errors import FacekeypointsError
 from .inference import Predictor, load_model
 from .photos import (
+    ALIGNED_SIZE,
     DEFAULT_DETECTOR,
     MAX_PIXELS,
     MAX_SPREAD,
     MIN_CROP,
+    Counts,
     Face,
     FaceDetector,
     FileResult,
     Found,
     Tracker,
     Tracking,
+    count_frames,
     create_detector,
+    decode_bytes,
     decode_image,
     detect_batch,
+    eight_bit,
     detect_files,
     faces_from,
     find_faces,
+    read_boxes,
+    scan_inputs,
     to_image,
     to_uint8,
     track_live,
+    write_aligned,
 )
 from .shipped import DEFAULT_MODEL
 
-__all__ = ["Face", "FaceKeypoints"]
+__all__ = ["Batch", "Face", "FaceKeypoints"]
+
+
+@dataclass
+class Batch:
+    """A batch's results as they come (`FaceKeypoints.batch`), and what it reads."""
+
+    results: Iterator[FileResult]
+    total: int | None  # the results to expect (videos: as their containers state), for a progress bar; None: live
+    inputs: list[Path] = field(default_factory=list)  # the files it reads (none for a live source)
+    skipped: list[Path] = field(default_factory=list)  # files in its folders that are neither images nor videos
+
+    @property
+    def protected(self) -> set[str]:
+        """The inputs' real paths: what no output may replace (`photos.write_results(protected=...)`)."""
+        return {os.path.realpath(path) for path in self.inputs}
 
 
 class FaceKeypoints:
@@ -101,6 +126,16 @@ class FaceKeypoints:
         found = find_faces(image, self.detector, self.min_crop, boxes)
         return self.faces(found, *self.model.predict_with_spread(found.faces))
 
+    def detect_encoded(self, data: bytes, source: str = "upload") -> FileResult:
+        """The faces in an image file's bytes (an upload), as the `photos.FileResult` that `detect_files` gives
+        for that file: its `to_dict()` is the record `predict --json` writes, `source` in it. Images of more than
+        `max_pixels` are refused from their header (`photos.ImageError`, as is anything not an image)."""
+        image = eight_bit(decode_bytes(data, source, self.max_pixels))
+        found = find_faces(image, self.detector, self.min_crop)
+        faces = self.faces(found, *self.model.predict_with_spread(found.faces))
+        return FileResult(Path(source), None, image.shape[1], image.shape[0], faces,
+                          not_faces=len(found.detections) - len(faces))  # faces_from drops only those
+
     def faces(self, found: Found, keypoints: np.ndarray, spread: np.ndarray) -> list[Face]:
         """The `Face`s of one image from its detections and the model's answers (`photos.faces_from`)."""
         return faces_from(found, keypoints, spread, self.max_spread, self.model.uncertainty, self.model.keypoint_set)
@@ -137,6 +172,38 @@ class FaceKeypoints:
         return detect_files(inputs, self.model, self.detector, min_crop=self.min_crop, max_spread=self.max_spread,
                             every=every, workers=workers, batch_size=batch_size, keep_images=keep_images,
                             max_pixels=self.max_pixels, boxes=boxes, tracking=tracking)
+
+    def batch(self, inputs=(), camera: int | str | None = None, every: int = 1, workers: int | None = None,
+              keep_images: bool = False, boxes: str | os.PathLike | dict | None = None,
+              tracking: Tracking | None = Tracking(), stop: Callable[[], bool] | None = None) -> Batch:
+        """The results of files and folders (`detect_files`), or of a live `camera` (`track`: its index, or a
+        stream's URL; "0" is camera 0) until it ends or `stop()` says so; one or the other. boxes: a JSON
+        file of faces you already have (`photos.read_boxes`), or what it reads. A batch of files that holds no
+        image or video, or a camera with files, is a FacekeypointsError."""
+        if camera is not None:
+            if inputs:
+                raise FacekeypointsError("give INPUTs or --camera, not both")
+            source = int(camera) if isinstance(camera, str) and camera.isdigit() else camera
+            return Batch(self.track(source, every, keep_images, tracking or Tracking(), stop), None)
+        scan = scan_inputs(inputs)
+        if not scan.named:
+            given = [inputs] if isinstance(inputs, (str, os.PathLike)) else inputs
+            raise FacekeypointsError(f"no images or videos found in {', '.join(map(str, given))}"
+                                     + (f" ({len(scan.skipped)} other file(s))" if scan.skipped else ""))
+        if isinstance(boxes, (str, os.PathLike)):
+            boxes = read_boxes(boxes)
+        results = self.detect_files(inputs, every, workers, keep_images=keep_images, boxes=boxes, tracking=tracking)
+        return Batch(results, count_frames(scan.paths, every), scan.paths, scan.skipped)
+
+    def align(self, inputs, out: str | os.PathLike, size: int = ALIGNED_SIZE, force: bool = False, every: int = 1,
+              workers: int | None = None, boxes=None, tracking: Tracking | None = Tracking()) -> Counts:
+        """Every face of files and folders as an aligned crop for face recognition, a PNG in folder `out`
+        (`photos.write_aligned`: OUT/NAME_I.png, OUT/NAME_fFRAME_I.png for video frames); the counts say what
+        was written. Inputs are never overwritten; an unreadable input is counted, and the batch goes on."""
+        batch = self.batch(inputs, every=every, workers=workers, keep_images=True, boxes=boxes, tracking=tracking)
+        counts = write_aligned(batch.results, out, size, force=force, protected=batch.protected)
+        counts.skipped = len(batch.skipped)
+        return counts
 
     def track(self, source: int | str, every: int = 1, keep_images: bool = False, tracking: Tracking = Tracking(),
               stop=None) -> Iterator[FileResult]:

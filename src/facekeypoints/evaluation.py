@@ -39,11 +39,21 @@ class Evaluation:
 
 
 def evaluate(model: str | Predictor, data: str, split: str = "val", val_fraction: float = 0.1, seed: int = 0,
-             batch_size: int = 256, backend: str = "auto", show_progress: bool = False) -> Evaluation:
+             batch_size: int = 256, backend: str = "auto", show_progress: bool = False, worst_out: str | None = None,
+             count: int = 16, force: bool = False) -> Evaluation:
     """Kaggle's RMSE (and NME where the data's set has outer eye corners) of `model` (a name, file or loaded
     model) on the faces of `split` of any annotations `train` takes. Each face is predicted in the labelling
     convention its labels follow. A model of another keypoint set than the data's is scored on the points both
-    name (by name, or by a one-point alias: a 15-point model on 68-point labels is scored on 13 points)."""
+    name (by name, or by a one-point alias: a 15-point model on 68-point labels is scored on 13 points).
+    worst_out: a PNG of the `count` worst faces is drawn there (`gallery.worst_faces`; the output and the count
+    are checked before the work)."""
+    title = f"{split}, {model if isinstance(model, (str, Path)) else model.name}"
+    if worst_out is not None:
+        from .gallery import worst_faces
+        from .viz import check_grid
+
+        refuse_existing(worst_out, force)
+        check_grid(count)
     faces = split_faces(data, split, val_fraction, seed)
     model = model if isinstance(model, Predictor) else load_model(model, backend)
     predicted = model.predict(faces.images, batch_size=batch_size, show_progress=show_progress,
@@ -60,6 +70,8 @@ def evaluate(model: str | Predictor, data: str, split: str = "val", val_fraction
                           faces.source, faces.keypoint_set if len(names) == len(faces.keypoint_set) else
                           KeypointSet("shared", names))
     predicted = predicted[:, list(ours)]
+    if worst_out is not None:
+        worst_faces(scored, predicted, count, title, worst_out, force)
     return Evaluation(scored, predicted, keypoint_rmse(predicted, scored.keypoints, scored.mask, names), names, nme,
                       model.keypoint_set.names != faces.keypoint_set.names)
 

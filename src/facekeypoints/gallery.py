@@ -14,7 +14,7 @@ from .errors import DataError, FacekeypointsError
 from .keypoints import KAGGLE_15, four_point_faces
 from .metrics import face_rmse
 from .submission import points_from_rows
-from .viz import face_grid, heatmap_overlay, save_figure
+from .viz import check_grid, face_grid, heatmap_overlay, save_figure
 
 
 def show(data: str, out: str | Path, *, kind: str | None = None, predictions: str | None = None,
@@ -26,6 +26,7 @@ def show(data: str, out: str | Path, *, kind: str | None = None, predictions: st
     Returns what was drawn, in words."""
     out = Path(out)
     refuse_existing(out, force)
+    check_grid(len(indices) if indices else count)  # before the data is read and the faces predicted
     if kind is None:  # a training file (or any annotations) if there is one, else a test file
         try:
             if is_kaggle(data):
@@ -57,9 +58,10 @@ def show(data: str, out: str | Path, *, kind: str | None = None, predictions: st
     # Faces with labels are predicted in the labelling convention those labels follow.
     four_point = four_point_faces(mask, keypoint_set) if mask is not None else np.zeros(len(images), bool)
     if model and predicted is None:
-        from .inference.torch_backend import KeypointModel
+        from .inference import load_model
 
-        loaded = KeypointModel.load(model)
+        # a shipped model or an .onnx file runs on ONNX Runtime, without torch; heatmaps need torch's model
+        loaded = load_model(model, "torch" if heatmaps else "auto")
         if labels is not None and loaded.keypoint_set.names != keypoint_set.names:
             raise FacekeypointsError(f"{model} predicts {loaded.keypoint_set.name}, the faces are labelled with "
                                      f"{keypoint_set.name}: draw it on faces of its own keypoints")
@@ -126,6 +128,7 @@ def worst_faces(data: KeypointData, predicted: np.ndarray, count: int, title: st
                 force: bool = False):
     """A grid of the `count` faces of `data` with the largest RMSE, labels and predictions drawn; saved to `out`
     if given."""
+    check_grid(count)
     errors = face_rmse(predicted, data.keypoints, data.mask)
     worst = np.argsort(-errors, kind="stable")[:count]
     titles = [f"#{i}, line {data.lines[i]}  {errors[i]:.2f}px" for i in worst]

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .api import FaceKeypoints
+from .api import Batch, FaceKeypoints
 from .errors import FacekeypointsError
 from .inference import load_model
 from .photos import (
@@ -43,6 +43,7 @@ from .photos import (
     create_detector,
     face_rows,
     is_video,
+    scan_inputs,
     walk_inputs,
 )
 from .shipped import DEFAULT_MODEL
@@ -129,8 +130,45 @@ class Recorded:
     def not_faces(self) -> int:
         return self.record.get("not_faces", 0)
 
+    @property
+    def source(self) -> Path:
+        return Path(self.record["source"])
+
+    @property
+    def frame(self) -> int | None:
+        return self.record.get("frame")
+
     def to_dict(self) -> dict:
         return self.record
+
+
+def ray_batch(inputs: Iterable[str | os.PathLike], address: str = "local", concurrency: int | None = None,
+              model: str = DEFAULT_MODEL, backend: str = "auto", detector: str = DEFAULT_DETECTOR,
+              min_size: float | None = None, min_crop: int = MIN_CROP, max_spread: float = MAX_SPREAD,
+              max_pixels: float = MAX_PIXELS, refused: Iterable = (), batch_size: int = 32) -> Batch:
+    """`predict_files` as an `api.Batch` (its results, how many, the files it reads and those it skips) for
+    `predict --ray`, the inputs checked before any cluster starts: a batch with no image, with videos, or with
+    any of `refused` set (predict's --camera, --show, --save-dir, --boxes) is a FacekeypointsError."""
+    if any(refused):
+        raise FacekeypointsError("--ray writes the records of image files: not with --camera, --show, --save-dir "
+                                 "or --boxes")
+    scan = scan_inputs(inputs)
+    if not scan.named:
+        raise FacekeypointsError(f"no images found in {', '.join(map(str, inputs))}"
+                                 + (f" ({len(scan.skipped)} other file(s))" if scan.skipped else ""))
+    _refuse_videos(scan.paths)
+    options = {"model": model, "backend": backend, "detector": detector, "min_size": min_size, "min_crop": min_crop,
+               "max_spread": max_spread, "max_pixels": max_pixels}
+    return Batch(predict_files(inputs, address, concurrency, batch_size, **options), len(scan.paths), scan.paths,
+                 scan.skipped)
+
+
+def _refuse_videos(paths: list[Path]) -> None:
+    videos = [path for path in paths if is_video(path)]
+    if videos:
+        raise FacekeypointsError(f"{videos[0]}{f' and {len(videos) - 1} more' if len(videos) > 1 else ''}: videos "
+                                 "are not run on Ray (each is followed frame to frame in one process); run them "
+                                 "without --ray")
 
 
 def predict_files(inputs: Iterable[str | os.PathLike], address: str = "local", concurrency: int | None = None,
@@ -143,11 +181,7 @@ def predict_files(inputs: Iterable[str | os.PathLike], address: str = "local", c
     import ray
 
     paths = [path for path, _ in walk_inputs(inputs)]
-    videos = [path for path in paths if is_video(path)]
-    if videos:
-        raise FacekeypointsError(f"{videos[0]}{f' and {len(videos) - 1} more' if len(videos) > 1 else ''}: videos "
-                                 "are not run on Ray (each is followed frame to frame in one process); run them "
-                                 "without --ray")
+    _refuse_videos(paths)
     started = not ray.is_initialized()
     if started:
         ray.init(address=None if address == "local" else address, logging_level=logging.ERROR,

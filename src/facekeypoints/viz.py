@@ -12,10 +12,24 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 
 from ._fs import atomic_output
+from .errors import FacekeypointsError
 
 FACE_EXTENT = (-0.5, 95.5, 95.5, -0.5)  # pixel j's centre at coordinate j, as in Kaggle's labels
 LABEL_STYLE = {"marker": "o", "s": 22, "facecolors": "none", "edgecolors": "#00e000", "linewidths": 1.3}
 PREDICTION_STYLE = {"marker": "+", "s": 40, "color": "#ff2020", "linewidths": 1.4}
+
+
+# The most faces one grid draws: 256 make a 16x16 grid of 3971x3135 pixels, drawn in 19 s at 0.3 GB peak
+# (`facekeypoints show DATA --count 256` on the 2-core Xeon of docs/limits.md); more would not be looked at,
+# and 100 000 ran for minutes at 3.4 GB.
+MAX_GRID = 256
+
+
+def check_grid(count: int) -> None:
+    """Refuse, before any work, a grid larger than `MAX_GRID` faces."""
+    if count > MAX_GRID:
+        raise FacekeypointsError(f"--count {count}: at most {MAX_GRID} faces in one picture (draw several with "
+                                 "--indices or --seed)")
 
 
 def face_grid(
@@ -34,6 +48,7 @@ def face_grid(
     predictions (e.g. to the keypoints a lookup table asks for).
     """
     n = len(images)
+    check_grid(n)
     columns, rows = grid_shape(n, columns)
     fig = Figure(figsize=(1.9 * columns, 2.0 * rows + 0.5), dpi=110)
     for i in range(rows * columns):

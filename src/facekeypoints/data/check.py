@@ -5,6 +5,7 @@ suspicious faces."""
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .._progress import progress
-from ..errors import DataError
+from ..errors import DataError, FacekeypointsError
 from ..keypoints import KAGGLE_15, KEYPOINT_NAMES, NUM_KEYPOINTS, PARTIAL_KEYPOINTS, KeypointSet
 from . import kaggle
 from .annotated import Annotations, image_size, keypoint_set_for
@@ -81,6 +82,29 @@ def check_path(path: str | Path, flip_pairs=None, category=None) -> list[CheckRe
         return results
     source = Source(path)
     return [check_source(source, _kind(source), flip_pairs)]
+
+
+def report(paths, errors_only: bool = False, quiet: bool = False, flip_pairs=None, category=None, out=None,
+           err=None) -> bool:
+    """`facekeypoints data check`: every problem of each path (`check_path`, with `flip_pairs` and `category`)
+    printed to `out` (stdout), a summary per file unless `quiet`, and a path that cannot be read said on `err`
+    (stderr); each path is checked, whatever the one before it came to. Returns whether any file has errors (or
+    could not be read)."""
+    out, err = out or sys.stdout, err or sys.stderr
+    failed = False
+    for path in paths:
+        try:
+            results = check_path(path, flip_pairs, category)
+        except FacekeypointsError as error:
+            print(f"facekeypoints: error: {error}", file=err)
+            failed = True
+            continue
+        for result in results:
+            print("".join(line + "\n" for line in result.problem_lines(errors_only)), end="", file=out)
+            if not quiet:
+                print(result.summary(), file=out)
+            failed |= bool(result.errors)
+    return failed
 
 
 def _kind(source: Source) -> str:

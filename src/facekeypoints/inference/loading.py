@@ -54,6 +54,7 @@ def _torch_model(path: Path, precision: str) -> Predictor:
     try:
         from .torch_backend import KeypointModel
     except ImportError as error:
-        raise FacekeypointsError(f"this model needs PyTorch ({error}); install torch, or use a shipped model "
-                                 "with onnxruntime installed") from None
+        raise FacekeypointsError(f"this model needs PyTorch ({error}): pip install 'facekeypoints[train]' (from a "
+                                 "clone: pip install \".[train]\"), or use a shipped model or an .onnx file, which "
+                                 "ONNX Runtime runs") from None
     return KeypointModel.load(path, precision)

@@ -6,10 +6,30 @@ import json
 from pathlib import Path
 
 from ..errors import FacekeypointsError
-from ..keypoints import KeypointSet
+from ..keypoints import IMAGE_SIZE, KeypointSet
 from .predictor import Predictor
 
 EXPECTED_OUTPUTS = ["keypoints", "spread"]  # as `facekeypoints export` names them
+
+
+def signature(points: int) -> dict[str, tuple[str, list]]:
+    """Each input's and output's type and shape as `facekeypoints export` writes them for a model of `points`
+    keypoints (None: the batch, any size)."""
+    return {"faces": ("tensor(uint8)", [None, IMAGE_SIZE, IMAGE_SIZE]), "four_point": ("tensor(bool)", [None]),
+            "keypoints": ("tensor(float)", [None, points, 2]), "spread": ("tensor(float)", [None, points])}
+
+
+def _misfits(args, points: int) -> list[str]:
+    """What in a graph's inputs or outputs differs from `signature(points)`, in words (a dimension the graph
+    leaves symbolic could be anything: taken as fitting)."""
+    wrong = []
+    for arg in args:
+        kind, shape = signature(points)[arg.name]
+        given = list(arg.shape or [])
+        if arg.type != kind or len(given) != len(shape) or any(
+                isinstance(g, int) and w is not None and g != w for g, w in zip(given, shape)):
+            wrong.append(f"{arg.name} is {arg.type} {given}, not {kind} {['N' if w is None else w for w in shape]}")
+    return wrong
 
 
 def onnx_runtime_available() -> bool:
@@ -50,10 +70,17 @@ class OnnxKeypointModel(Predictor):
                 f"outputs {', '.join(outputs)}, where `facekeypoints export` writes inputs faces, four_point and "
                 f"outputs {', '.join(EXPECTED_OUTPUTS)}")
         props = self.session.get_modelmeta().custom_metadata_map
-        self.meta = json.loads(props.get("facekeypoints", "{}"))
+        try:
+            self.meta = json.loads(props.get("facekeypoints", "{}"))
+            # the points it predicts: in its metadata since keypoint sets are data; older files predict Kaggle's 15
+            self.keypoint_set = KeypointSet.from_dict(self.meta.get("codec", {}).get("keypoint_set"))
+        except (json.JSONDecodeError, AttributeError, TypeError, ValueError, KeyError) as error:
+            raise FacekeypointsError(f"{source or model}: its facekeypoints metadata cannot be read ({error})"
+                                     ) from None
+        misfits = _misfits(list(self.session.get_inputs()) + list(self.session.get_outputs()), len(self.keypoint_set))
+        if misfits:  # the right names on some other graph: ONNX Runtime would fail on the first face
+            raise FacekeypointsError(f"{source or model} is not a facekeypoints model: {'; '.join(misfits)}")
         self.name = self.meta.get("model", "onnx")
-        # the points it predicts: in its metadata since keypoint sets are data; older files predict Kaggle's 15
-        self.keypoint_set = KeypointSet.from_dict(self.meta.get("codec", {}).get("keypoint_set"))
         self.flips = bool(self.meta.get("flip", False))
         self.source = source or str(model)
 
@@ -68,5 +95,9 @@ class OnnxKeypointModel(Predictor):
                 f"again with {'--no-flip' if self.flips else '--flip'} to predict "
                 f"{'without' if self.flips else 'with'}")
         feed = {"faces": faces, "four_point": four_point}
-        points, spread = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})
+        try:
+            points, spread = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})
+        except Exception as error:  # onnxruntime's own exception types: a graph broken inside
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise FacekeypointsError(f"{self.source}: ONNX Runtime cannot run it ({first})") from None
         return points, spread

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._progress import progress
+from ..errors import FacekeypointsError
 from ..keypoints import IMAGE_SIZE, KAGGLE_15, KeypointSet
 from ..uncertainty import Calibration
 
@@ -72,6 +73,11 @@ class Predictor:
         for start in progress(starts, desc="predicting", unit="batch", disable=not show_progress):
             end = start + batch_size
             points, spread = self._run(np.ascontiguousarray(images[start:end]), four_point[start:end], flip)
+            count = len(images[start:end])
+            if np.shape(points) != (count, k, 2) or np.shape(spread) != (count, k):
+                raise FacekeypointsError(f"model {self.source or self.name} answered keypoints of shape "
+                                         f"{np.shape(points)} and spreads {np.shape(spread)} for {count} faces, not "
+                                         f"({count}, {k}, 2) and ({count}, {k})")
             out[start:end] = points
             doubt[start:end] = spread
         return out, doubt

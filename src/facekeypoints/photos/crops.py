@@ -77,9 +77,16 @@ class Crop:
     def cut(self, image: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
         """The crop of `image` (grey (H, W) or colour (H, W, C), channels kept as they are) at `size` x `size`
         pixels (edges replicated where the crop leaves the photo)."""
+        if not (math.isfinite(self.side) and self.side > 0 and all(map(math.isfinite, self.centre))):
+            raise ValueError(f"a crop needs a finite centre and a positive size, got {self}")
         if self.side > size + 1:  # warpAffine has no area averaging (it would alias): cut at full size, then shrink
-            full = self.cut(image, math.ceil(self.side))
+            # at most twice the photo's long side: a crop larger than that is mostly border (a box far off the
+            # photo, a lost track), and its cost stays the photo's, not the crop's
+            full = self._warp(image, min(math.ceil(self.side), 2 * max(image.shape[:2]) + size))
             return cv2.resize(full, (size, size), interpolation=cv2.INTER_AREA)
+        return self._warp(image, size)
+
+    def _warp(self, image: np.ndarray, size: int) -> np.ndarray:
         return cv2.warpAffine(image, self.to_photo_matrix(size), (size, size),
                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
 
@@ -134,7 +141,8 @@ def find_faces(image: np.ndarray, detector: FaceDetector, min_crop: int = MIN_CR
     if boxes is None:
         detections = detect(detector, to_bgr(image))
     else:
-        detections = [as_detection(box) for box in boxes]
+        detections = [box if isinstance(box, Detection) else as_detection(clip_box(box, image.shape))
+                      for box in boxes]
     return cut_faces(image, detections, [Crop.from_detection(d) for d in detections], min_crop)
 
 
@@ -144,6 +152,17 @@ def find_faces_batch(images: Sequence[np.ndarray], detector: FaceDetector, min_c
     found = detect_images(detector, [to_bgr(image) for image in images])
     return [cut_faces(image, detections, [Crop.from_detection(d) for d in detections], min_crop)
             for image, detections in zip(images, found)]
+
+
+def clip_box(box: Sequence[float], shape: tuple[int, ...]) -> tuple[float, float, float, float]:
+    """A box (x, y, w, h) given by the user cut to the image it is for (a box far larger than the image would
+    otherwise cost its own size to crop); ValueError for one that is not a box or lies outside the image."""
+    x, y, w, h = as_detection(box).box
+    height, width = shape[:2]
+    x0, y0, x1, y1 = max(x, 0.0), max(y, 0.0), min(x + w, float(width)), min(y + h, float(height))
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"the face box {[x, y, w, h]} lies outside the {width}x{height} image")
+    return x0, y0, x1 - x0, y1 - y0
 
 
 def cut_faces(image: np.ndarray, detections: list[Detection], crops: list[Crop], min_crop: int = MIN_CROP) -> Found:

@@ -38,6 +38,8 @@ class Face:
     uncertainty: dict[str, float] | None = None
     pose: Pose | None = None  # the head's yaw, pitch and roll (`photos.pose`); None without keypoints
     keypoint_set: KeypointSet = field(default=KAGGLE_15, repr=False)  # the model's: the names of `keypoints`
+    # the model answered NaN or infinity for this face (a broken model file): no keypoints, and none written
+    non_finite: bool = False
 
     @property
     def angle(self) -> float:
@@ -47,7 +49,7 @@ class Face:
 
     @property
     def too_small(self) -> bool:
-        return self.keypoints is None
+        return self.keypoints is None and not self.non_finite
 
     def as_array(self) -> np.ndarray:
         """The keypoints as float (K, 2) x, y in the keypoint set's order (Kaggle's 15 for the shipped models; NaN
@@ -71,8 +73,8 @@ class Face:
         crop aligned as face recognition models take them: eye centres, nose tip and mouth corners on
         ArcFace/InsightFace's template (`photos.align`), upright whatever the head's roll; same channels."""
         if self.keypoints is None:
-            raise ValueError(f"the face at {list(self.box)} has no keypoints (too small for them): it cannot be "
-                             "aligned")
+            why = "the model answered NaN or infinity" if self.non_finite else "too small for them"
+            raise ValueError(f"the face at {list(self.box)} has no keypoints ({why}): it cannot be aligned")
         image = np.asarray(image)
         if image.dtype != np.uint8 or image.ndim not in (2, 3):
             raise ValueError(f"expected a uint8 grey (H, W) or colour (H, W, C) image, got {image.dtype} "
@@ -83,16 +85,17 @@ class Face:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: {"box": [x, y, w, h], "score", "angle", "keypoints": {name: [x, y]} or null, "too_small",
-        "spread", "uncertainty": {name: px} or null, "pose": {"yaw", "pitch", "roll"} or null, "track"}; a number
-        the detector or model does not give is null."""
+        "non_finite", "spread", "uncertainty": {name: px} or null, "pose": {"yaw", "pitch", "roll"} or null,
+        "track"}; a number the detector or model does not give (or gives as NaN or infinity) is null."""
         points = None if self.keypoints is None else {k: [round(x, 2), round(y, 2)] for k, (x, y) in
                                                         self.keypoints.items()}
 
         def number(value: float, digits: int) -> float | None:
-            return None if np.isnan(value) else round(float(value), digits)
+            return round(float(value), digits) if np.isfinite(value) else None
 
-        return {"box": [int(v) for v in self.box], "score": number(self.score, 3), "angle": round(self.angle, 1),
-                "keypoints": points, "too_small": self.too_small, "spread": number(self.spread, 2),
+        return {"box": [int(v) for v in self.box], "score": number(self.score, 3), "angle": number(self.angle, 1),
+                "keypoints": points, "too_small": self.too_small, "non_finite": self.non_finite,
+                "spread": number(self.spread, 2),
                 "uncertainty": None if self.uncertainty is None else {k: number(v, 2) for k, v in
                                                                       self.uncertainty.items()},
                 "pose": None if self.pose is None else self.pose.to_dict(), "track": self.track}
@@ -225,6 +228,9 @@ def faces_from(found: Found, keypoints: np.ndarray, spread: np.ndarray, max_spre
             faces.append(Face(box, None, crop, score=detection.score, keypoint_set=keypoint_set))
             continue
         points, spreads, error = answers[i]
+        if not np.isfinite(points).all():  # a broken model: the face is kept, marked, with no keypoints
+            faces.append(Face(box, None, crop, score=detection.score, keypoint_set=keypoint_set, non_finite=True))
+            continue
         doubt = float(np.median(spreads))
         if doubt > max_spread:  # the model sees no face there: a false detection
             continue
@@ -254,8 +260,8 @@ class FileResult:
     name: Path | None = None
 
     def to_dict(self) -> dict:
-        """The JSON record `facekeypoints predict --json` writes for it; for a result with an error, the error
-        record {"source", "frame", "error"}."""
+        """The JSON record `facekeypoints predict --json` writes for it; for an input (or the rest of a video)
+        that could not be read, {"source", "frame", "error"} (frame: null, or the video frame that failed)."""
         if self.error is not None:
             return {"source": str(self.source), "frame": self.frame, "error": self.error}
         return {"source": str(self.source), "frame": self.frame, "width": self.width, "height": self.height,

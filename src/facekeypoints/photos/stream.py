@@ -41,8 +41,11 @@ _worker: dict = {}  # a worker process's detector, min_crop and max_pixels, set 
 
 
 def _start_worker(detector: FaceDetector, min_crop: int, max_pixels: float) -> None:
+    import signal
+
     import cv2
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the main process stops them
     cv2.setNumThreads(1)  # the processes are the parallelism; OpenCV's own threads would only compete
     _worker.update(detector=detector, min_crop=min_crop, max_pixels=max_pixels)
 
@@ -56,16 +59,25 @@ def _find(task: tuple, detector: FaceDetector, min_crop: int, max_pixels: float
     """One job: an image file ("path", path, keep_image, boxes) or a decoded frame ("image", BGR image, boxes) ->
     (detections, (width, height), the colour image if asked, error). boxes: the faces if known, else None."""
     boxes = task[-1]
-    if task[0] == "path":
-        try:
+    where = task[1] if task[0] == "path" else "a video frame"
+    try:
+        if task[0] == "path":
             image = read_colour(Path(task[1]), max_pixels)
-        except FacekeypointsError as exc:
-            return None, (0, 0), None, str(exc)
-        kept = image if task[2] else None
-    else:
-        image, kept = task[1], None
-    found = find_faces(image, detector, min_crop, boxes)
+            kept = image if task[2] else None
+        else:
+            image, kept = task[1], None
+        found = find_faces(image, detector, min_crop, boxes)
+    except Exception as exc:  # whatever one input does, it is its own error record, and the batch goes on
+        return None, (0, 0), None, failure(where, exc)
     return found, (image.shape[1], image.shape[0]), kept, None
+
+
+def failure(source, exc: Exception) -> str:
+    """An input's error record text: a FacekeypointsError says it all (it names the file); anything else is
+    named by its type too, as it is no input problem this code foresaw."""
+    if isinstance(exc, FacekeypointsError):
+        return str(exc)
+    return f"{source}: {type(exc).__name__}: {exc}"
 
 
 class _Done:
@@ -102,8 +114,8 @@ class _Video:
                 height, width = frame.image.shape[:2]
                 yield FileResult(self.path, frame.index, width, height, faces, frame.image if keep_images else None,
                                  frame.fps, not_faces=tracker.not_faces, name=self.name)
-        except FacekeypointsError as exc:
-            yield FileResult(self.path, None, error=str(exc), name=self.name)
+        except Exception as exc:  # the frames before it are kept; the rest of the video is its error record
+            yield FileResult(self.path, None, error=failure(self.path, exc), name=self.name)
 
 
 def _jobs(inputs: list[tuple[Path, Path]], every: int, keep_images: bool, max_pixels: float,
@@ -125,8 +137,8 @@ def _jobs(inputs: list[tuple[Path, Path]], every: int, keep_images: bool, max_pi
                 result = FileResult(path, frame.index, width, height, fps=frame.fps,
                                     image=frame.image if keep_images else None, name=name)
                 yield result, ("image", frame.image, boxes.get((real, frame.index)))
-        except FacekeypointsError as exc:
-            yield FileResult(path, None, error=str(exc), name=name), None
+        except Exception as exc:
+            yield FileResult(path, None, error=failure(path, exc), name=name), None
 
 
 def default_workers() -> int:

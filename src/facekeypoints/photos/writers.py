@@ -17,14 +17,15 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TextIO
+from typing import Callable, Collection, Iterable, Iterator, TextIO
 
 import cv2
 import numpy as np
 
-from .._fs import atomic_output, refuse_existing, write_bytes_atomic
+from .._fs import atomic_output, place, refuse_existing, write_bytes_atomic
 from ..errors import FacekeypointsError
 from ..keypoints import KEYPOINT_NAMES
+from .align import ALIGNED_SIZE
 from .results import FileResult
 
 
@@ -34,8 +35,20 @@ def _naming(path) -> Iterator[None]:
     often names only a temporary file, or nothing."""
     try:
         yield
+    except BrokenPipeError:  # the reader of a pipe stopped (`| head`): no fault of this output, said by no one
+        raise
     except OSError as exc:
         raise FacekeypointsError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def refuse_input(path: Path, protected: Collection[str] = (), source: Path | None = None) -> None:
+    """An output never replaces an input of the batch (`protected`: their real paths) or the file it was made
+    from (`source`), `--force` or not: a --save-dir that is the photos' own folder must not eat them."""
+    real = os.path.realpath(path)
+    if real in protected or (source is not None and os.path.exists(path) and os.path.exists(source)
+                             and os.path.samefile(path, source)):
+        raise FacekeypointsError(f"{path}: is an input of this batch: not overwritten, --force or not (write the "
+                                 "outputs to another folder)")
 
 
 def write_image(path: str | Path, image: np.ndarray, force: bool = False) -> None:
@@ -58,7 +71,8 @@ class VideoOutput:
 
     def __init__(self, path: Path, fps: float, size: tuple[int, int], force: bool = False):
         refuse_existing(path, force)
-        self.path, self.partial = path, path.with_name(path.stem + ".part" + path.suffix)
+        self.path, self.force = path, force
+        self.partial = path.with_name(path.stem.encode()[:200].decode(errors="ignore") + ".part" + path.suffix)
         with _naming(path):
             path.parent.mkdir(parents=True, exist_ok=True)
         self.writer = cv2.VideoWriter(str(self.partial), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
@@ -75,8 +89,11 @@ class VideoOutput:
         self.closed = True
         self.writer.release()
         if keep:
-            with _naming(self.path):
-                self.partial.replace(self.path)
+            try:
+                with _naming(self.path):
+                    place(self.partial, self.path, self.force)  # another process's video is not replaced
+            finally:
+                self.partial.unlink(missing_ok=True)
         else:
             self.partial.unlink(missing_ok=True)
 
@@ -95,13 +112,17 @@ class RecordsWriter:
     as sys.stdout (written to and left open); "-" means standard output. One record a line, so the file stays
     readable and greppable (`indent=1` made some 80 lines of a face). Use it as a context manager: the list is
     closed on leaving without an error; on an error the temporary file is removed (a stream keeps what was
-    written).
+    written). A result with an error is written as its error record ({"source", "frame", "error"}); a record
+    holding NaN or infinity (not JSON) is replaced by one saying so. protected: real paths (the batch's inputs)
+    the target may not be (`refuse_input`).
     """
 
     append = False  # JsonLinesWriter's: add to an existing file in place
 
-    def __init__(self, target: str | os.PathLike | TextIO, force: bool = False):
+    def __init__(self, target: str | os.PathLike | TextIO, force: bool = False, protected: Collection[str] = ()):
         self.target, self.force = target, force
+        if isinstance(target, (str, os.PathLike)) and str(target) != "-":
+            refuse_input(Path(target), protected)
         self._name = target if isinstance(target, (str, os.PathLike)) else getattr(target, "name", "the output")
         self.count = 0  # records written
         self._context: contextlib.AbstractContextManager | None = None
@@ -138,7 +159,11 @@ class RecordsWriter:
     def write(self, result: FileResult) -> None:
         if self._out is None:
             raise RuntimeError("RecordsWriter.write outside its `with` block")
-        record = json.dumps(result.to_dict(), separators=(",", ":"))
+        try:  # nothing that is not JSON (NaN, Infinity) is ever written: the record says what went wrong instead
+            record = json.dumps(result.to_dict(), separators=(",", ":"), allow_nan=False)
+        except ValueError:
+            record = json.dumps({"source": str(result.source), "frame": result.frame,
+                                 "error": "a value that is not a finite number in this record: not written"})
         with _naming(self._name):
             self._out.write(self._entry(record))
             if self.append or not isinstance(self.target, (str, os.PathLike)) or str(self.target) == "-":
@@ -163,8 +188,9 @@ class JsonLinesWriter(RecordsWriter):
 
     _head, _tail = "", ""
 
-    def __init__(self, target: str | os.PathLike | TextIO, force: bool = False, append: bool = False):
-        super().__init__(target, force)
+    def __init__(self, target: str | os.PathLike | TextIO, force: bool = False, protected: Collection[str] = (),
+                 append: bool = False):
+        super().__init__(target, force, protected)
         self.append = append
 
     def _entry(self, record: str) -> str:
@@ -209,10 +235,11 @@ class ParquetWriter:
     without an error; an existing file is an error unless `force`. keypoints: the names whose coordinates get
     columns; None: those of the first face with keypoints (the model's keypoint set), Kaggle's 15 if none has."""
 
-    def __init__(self, target: str | os.PathLike, force: bool = False, keypoints: tuple[str, ...] | None = None,
-                 group: int = 10_000):
+    def __init__(self, target: str | os.PathLike, force: bool = False, protected: Collection[str] = (),
+                 keypoints: tuple[str, ...] | None = None, group: int = 10_000):
         if not isinstance(target, (str, os.PathLike)) or str(target) == "-":
             raise FacekeypointsError("Parquet is written to a file, not to a stream: give a path ending in .parquet")
+        refuse_input(Path(target), protected)
         import pyarrow  # noqa: F401 (here, so that a missing pyarrow is said before any work)
 
         self.target, self.force, self.group = Path(target), force, group
@@ -277,13 +304,14 @@ class ParquetWriter:
 RECORD_FORMATS = {".jsonl": JsonLinesWriter, ".parquet": ParquetWriter}  # by suffix; any other: a JSON array
 
 
-def records_writer(target: str | os.PathLike | TextIO, force: bool = False) -> RecordsWriter | ParquetWriter:
+def records_writer(target: str | os.PathLike | TextIO, force: bool = False, protected: Collection[str] = ()
+                   ) -> RecordsWriter | ParquetWriter:
     """The writer for records at `target`, by its suffix: `.jsonl` JSON Lines (`JsonLinesWriter`), `.parquet`
     Parquet, one row per face (`ParquetWriter`); anything else, and streams ("-": stdout), a JSON array of
     records (`RecordsWriter`)."""
     if isinstance(target, (str, os.PathLike)) and str(target) != "-":
         kind = RECORD_FORMATS.get(Path(target).suffix.lower(), RecordsWriter)
-        return kind(target, force)
+        return kind(target, force, protected)
     return RecordsWriter(target, force)
 
 
@@ -350,8 +378,10 @@ class AnnotationsWriter:
     half-written video is left; still images already written stay.
     """
 
-    def __init__(self, folder: str | Path, labels: bool = False, every: int = 1, force: bool = False):
+    def __init__(self, folder: str | Path, labels: bool = False, every: int = 1, force: bool = False,
+                 protected: Collection[str] = ()):
         self.folder, self.labels, self.every, self.force = Path(folder), labels, every, force
+        self.protected = protected  # real paths of the batch's inputs, never written over (`refuse_input`)
         if self.folder.exists() and not self.folder.is_dir():
             raise FacekeypointsError(f"{self.folder}: a file, not a folder for the pictures")
         with _naming(self.folder):
@@ -360,8 +390,9 @@ class AnnotationsWriter:
         self._source: Path | None = None  # the video being written (or that could not be)
 
     def _path(self, result: FileResult, suffix: str) -> Path:
-        name = result.name or Path(result.source.stem)
-        return self.folder / name.with_name(name.name + suffix)
+        path = output_path(self.folder, result, suffix)
+        refuse_input(path, self.protected, result.source)
+        return path
 
     def write(self, result: FileResult) -> None:
         """Draw one result into its picture, or as the next frame of its video. An error (FacekeypointsError,
@@ -399,59 +430,81 @@ class AnnotationsWriter:
         self._close(keep=exc_type is None)
 
 
+def output_path(folder: Path, result: FileResult, suffix: str) -> Path:
+    """Where an output of a result goes in a folder: FOLDER/NAME + suffix, NAME being the result's `name` (from
+    `detect_files`: the input's path relative to the folder holding all the inputs), else its source's stem."""
+    name = result.name or Path(result.source.stem)
+    return folder / name.with_name(name.name + suffix)
+
+
 @dataclass
 class Counts:
-    """What `write_results` wrote."""
+    """What `write_results` (or `write_aligned`) wrote."""
 
     records: int = 0  # images and video frames
     faces: int = 0
     failed: int = 0  # inputs (or the rest of videos) that could not be read, and pictures that could not be written
     seconds: float = 0.0  # from the first result asked for to the last written
     not_faces: int = 0  # detections dropped because the model saw no face there (`FileResult.not_faces`)
+    skipped: int = 0  # files in the folders given that are neither images nor videos (not read; set by the caller)
+    interrupted: bool = False  # stopped before the inputs ended (`stop`): what was done is written
+    aligned: int | None = None  # `write_aligned`: the crops written
+    size: int = 0  # `write_aligned`: their side, and their folder
+    folder: str = ""
+    too_small: int = 0  # `write_aligned`: faces too small for keypoints (or without them), not aligned
 
     def summary(self) -> str:
         """One line: what was found, how fast."""
         rate = 1 / max(self.seconds, 1e-9)
-        return (f"{self.records} image(s)/frame(s), {self.faces} face(s) found"
-                + (f", {self.not_faces} detection(s) dropped as not faces (heatmap spread above --max-spread)"
-                   if self.not_faces else "")
-                + (f", {self.failed} input(s) or picture(s) failed" if self.failed else "")
-                + f" in {self.seconds:.1f} s ({self.records * rate:.1f} images/s, {self.faces * rate:.1f} faces/s)")
+        return ("interrupted: " if self.interrupted else "") + (
+            f"{self.records} image(s)/frame(s), {self.faces} face(s) found"
+            + (f", {self.not_faces} detection(s) dropped as not faces (heatmap spread above --max-spread)"
+               if self.not_faces else "")
+            + (f", {self.failed} input(s) or picture(s) failed" if self.failed else "")
+            + (f", {self.skipped} other file(s) in the folders skipped (not images or videos)" if self.skipped else "")
+            + f" in {self.seconds:.1f} s ({self.records * rate:.1f} images/s, {self.faces * rate:.1f} faces/s)"
+            + ("" if self.aligned is None else
+               f"; {self.aligned} aligned {self.size}x{self.size} crop(s) in {self.folder}")
+            + (f"; {self.too_small} face(s) too small for keypoints (under --min-face) not aligned" if self.too_small
+               else ""))
 
 
 def write_results(results: Iterable[FileResult], records: str | os.PathLike | TextIO | None = None,
                   pictures: str | Path | None = None, *, labels: bool = False, every: int = 1,
                   force: bool = False, on_error: Callable[[FileResult], object] | None = None,
-                  on_result: Callable[[FileResult], object] | None = None) -> Counts:
+                  on_result: Callable[[FileResult], object] | None = None, protected: Collection[str] = (),
+                  stop: Callable[[], bool] | None = None) -> Counts:
     """Write a stream of results (from `detect_files`) as it comes; returns the counts.
 
     records: the records' path (JSON, JSON Lines or Parquet by its suffix: `records_writer`) or open text stream
-    (a JSON array); None: no records. Each input has its record, an unreadable one its error record. pictures: the
+    (a JSON array); None: no records. pictures: the
     folder for annotated copies (`AnnotationsWriter`: the results need their images, keep_images=True);
     None: no pictures. labels, every, force: as those writers take them. A result with an error is counted,
-    given to `on_error` and written as its error record: one bad file does not stop the batch. So is a picture
-    that cannot be written (it exists, the disk is full): its record is kept, `on_error` gets the result with the
-    error set, the batch goes on. `on_result` is called after each other result is written (e.g. to move a progress bar). On an
-    exception or an interrupt the records file is left as it was and no half-written video is left.
+    written as its error record ({"source", "error"}), given to `on_error`, and the batch goes on. So is a
+    picture that cannot be written (it exists, the disk is full): its record is kept, `on_error` gets the result
+    with the error set. `on_result` is called after each other result is written (e.g. to move a progress
+    bar). protected: real paths (the batch's inputs) no output may replace, `force` or not. stop: asked before
+    each result; once true, what was written is closed and kept, as at the end, and the counts say
+    `interrupted`. On an exception or an interrupt (KeyboardInterrupt) the records file is left as it was and no
+    half-written video is left.
     """
     counts, started = Counts(), time.perf_counter()
     with contextlib.ExitStack() as stack:
         # The records first: an existing file without `force` is refused before any work is done.
-        writer = stack.enter_context(records_writer(records, force)) if records is not None else None
-        drawer = (stack.enter_context(AnnotationsWriter(pictures, labels, every, force)) if pictures is not None
+        writer = (stack.enter_context(records_writer(records, force, protected)) if records is not None
                   else None)
-        for result in results:
+        drawer = (stack.enter_context(AnnotationsWriter(pictures, labels, every, force, protected))
+                  if pictures is not None else None)
+        for result in _until(results, stop, counts):
+            if writer is not None:
+                writer.write(result)  # an error too: every input is accounted for
             if result.error is not None:
                 counts.failed += 1
                 if on_error is not None:
                     on_error(result)
-                if writer is not None:
-                    writer.write(result)
                 if drawer is not None:
                     drawer.write(result)  # deletes the video that failed
                 continue
-            if writer is not None:
-                writer.write(result)
             counts.records += 1
             counts.faces += len(result.faces)
             counts.not_faces += result.not_faces
@@ -466,3 +519,76 @@ def write_results(results: Iterable[FileResult], records: str | os.PathLike | Te
                 on_result(result)
     counts.seconds = time.perf_counter() - started
     return counts
+
+
+def _until(results: Iterable[FileResult], stop: Callable[[], bool] | None, counts: Counts) -> Iterator[FileResult]:
+    """The results until `stop()` says so (asked before each one); the stream is closed then (its workers end)."""
+    iterator = iter(results)
+    try:
+        for result in iterator:
+            yield result
+            if stop is not None and stop():
+                counts.interrupted = True
+                return
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+
+
+def write_aligned(results: Iterable[FileResult], folder: str | Path, size: int = ALIGNED_SIZE, *,
+                  force: bool = False, on_error: Callable[[FileResult], object] | None = None,
+                  on_result: Callable[[FileResult], object] | None = None, protected: Collection[str] = (),
+                  stop: Callable[[], bool] | None = None) -> Counts:
+    """Each face of a stream of results (with their images: keep_images=True) as an aligned `size` x `size`
+    crop (`Face.aligned`), a PNG in `folder`: FOLDER/NAME_I.png for an image, FOLDER/NAME_fFRAME_I.png for a
+    video frame (NAME as `AnnotationsWriter` names pictures, I the face's index in its JSON record). Faces
+    without keypoints are counted (`Counts.too_small`), not cut. A result with an error, or a crop that cannot
+    be written, is counted and given to `on_error`; the batch goes on. force, protected, stop, on_result: as
+    `write_results` takes them. Returns the counts (`Counts.aligned`: the crops written)."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise FacekeypointsError(f"{folder}: a file, not a folder for the crops")
+    counts, started = Counts(aligned=0, size=size, folder=str(folder)), time.perf_counter()
+    for result in _until(results, stop, counts):
+        if result.error is not None:
+            counts.failed += 1
+            if on_error is not None:
+                on_error(result)
+            continue
+        counts.records += 1
+        counts.faces += len(result.faces)
+        counts.not_faces += result.not_faces
+        frame = "" if result.frame is None else f"_f{result.frame}"
+        for index, face in enumerate(result.faces):  # the index of the face in predict's JSON record
+            if face.keypoints is None:
+                counts.too_small += 1
+                continue
+            try:
+                path = output_path(folder, result, f"{frame}_{index}.png")
+                refuse_input(path, protected, result.source)
+                write_image(path, face.aligned(result.image, size), force=force)
+                counts.aligned += 1
+            except FacekeypointsError as exc:  # this crop alone is lost (it exists, the disk is full)
+                counts.failed += 1
+                if on_error is not None:
+                    on_error(replace(result, error=str(exc)))
+        if on_result is not None:
+            on_result(result)
+    counts.seconds = time.perf_counter() - started
+    return counts
+
+
+def shown(results: Iterable[FileResult], stop: Callable[[], object] | None = None) -> Iterator[FileResult]:
+    """The results, each frame shown with its faces in a `Window` on the way; closing it (q, Esc) calls `stop`
+    (a live source then ends at its next frame) and ends the stream of files."""
+    window = Window()
+    try:
+        for result in results:
+            yield result
+            if result.image is not None and not window.show(result.annotated()):
+                if stop is not None:
+                    stop()
+                return
+    finally:
+        window.close()

@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 
 _WHERE = {"Augmentation": "augment", "COMMON": "config", "DEFAULT_TRAIN_MODEL": "config", "TrainConfig": "config",
-          "build": "config", "config_from_dict": "config", "resolve_config": "config", "SCHEDULES": "schedule",
+          "build": "config", "config_from_dict": "config",
+          "config_from_flags": "config", "resolve_config": "config", "SCHEDULES": "schedule",
           "lr_at": "schedule", "fit_closed_form": "loop", "run": "loop", "train_step": "loop"}
 
 

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .._device import cpu_has_amx
+from .._device import cpu_has_native_bf16
 from ..errors import FacekeypointsError
 from ..keypoints import KAGGLE_15, KeypointSet
 from ..models import model_spec
@@ -31,7 +31,7 @@ class TrainConfig:
     ema: float | None = None  # decay of an exponential moving average of the weights (0: none)
     weight_decay: float | None = None  # > 0: AdamW with this decay, else Adam
     schedule: str | None = None  # constant; halve (at half time); cosine (one epoch of warm-up, then cosine)
-    bf16: bool | None = None  # bfloat16 autocast (default: on GPUs and on CPUs with AMX; slow on other CPUs)
+    bf16: bool | None = None  # bfloat16 autocast (default: on GPUs and CPUs with native bf16; slow on others)
     channels_last: bool | None = None  # NHWC layout: with bf16, 1.35x (resnet18) to 3.3x (hourglass) faster steps
     complete_only: bool = False  # train only on faces with all 15 keypoints (the tutorial's dropna)
     val_fraction: float = 0.1
@@ -64,6 +64,15 @@ RULES = {  # what each setting must be: (in words, a test)
 }
 
 
+def config_from_flags(flags: dict[str, Any], option_names: Collection[str] = ()) -> tuple[TrainConfig, set[str]]:
+    """A run's config from command-line values by name (`vars(args)`: settings of TrainConfig's field names, and
+    the model options `option_names`; None: left unset), and the names the user set (for `resume_config`)."""
+    options = {k: v for k, v in flags.items() if k in option_names and v is not None}
+    settings = {f.name for f in fields(TrainConfig)} - {"out", "options"}
+    given = {name: value for name, value in flags.items() if name in settings and value is not None}
+    return TrainConfig(out=flags["out"], options=options, **given), set(given) | set(options)
+
+
 def check_config(config: TrainConfig) -> TrainConfig:
     """Refuse a nonsense setting in one line, before any data is read; unset (None) passes."""
     for key, (must, ok) in RULES.items():
@@ -81,8 +90,8 @@ def resolve_config(config: TrainConfig) -> TrainConfig:
     """Fill what the user left unset (None) from the model's defaults, and check the values."""
     check_config(config)
     spec = model_spec(config.model)
-    if config.bf16 is None:  # mixed precision where the hardware does bfloat16 fast, for every model
-        config.bf16 = config.device == "cuda" or cpu_has_amx()
+    if config.bf16 is None:  # mixed precision where the hardware does bfloat16 natively, for every model
+        config.bf16 = config.device == "cuda" or cpu_has_native_bf16()
     for key, value in {**COMMON, **spec.train}.items():
         if getattr(config, key) is None:
             setattr(config, key, value)

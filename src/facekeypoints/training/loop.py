@@ -21,8 +21,7 @@ import io
 import json
 import math
 import os
-import signal
-import threading
+import sys
 import time
 from collections.abc import Collection
 from dataclasses import asdict
@@ -34,7 +33,9 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from .._device import bf16_note
 from .._fs import write_bytes_atomic
+from .._signals import StopSignals
 from .._progress import progress
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..data import train_val_split
@@ -147,12 +148,18 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
         if not last_path.exists():
             raise FacekeypointsError(f"nothing to resume: {last_path} does not exist")
         payload = load_checkpoint(last_path)
-        config = resume_config(config, payload["meta"]["train_config"], given)
-        state = payload["train_state"]
+        state = _train_state(last_path, payload)
+        try:
+            config = resume_config(config, payload["meta"]["train_config"], given)
+        except (TypeError, ValueError, KeyError) as exc:  # a stored config of another version, or damaged
+            raise FacekeypointsError(f"{last_path}: its stored training settings cannot be used ({exc})") from None
     else:
         config = resolve_config(config)
         if (last_path.exists() or (out / "best.pt").exists()) and not force:
             raise FacekeypointsError(f"{out} already holds a run (use --resume to continue it, --force to restart)")
+    note = bf16_note(config.bf16, config.device)
+    if note and not quiet:
+        print(f"facekeypoints: note: {note}", file=sys.stderr)
     if config.device == "cuda" and not torch.cuda.is_available():
         raise FacekeypointsError("--device cuda: no CUDA GPU is available here")
     if config.threads:
@@ -188,17 +195,23 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
     # the current epoch's losses, faces and seconds so far: kept across a resume so its log row covers it all
     losses, faces, seconds_before = [], 0, 0.0
     if state is not None:
-        model.load_state_dict(payload["state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["rng"])
-        epoch, step, best = state["epoch"], state["step"], state["best"]
-        saved = epoch, step
-        log = json.loads(state["log"])
-        so_far = json.loads(state.get("epoch_so_far", "{}"))  # absent in runs saved before it was kept
-        losses, faces, seconds_before = so_far.get("losses", []), so_far.get("faces", 0), so_far.get("seconds", 0.0)
-        if ema is not None:
-            ema.model.load_state_dict(state["ema"])
-            ema.updates = state["ema_updates"]
+        try:
+            model.load_state_dict(payload["state_dict"])
+            optimizer.load_state_dict(state["optimizer"])
+            torch.set_rng_state(state["rng"])
+            epoch, step, best = int(state["epoch"]), int(state["step"]), float(state["best"])
+            saved = epoch, step
+            log = json.loads(state["log"])
+            so_far = json.loads(state.get("epoch_so_far", "{}"))  # absent in runs saved before it was kept
+            losses, faces = list(so_far.get("losses", [])), int(so_far.get("faces", 0))
+            seconds_before = float(so_far.get("seconds", 0.0))
+            if ema is not None:
+                ema.model.load_state_dict(state["ema"])
+                ema.updates = state["ema_updates"]
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise FacekeypointsError(f"{last_path}: its training state does not fit this run ({first}); start "
+                                     "afresh with --force") from None
     scored = ema.model if ema is not None else model  # the weights that are validated and kept as best.pt
     forward = None
     if world > 1:
@@ -221,18 +234,18 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
                            "step": step, "best": best, "log": json.dumps(log), "epoch_so_far": json.dumps(so_far)}
             if ema is not None:
                 train_state.update(ema=ema.model.state_dict(), ema_updates=ema.updates)
-        save_checkpoint(path, model if with_state else scored, model_kwargs,
-                        meta={**meta, "codec": codec.config(), **(extra or {})}, train_state=train_state)
+        try:
+            save_checkpoint(path, model if with_state else scored, model_kwargs,
+                            meta={**meta, "codec": codec.config(), **(extra or {})}, train_state=train_state)
+        except FacekeypointsError as exc:  # e.g. the disk is full: say what the run still has
+            raise FacekeypointsError(f"{exc}; training stopped at {_position(epoch, step)}: {kept()}") from None
         if with_state:
             saved = epoch, step
 
     def kept() -> str:
         if saved is None:
             return "nothing was saved"
-        epoch_saved, step_saved = saved
-        where = (f"the end of epoch {epoch_saved}" if epoch_saved and not step_saved
-                 else f"epoch {epoch_saved + 1}, step {step_saved}")
-        return f"{last_path} keeps {where}" + (", best.pt its best epoch" if epoch_saved else "")
+        return f"{last_path} keeps {_position(*saved)}" + (", best.pt its best epoch" if saved[0] else "")
 
     def diverged(what: str) -> FacekeypointsError:  # raised before anything non-finite is saved
         return FacekeypointsError(f"training diverged at epoch {epoch + 1}, step {step}: {what}; try a lower --lr "
@@ -240,7 +253,8 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
 
     report = None
     started = time.perf_counter()
-    with _StopSignals(quiet or not main_rank) as signals:
+    saying = "stopping after this step to save last.pt (again to stop at once, unsaved)"
+    with StopSignals("" if quiet or not main_rank else saying) as signals:
         try:
             while epoch < config.epochs:
                 batches = _batches(len(train_set), config.batch_size, config.seed, epoch)
@@ -249,7 +263,7 @@ def run(config: TrainConfig, resume: bool = False, force: bool = False, quiet: b
                                disable=quiet or not main_rank, initial=step, total=len(batches))
                 for batch in bar:
                     # Between two steps weights, optimiser, random state and position agree: stop here, if asked.
-                    if _any_rank(signals.requested, world):
+                    if _any_rank(signals(), world):
                         if not main_rank:
                             raise FacekeypointsError(f"rank {rank} interrupted")
                         if saved != (epoch, step):
@@ -427,29 +441,24 @@ def _check_ranks_agree(model: nn.Module) -> list[float]:
     return [float(g) for g in gathered]
 
 
-class _StopSignals:
-    """Ctrl-C (SIGINT) and SIGTERM (`kill`, a job scheduler's stop; background jobs ignore Ctrl-C) ask the
-    run to stop: the loop saves last.pt at the next step boundary, where weights, optimiser, random state and
-    position agree, so that the resumed run is exact. A second signal stops at once, saving nothing."""
+def _position(epoch: int, step: int) -> str:
+    """Where a run is, in words: epochs done and steps into the next."""
+    return f"the end of epoch {epoch}" if epoch and not step else f"epoch {epoch + 1}, step {step}"
 
-    def __init__(self, quiet: bool):
-        self.quiet, self.requested, self.previous = quiet, False, {}
 
-    def _handle(self, signum, frame) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        if not self.quiet:  # os.write: safe in a handler, which may run in the middle of another print
-            os.write(2, b"\nstopping after this step to save last.pt (again to stop at once, unsaved)\n")
-
-    def __enter__(self) -> _StopSignals:
-        if threading.current_thread() is threading.main_thread():  # handlers can be set there only
-            self.previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+def _train_state(path: Path, payload: dict[str, Any]) -> dict[str, Any]:
+    """A last.pt's training state, or an error saying that the file has none to resume from."""
+    state = payload.get("train_state")
+    stored = payload["meta"].get("train_config")
+    if not isinstance(state, dict) or not isinstance(stored, dict):
+        raise FacekeypointsError(f"{path} holds no training state to resume from (a best.pt, a shipped or exported "
+                                 "model's checkpoint?): --resume needs the last.pt that training writes; start "
+                                 "afresh with --force")
+    missing = [key for key in ("optimizer", "rng", "epoch", "step", "best", "log") if key not in state]
+    if missing:
+        raise FacekeypointsError(f"{path}: its training state lacks {', '.join(missing)}: it cannot be resumed; "
+                                 "start afresh with --force")
+    return state
 
 
 def _write_log(out: Path, log: list[dict[str, Any]]) -> None:
