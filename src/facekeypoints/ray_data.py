@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _progress
 from .api import Batch, FaceKeypoints
 from .errors import FacekeypointsError
 from .inference import load_model
@@ -161,6 +162,22 @@ def ray_batch(inputs: Iterable[str | os.PathLike], address: str = "local", concu
                "max_spread": max_spread, "max_pixels": max_pixels}
     return Batch(predict_files(inputs, address, concurrency, batch_size, **options), len(scan.paths), scan.paths,
                  scan.skipped)
+
+
+def add_ray_argument(parser) -> None:
+    """predict's --ray."""
+    parser.add_argument("--ray", metavar="ADDRESS", help="on a Ray cluster (the [ray] extra): its address, or local "
+                        "to start one here; --workers actors (default: one per CPU); the same records (docs/ray.md)")
+
+
+def ray_batch_of(args, given: list, desc: str, keep_images: bool, stop) -> tuple[Batch, Iterator[Recorded], object]:
+    """predict --ray: the batch of the parsed command line's inputs on a Ray cluster, its results and a progress
+    bar over them (as the command line's own batch of files; keep_images and stop are not Ray's: pictures and
+    --show are refused, and a stop ends the writing)."""
+    batch = ray_batch(given, args.ray, args.workers or None, args.model, args.backend, args.detector, args.min_size,
+                      args.min_face, args.max_spread, args.max_pixels, (args.camera, args.show, args.save_dir,
+                                                                         args.boxes))
+    return batch, batch.results, _progress.progress(total=batch.total, desc=desc, unit="image")
 
 
 def _refuse_videos(paths: list[Path]) -> None:
