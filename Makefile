@@ -1,6 +1,7 @@
 # make demo   - keypoints on the shipped sample photo, and a Kaggle submission with the shipped model on
 #               ../shared/data, scored against its solution
-# make test   - the whole test suite (CI runs it with FKD_REQUIRE_DATA=1)
+# make test   - the whole test suite, the docs site's strict build included (CI runs it with FKD_REQUIRE_DATA=1)
+# make docs   - the docs site (docs/, mkdocs.yml) into site/
 # Both create .venv on first use. torch is pinned to the CPU build this machine ships (2.13.0): an
 # unpinned torch would pull gigabytes of CUDA packages.
 
@@ -10,12 +11,12 @@ BIN := $(VENV)/bin
 DATA ?= ../shared/data/facial-keypoints-detection
 TORCH ?= torch==2.13.0
 
-.PHONY: demo test install clean
+.PHONY: demo test docs install clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,docs]"
 	touch $@
 
 install: $(BIN)/.installed
@@ -30,5 +31,8 @@ demo: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q
 
+docs: $(BIN)/.installed
+	$(BIN)/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) out build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) out build site src/*.egg-info .pytest_cache

@@ -2,7 +2,8 @@
 sets share, and the training-set-size curve of fine-tuning against training from scratch.
 
     python benchmarks/keypoint_sets.py --runs runs/k68-ft runs/k68-scratch runs/k68-ft-1000 runs/k68-ft-200 \
-        runs/k68-ft-50 --out docs/training-size.png
+        runs/k68-ft-50 runs/k68-scratch-1000 runs/k68-scratch-200 runs/k68-scratch-50 --out docs/training-size.png
+    python benchmarks/keypoint_sets.py --runs runs/k68-ft --picture docs/keypoints-68.png --no-table
 
 Each run is a `facekeypoints train` folder (its best.pt): its training-set size and whether it was fine-tuned
 (`--init`) are read from its checkpoint. The data: ../shared/data/kaggle-68 (dlib's points, not human labels).
@@ -27,7 +28,13 @@ def main() -> None:
     parser.add_argument("--runs", nargs="+", required=True, help="training run folders")
     parser.add_argument("--data", default=str(DATA / "test"), help="the held-out 68-point faces")
     parser.add_argument("--out", help="draw NME against training faces here (PNG)")
+    parser.add_argument("--picture", help="draw the first run's points on the shared photos here (PNG)")
+    parser.add_argument("--no-table", action="store_true", help="only the picture")
     args = parser.parse_args()
+    if args.picture:
+        picture(args.runs[0], args.picture)
+    if args.no_table:
+        return
 
     rows = []
     for run in args.runs:
@@ -79,6 +86,28 @@ def draw(rows, out) -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out)
+    print(f"wrote {out}")
+
+
+def picture(run: str, out: str) -> None:
+    """The model's faces on two shared photos (as `predict --save-dir` draws them), each cut around its face."""
+    import cv2
+
+    from facekeypoints import FaceKeypoints
+    from facekeypoints.photos import draw_faces, read_colour
+
+    fk = FaceKeypoints(model=run)
+    panels = []
+    for name in ("james.jpg", "fawzia.jpg"):
+        image = read_colour(DATA.parent / "photos" / name)
+        faces = fk(image, channels="bgr")
+        x, y, w, h = faces[0].box
+        drawn = draw_faces(image, faces)
+        m = w // 4
+        panel = drawn[max(0, y - m): y + h + m, max(0, x - m): x + w + m]
+        panels.append(cv2.resize(panel, (480, round(480 * panel.shape[0] / panel.shape[1])), cv2.INTER_AREA))
+    height = min(p.shape[0] for p in panels)
+    cv2.imwrite(out, np.hstack([p[:height] for p in panels]))
     print(f"wrote {out}")
 
 

@@ -1,4 +1,4 @@
-"""Every model side by side, on this machine, in one run: the table in the README.
+"""Every model side by side, on this machine, in one run: the table in docs/models.md.
 
     python benchmarks/models.py [--data DIR] [ROW ...]
 

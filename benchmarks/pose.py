@@ -1,4 +1,4 @@
-"""Head pose (`photos.pose.head_pose`) against known angles: the numbers in the README's "Head pose" (~30 s).
+"""Head pose (`photos.pose.head_pose`) against known angles: the numbers in docs/head-pose.md (~30 s).
 
     python benchmarks/pose.py [--photos ../shared/data/photos] [--draws 5]
 

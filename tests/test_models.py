@@ -149,7 +149,7 @@ def test_only_models_that_learn_a_flip_offset_average_with_the_mirror():
     assert flip_offset(create_model("resnet18")) is None
     assert flip_offset(create_model("keypointnet", width=8)).shape == (19,)
     kp = KeypointModel.load("fast")
-    assert kp.can_flip and not kp.flips_by_default  # shipped without it, for speed: see the README
+    assert kp.can_flip and not kp.flips_by_default  # shipped without it, for speed: see docs/models.md
     assert not np.allclose(kp.predict(faces, flip=True), kp.predict(faces))
 
 

@@ -11,7 +11,7 @@ photo in-plane changes roll by as much and leaves yaw and pitch alone.
 
 The camera: photos carry no intrinsics, so the focal length is the image's long side (a field of view of 53°
 across it, a phone's or webcam's) and the principal point its centre; no lens distortion. A wrong guess bends the
-angles of turned faces by a few degrees (README, "Head pose": half or twice the focal length); measuring them
+angles of turned faces by a few degrees (docs/head-pose.md: half or twice the focal length); measuring them
 against the line of sight rather than the optical axis keeps a face near a photo's edge from taking the angle
 between the two as its own turn.
 """
