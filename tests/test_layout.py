@@ -21,7 +21,7 @@ LAYERS = [
     {"models", "checkpoint"},
     {"inference"},
     {"training", "evaluation", "gallery"},
-    {"api"},
+    {"api", "ray_data"},
     {"serve"},  # the HTTP server and its page, over the api
     {"cli", "__main__", ""},  # "": the package's own __init__, the facade that names the public API
 ]

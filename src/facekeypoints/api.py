@@ -5,6 +5,7 @@
     >>> faces = fk("photo.jpg")                   # or an RGB/grey numpy array, or a PIL image
     >>> faces[0].box, faces[0].keypoints["nose_tip"]
     >>> fk("photo.jpg", boxes=[(120, 80, 200, 200)])   # faces you already have: no detector
+    >>> results = fk.detect_batch([array, jpeg_bytes, pil_image])   # a batch in memory: one FileResult each
 
 A thin layer over `facekeypoints.photos`, which does the work, holding a loaded model and a detector.
 """
@@ -38,6 +39,7 @@ from .photos import (
     create_detector,
     decode_bytes,
     decode_image,
+    detect_batch,
     eight_bit,
     detect_files,
     faces_from,
@@ -139,13 +141,28 @@ class FaceKeypoints:
         """The `Face`s of one image from its detections and the model's answers (`photos.faces_from`)."""
         return faces_from(found, keypoints, spread, self.max_spread, self.model.uncertainty, self.model.keypoint_set)
 
+    def detect_batch(self, images, channels: str = "rgb", sources=None) -> list[FileResult]:
+        """Faces in a batch of images in memory, as a pipeline has them, in one call: one `photos.FileResult` per
+        image, in order, whose `to_dict()` is the record `predict --json` writes for the same file.
+
+        images: numpy arrays (as `detect` takes them, colours in `channels` order), encoded image files' bytes
+        (JPEG, PNG, ...: decoded as files are, EXIF orientation applied), PIL images, or file paths. The detector
+        runs once over the batch (BlazeFace stacks its networks' inputs of equal size) and the model once over
+        all its faces. sources: each image's name in its result (default: a path's own, else `<image I>`). An
+        image that cannot be decoded, or an item of another type, gets a result with `.error` set; the batch
+        goes on.
+        """
+        return detect_batch(images, self.model, self.detector, sources, channels, self.min_crop, self.max_spread,
+                            self.max_pixels)
+
     def detect_files(self, inputs, every: int = 1, workers: int | None = None, batch_size: int = 64,
                      keep_images: bool = False, boxes: dict | None = None, tracking: Tracking | None = Tracking()
                      ) -> Iterator[FileResult]:
         """Faces in many image and video files, streamed: yields one `photos.FileResult` per image and per
         video frame (every `every`-th), in input order, with bounded memory.
 
-        inputs: files and folders (searched recursively for images and videos), or one of them. workers: processes that
+        inputs: files and folders (searched recursively for images and videos), or one of them (images in memory:
+        `detect_batch`). workers: processes that
         decode images and detect faces (default: one per CPU, at most 8, or none on 2 CPUs or fewer; 0: all
         in this process); the model runs here, on batches of up to `batch_size` faces gathered across images.
         keep_images: also yield each decoded image (BGR), for drawing. A file that cannot be read yields a

@@ -14,11 +14,12 @@ from pathlib import Path
 from . import __version__, _progress
 from ._signals import terminate_as_interrupt
 from ._args import COUNT, FRACTION, indices, option
-from .errors import FacekeypointsError
+from .errors import INSTALL_HINT, FacekeypointsError
 from .evaluation import SPLITS
 from .inference.loading import BACKENDS
 from .photos import ALIGNED_SIZE, DEFAULT_DETECTOR, DETECTORS
 from .photos.flags import add_drawing_arguments, add_finding_arguments
+from .ray_data import add_ray_argument, ray_batch_of
 from .serve.flags import add_serve_parser, settings_from
 from .shipped import DEFAULT_MODEL, SHIPPED
 from .data.flags import add_data_parsers
@@ -133,8 +134,8 @@ def cmd_predict(args) -> int:
 
     # Ctrl-C or SIGTERM: the records so far are closed, valid JSON; a live source ends as its own end would
     with StopSignals() as stop:
-        batch, results, bar = _batch(args, args.inputs or ([] if args.camera else [sample_image()]), "predicting",
-                                     bool(args.save_dir or args.show), stop)
+        batch, results, bar = (ray_batch_of if args.ray else _batch)(args, args.inputs or (  # --ray: docs/ray.md
+            [] if args.camera else [sample_image()]), "predicting", bool(args.save_dir or args.show), stop)
         # The records go to --json; else, unless the pictures are the output, to stdout (nowhere else to say it).
         records = args.json or (None if args.save_dir or args.show else sys.stdout)
         counts = write_results(results, records, args.save_dir, labels=args.labels, draw=args.draw, every=args.every,
@@ -213,17 +214,19 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     predict = p = command(
         "predict", cmd_predict, "keypoints of the faces in photos, folders and videos",
         "Find the faces in images (any format OpenCV reads), folders (recursively) and videos (mp4, avi, mov, mkv, "
-        "webm), and their keypoints (the model's set) in the original pixels. An unreadable input is reported, gets an error record "
-        "({\"source\", \"frame\", \"error\"}) and is skipped; the exit status is then 1. Ctrl-C or SIGTERM stops "
-        "after the input in progress, keeping what was done (exit status 130).",
+        "webm), and their keypoints (the model's set) in the original pixels. An unreadable input is reported, gets "
+        "an error record ({\"source\", \"frame\", \"error\"}) and is skipped; the exit status is then 1. Ctrl-C "
+        "or SIGTERM stops after the input in progress, keeping what was done (exit status 130).",
         epilog="With no INPUT: the sample photo in the package. Limits per input: docs/limits.md.")
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="image or video files, or folders")
-    p.add_argument("--json", metavar="FILE", help="the faces found, per image and frame, here (-, or none: stdout)")
+    p.add_argument("--json", metavar="FILE", help="the records here, by the suffix: .jsonl JSON Lines (a record a "
+                   "line), .parquet Parquet (a row per face), else a JSON array (-, or none: stdout)")
     p.add_argument("--save-dir", metavar="DIR", help="write annotated images (PNG) and videos (MP4) here")
     p.add_argument("--camera", metavar="SOURCE", help="follow the faces of a camera (its number: 0 is the first) or "
                    "of a stream OpenCV opens (a URL) as the frames come, until it ends or Ctrl-C")
     p.add_argument("--show", action="store_true", help="show each image or frame with its keypoints in a window as "
                    "it is done (q or Esc stops)")
+    add_ray_argument(p)
     align = p = command(
         "align", cmd_align, "aligned face crops for face recognition, from photos, folders and videos",
         "Find the faces in images, folders and videos as predict does, and cut each one as a square crop aligned as "
@@ -313,12 +316,6 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                    help="average with the mirrored faces inside the graph (twice the work; default: the model's own)")
     add_serve_parser(command, cmd_serve, DEFAULT_MODEL)
     return parser
-
-
-TRAIN_EXTRA = "pip install 'facekeypoints[train]' (from a clone: pip install \".[train]\")"
-SERVE_EXTRA = "pip install 'facekeypoints[serve]' (from a clone: pip install \".[serve]\")"
-INSTALL_HINT = {"torch": TRAIN_EXTRA, "onnx": TRAIN_EXTRA, "onnxruntime": "pip install onnxruntime",
-                **dict.fromkeys(("fastapi", "fastapi_offline", "uvicorn", "multipart", "python_multipart"), SERVE_EXTRA)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,3 +20,10 @@ class DataError(FacekeypointsError):
 
 class OutputExistsError(FacekeypointsError):
     """Refusing to overwrite an existing output without --force."""
+
+
+# The extra (or package) that brings a module the command line found missing, as it says it.
+EXTRA = "pip install 'facekeypoints[{0}]' (from a clone: pip install \".[{0}]\")".format
+INSTALL_HINT = {"torch": EXTRA("train"), "onnx": EXTRA("train"), "onnxruntime": "pip install onnxruntime",
+                "ray": EXTRA("ray"), "pyarrow": EXTRA("parquet"), **dict.fromkeys(
+                    ("fastapi", "fastapi_offline", "uvicorn", "multipart", "python_multipart"), EXTRA("serve"))}

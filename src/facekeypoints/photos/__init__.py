@@ -11,9 +11,11 @@ The flow, one module per step (each imports only the ones before it):
     pose       head pose (yaw, pitch, roll) from the 15 keypoints (`head_pose` -> `Pose`)
     results    map the crop keypoints back into the photo, drop non-faces (`faces_from` -> `Face`), draw
     tracking   videos: crops placed from the last frame's keypoints, track ids, One-Euro smoothing (`Tracker`)
+    batch      a batch of images in memory (arrays, encoded bytes, PIL images) in one call (`detect_batch`)
     stream     many files at once: worker processes detect, batched model calls, `FileResult`s in order; videos
                and live sources followed by a `Tracker`
-    writers    JSON records, annotated PNGs and MP4s, written as results come (`write_results`)
+    writers    records (JSON, JSON Lines, Parquet), annotated PNGs and MP4s, written as results come
+               (`write_results`)
 
 and `align`, the crop that puts a face's keypoints on ArcFace's 5-point template (`aligned_crop`), for
 `Face.aligned`: face crops as face recognition models take them.
@@ -22,8 +24,9 @@ and `align`, the crop that puts a face's keypoints on ArcFace's 5-point template
 """
 
 from .align import ALIGNED_SIZE, TEMPLATE_KEYPOINTS, aligned_crop, template
+from .batch import detect_batch
 from .blazeface import BlazeFaceDetector
-from .crops import MIN_CROP, Crop, Found, cut_faces, find_faces, fit_similarity, to_bgr
+from .crops import MIN_CROP, Crop, Found, cut_faces, find_faces, find_faces_batch, fit_similarity, to_bgr
 from .detection import (
     DETECTION_POINTS,
     IDENTITY_FRAMING,
@@ -32,6 +35,7 @@ from .detection import (
     Framing,
     as_detection,
     detect,
+    detect_images,
     framing_of,
     smallest_face,
 )
@@ -70,9 +74,13 @@ from .tracking import OneEuroFilter, Tracker, Tracking
 from .writers import (
     AnnotationsWriter,
     Counts,
+    JsonLinesWriter,
+    ParquetWriter,
     RecordsWriter,
     VideoOutput,
     Window,
+    face_rows,
+    records_writer,
     shown,
     write_aligned,
     write_image,
@@ -100,12 +108,14 @@ __all__ = [
     "HaarDetector",
     "IDENTITY_FRAMING",
     "IMAGE_SUFFIXES",
+    "JsonLinesWriter",
     "ImageError",
     "ImageTooLarge",
     "MAX_PIXELS",
     "MAX_SPREAD",
     "MIN_CROP",
     "OneEuroFilter",
+    "ParquetWriter",
     "Pose",
     "Scan",
     "RecordsWriter",
@@ -126,12 +136,16 @@ __all__ = [
     "eight_bit",
     "default_workers",
     "detect",
+    "detect_batch",
+    "detect_images",
     "detect_files",
     "draw_faces",
     "drawing",
     "expand_inputs",
+    "face_rows",
     "faces_from",
     "find_faces",
+    "find_faces_batch",
     "fit_similarity",
     "frame_count",
     "frames",
@@ -141,6 +155,7 @@ __all__ = [
     "live_frames",
     "read_boxes",
     "read_colour",
+    "records_writer",
     "read_image",
     "scan_inputs",
     "shown",

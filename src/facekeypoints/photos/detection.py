@@ -94,6 +94,9 @@ class FaceDetector(Protocol):
     def __call__(self, image: np.ndarray) -> Sequence[Detection | Sequence[float]]: ...
 
 
+# A detector may also have `detect_batch(images) -> [answers of each image]`, for `detection.detect_images`.
+
+
 def framing_of(detector: FaceDetector) -> Framing:
     """The framing of a detector's plain boxes: its own `framing` attribute, else the box as the crop."""
     framing = getattr(detector, "framing", None)
@@ -130,6 +133,14 @@ def smallest_face(shape: tuple[int, ...], min_size: float | None) -> float:
 
 def detect(detector: FaceDetector, image: np.ndarray) -> list[Detection]:
     """The detector's faces in a BGR uint8 image, as `Detection`s, largest first."""
+    return detect_images(detector, [image])[0]
+
+
+def detect_images(detector: FaceDetector, images: Sequence[np.ndarray]) -> list[list[Detection]]:
+    """`detect` for each of several BGR uint8 images: in one call of the detector's `detect_batch(images)` where
+    it has one (BlazeFace runs its networks batched over the images), else image by image."""
     framing = framing_of(detector)
-    found = [as_detection(one, framing) for one in detector(image)]
-    return sorted(found, key=lambda d: -d.box[2] * d.box[3])
+    batched = getattr(detector, "detect_batch", None)
+    answers = batched(list(images)) if batched is not None else [detector(image) for image in images]
+    return [sorted((as_detection(one, framing) for one in found), key=lambda d: -d.box[2] * d.box[3])
+            for found in answers]

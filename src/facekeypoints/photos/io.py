@@ -275,7 +275,12 @@ def _listed(inputs) -> list:
         return [inputs]
     if isinstance(inputs, bytes):
         raise TypeError("expected a path (str or os.PathLike) or a list of them, got bytes")
-    return list(inputs)
+    listed = list(inputs)
+    for item in listed:
+        if not isinstance(item, (str, os.PathLike)):
+            raise TypeError(f"expected paths of files and folders (str or os.PathLike), got {type(item).__name__}; "
+                            "images in memory (arrays, encoded bytes, PIL images) go to FaceKeypoints.detect_batch")
+    return listed
 
 
 def _walk(folder: Path, skipped: list[Path]) -> list[Path]:

@@ -318,3 +318,19 @@ class FileResult:
         if self.image is None:
             raise ValueError(f"{self.source}: no image kept to draw on (detect_files(..., keep_images=True))")
         return draw_faces(self.image, self.faces, labels, what)
+
+
+def answer(pending: list[tuple[FileResult, Found]], model, max_spread: float = MAX_SPREAD) -> None:
+    """Each result's faces from its image's detections, the model (`predict_with_spread(crops)`, and its
+    `keypoint_set` and `uncertainty` calibration if it has them) run once over all of their crops."""
+    if not pending:
+        return
+    keypoints, spread = model.predict_with_spread(np.concatenate([found.faces for _, found in pending]))
+    start = 0
+    for result, found in pending:
+        end = start + len(found.faces)
+        result.faces = faces_from(found, keypoints[start:end], spread[start:end], max_spread,
+                                  getattr(model, "uncertainty", None), getattr(model, "keypoint_set", KAGGLE_15))
+        result.not_faces = len(found.detections) - len(result.faces)  # faces_from drops only those
+        result.smaller = found.smaller
+        start = end

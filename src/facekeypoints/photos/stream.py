@@ -20,11 +20,10 @@ from typing import Callable, Iterable, Iterator, Protocol
 import numpy as np
 
 from ..errors import FacekeypointsError
-from ..keypoints import KAGGLE_15
 from .crops import MIN_CROP, Found, find_faces
 from .detection import FaceDetector
 from .io import MAX_PIXELS, frames, is_video, live_frames, read_colour, walk_inputs
-from .results import MAX_SPREAD, FileResult, faces_from
+from .results import MAX_SPREAD, FileResult, answer
 from .tracking import Tracker, Tracking
 
 
@@ -57,7 +56,7 @@ def _find_in_worker(task: tuple):
 
 def _find(task: tuple, detector: FaceDetector, min_crop: int, max_pixels: float
           ) -> tuple[Found | None, tuple[int, int], np.ndarray | None, str | None]:
-    """One job: an image file ("path", path, keep_image, boxes) or a decoded frame ("image", BGR image, boxes) ->
+    """One job: an image file ("path", path, keep_image, exif, boxes) or a decoded frame ("image", BGR image, boxes) ->
     (detections, (width, height), the colour image if asked, error). boxes: the faces if known, else None."""
     boxes = task[-1]
     where = task[1] if task[0] == "path" else "a video frame"
@@ -205,20 +204,10 @@ def detect_files(inputs: str | os.PathLike | Iterable[str | os.PathLike], model:
                 return
 
     def flush() -> Iterator[FileResult]:
-        if not pending:
-            return
-        crops = np.concatenate([found.faces for _, found in pending])
-        keypoints, spread = model.predict_with_spread(crops)
-        start = 0
-        for result, found in pending:
-            end = start + len(found.faces)
-            result.faces = faces_from(found, keypoints[start:end], spread[start:end], max_spread,
-                                      getattr(model, "uncertainty", None), getattr(model, "keypoint_set", KAGGLE_15))
-            result.not_faces = len(found.detections) - len(result.faces)  # faces_from drops only those
-            result.smaller = found.smaller
-            start = end
-            yield result
+        answer(pending, model, max_spread)
+        done = [result for result, _ in pending]
         pending.clear()
+        yield from done
 
     try:
         refill()

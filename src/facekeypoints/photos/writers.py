@@ -1,6 +1,8 @@
 """The outputs of a batch, written as the results come (memory does not grow with the inputs) and so that
-an error or an interrupt leaves no half-written file: JSON records (`RecordsWriter`), annotated pictures and
-videos (`AnnotationsWriter`), and `write_results`, the whole loop that `facekeypoints predict` runs.
+an error or an interrupt leaves no half-written file: records as a JSON array (`RecordsWriter`), JSON Lines
+(`JsonLinesWriter`) or Parquet (`ParquetWriter`, one row per face), picked by the file's suffix
+(`records_writer`); annotated pictures and videos (`AnnotationsWriter`), and `write_results`, the whole loop
+that `facekeypoints predict` runs.
 
     >>> results = fk.detect_files(["holiday/"], keep_images=True)
     >>> counts = write_results(results, records="faces.json", pictures="annotated/")
@@ -22,6 +24,7 @@ import numpy as np
 
 from .._fs import atomic_output, place, refuse_existing, write_bytes_atomic
 from ..errors import FacekeypointsError
+from ..keypoints import KEYPOINT_NAMES
 from .align import ALIGNED_SIZE
 from .detection import AUTO_FLOOR, AUTO_FRACTION
 from .results import FileResult, drawing
@@ -115,6 +118,8 @@ class RecordsWriter:
     the target may not be (`refuse_input`).
     """
 
+    append = False  # JsonLinesWriter's: add to an existing file in place
+
     def __init__(self, target: str | os.PathLike | TextIO, force: bool = False, protected: Collection[str] = ()):
         self.target, self.force = target, force
         if isinstance(target, (str, os.PathLike)) and str(target) != "-":
@@ -128,16 +133,20 @@ class RecordsWriter:
     def _opened(self) -> Iterator[TextIO]:
         with contextlib.ExitStack() as stack:
             owned = isinstance(self.target, (str, os.PathLike)) and str(self.target) != "-"
-            if owned:
+            if owned and self.append:
+                with _naming(self._name):
+                    out = open(self.target, "a", encoding="utf-8")
+                stack.callback(_close_quietly, out)
+            elif owned:
                 tmp = stack.enter_context(atomic_output(self.target, force=self.force))
                 out = open(tmp, "w", encoding="utf-8")
                 stack.callback(_close_quietly, out)  # after an error (said already) the buffer cannot be written
             else:
                 out = sys.stdout if str(self.target) == "-" else self.target
-            out.write("[")
+            out.write(self._head)
             yield out
             with _naming(self._name):  # not reached on an error: atomic_output then drops the temporary file
-                out.write("\n]\n")
+                out.write(self._tail)
                 if owned:
                     out.close()  # a full disk shows here, named
                 else:
@@ -157,14 +166,154 @@ class RecordsWriter:
             record = json.dumps({"source": str(result.source), "frame": result.frame,
                                  "error": "a value that is not a finite number in this record: not written"})
         with _naming(self._name):
-            self._out.write(("," if self.count else "") + "\n" + record)
-            if not isinstance(self.target, (str, os.PathLike)) or str(self.target) == "-":
+            self._out.write(self._entry(record))
+            if self.append or not isinstance(self.target, (str, os.PathLike)) or str(self.target) == "-":
                 self._out.flush()  # a stream's reader (a live camera's, a pipe's) gets each record as it comes
         self.count += 1
+
+    _head, _tail = "[", "\n]\n"
+
+    def _entry(self, record: str) -> str:
+        return ("," if self.count else "") + "\n" + record
 
     def __exit__(self, exc_type, exc, tb) -> bool | None:
         context, self._context, self._out = self._context, None, None
         return context.__exit__(exc_type, exc, tb)
+
+
+class JsonLinesWriter(RecordsWriter):
+    """JSON Lines: each result's `to_dict()` on a line of its own, nothing around them, so that the file is read
+    line by line, and files (or runs) join by concatenation. As `RecordsWriter`, written atomically and never
+    replacing a file without `force`; append=True adds to the end of the file instead (made if missing; each
+    record flushed as a whole line as it comes), for a pipeline that keeps adding to one file."""
+
+    _head, _tail = "", ""
+
+    def __init__(self, target: str | os.PathLike | TextIO, force: bool = False, protected: Collection[str] = (),
+                 append: bool = False):
+        super().__init__(target, force, protected)
+        self.append = append
+
+    def _entry(self, record: str) -> str:
+        return record + "\n"
+
+
+# The columns of one face in `face_rows` (and a Parquet file), before the keypoints' `NAME_x`, `NAME_y`.
+FACE_COLUMNS = ("source", "frame", "width", "height", "error", "face", "box_x", "box_y", "box_w", "box_h", "score",
+                "angle", "too_small", "spread", "track", "yaw", "pitch", "roll")
+
+
+def face_rows(record: dict, keypoints: tuple[str, ...] = KEYPOINT_NAMES) -> list[dict]:
+    """One record (`FileResult.to_dict()`) as flat rows, one per face: its image's source, frame, width and height,
+    the face's index in the record (`face`), box, score, angle, too_small, spread, track, pose (yaw, pitch, roll)
+    and one column per coordinate of the `keypoints` named (the model's keypoint set's names: `NAME_x`, `NAME_y`,
+    for Kaggle's set `left_eye_center_x`, ... as Kaggle names them). An image without faces is one row with
+    `face` null, an error record one row with `error` set: every input keeps a row."""
+    image = {"source": record["source"], "frame": record.get("frame"), "width": record.get("width"),
+             "height": record.get("height"), "error": record.get("error")}
+    rows = []
+    for index, face in enumerate(record.get("faces") or []):
+        x, y, w, h = face["box"]
+        pose, points = face.get("pose") or {}, face.get("keypoints") or {}
+        row = {**image, "face": index, "box_x": x, "box_y": y, "box_w": w, "box_h": h, "score": face["score"],
+               "angle": face["angle"], "too_small": face["too_small"], "spread": face["spread"],
+               "track": face.get("track"), **{k: pose.get(k) for k in ("yaw", "pitch", "roll")}}
+        if not set(points) <= set(keypoints):
+            raise FacekeypointsError(f"{record['source']}: keypoints {', '.join(sorted(set(points) - set(keypoints)))}"
+                                     " have no columns here (the file's keypoints are another model's)")
+        for name in keypoints:
+            row[f"{name}_x"], row[f"{name}_y"] = points.get(name, (None, None))
+        rows.append(row)
+    if rows:
+        return rows
+    return [{column: image.get(column) for column in FACE_COLUMNS}
+            | {f"{name}_{axis}": None for name in keypoints for axis in "xy"}]
+
+
+class ParquetWriter:
+    """Parquet (pyarrow: `pip install 'facekeypoints[parquet]'`), one row per face (`face_rows`), written in row
+    groups of about `group` rows as the results come, into a temporary file renamed when the writer closes
+    without an error; an existing file is an error unless `force`. keypoints: the names whose coordinates get
+    columns; None: those of the first face with keypoints (the model's keypoint set), Kaggle's 15 if none has."""
+
+    def __init__(self, target: str | os.PathLike, force: bool = False, protected: Collection[str] = (),
+                 keypoints: tuple[str, ...] | None = None, group: int = 10_000):
+        if not isinstance(target, (str, os.PathLike)) or str(target) == "-":
+            raise FacekeypointsError("Parquet is written to a file, not to a stream: give a path ending in .parquet")
+        refuse_input(Path(target), protected)
+        import pyarrow  # noqa: F401 (here, so that a missing pyarrow is said before any work)
+
+        self.target, self.force, self.group = Path(target), force, group
+        self.keypoints = None if keypoints is None else tuple(keypoints)
+        self.count = 0  # records written
+        self._records: list[dict] = []
+        self._rows = 0  # rows the waiting records make
+        self._stack: contextlib.ExitStack | None = None
+        self._writer = None  # opened at the first flush, when the keypoints' columns are known
+
+    def __enter__(self) -> ParquetWriter:
+        import pyarrow.parquet as pq
+
+        with contextlib.ExitStack() as stack:
+            self._tmp = stack.enter_context(atomic_output(self.target, force=self.force))
+            stack.callback(lambda: self._writer is not None and self._writer.close())  # the footer, before the rename
+            self._stack = stack.pop_all()
+        self._pq = pq
+        return self
+
+    def write(self, result: FileResult) -> None:
+        if self._stack is None:
+            raise RuntimeError("ParquetWriter.write outside its `with` block")
+        record = result.to_dict()
+        self._records.append(record)
+        self._rows += max(1, len(record.get("faces") or []))
+        self.count += 1
+        if self._rows >= self.group:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        if self.keypoints is None:  # the first face with keypoints names the columns
+            named = (face["keypoints"] for r in self._records for face in r.get("faces") or [] if face["keypoints"])
+            self.keypoints = tuple(next(named, KEYPOINT_NAMES))
+        if self._writer is None:
+            number, whole = pa.float64(), pa.int32()
+            types = {"source": pa.string(), "error": pa.string(), "too_small": pa.bool_(), "score": number,
+                     "angle": number, "spread": number, "yaw": number, "pitch": number, "roll": number}
+            self.schema = pa.schema([(name, types.get(name, whole)) for name in FACE_COLUMNS]
+                                    + [(f"{name}_{axis}", number) for name in self.keypoints for axis in "xy"])
+            with _naming(self.target):
+                self._writer = self._pq.ParquetWriter(self._tmp, self.schema)
+        rows = [row for record in self._records for row in face_rows(record, self.keypoints)]
+        with _naming(self.target):
+            self._writer.write_table(pa.Table.from_pylist(rows, self.schema))
+        self._records, self._rows = [], 0
+
+    def __exit__(self, exc_type, exc, tb) -> bool | None:
+        stack, self._stack = self._stack, None
+        if exc_type is None:
+            try:
+                self._flush()  # also an empty file's schema
+            except BaseException as error:
+                stack.__exit__(type(error), error, error.__traceback__)
+                raise
+        with _naming(self.target):
+            return stack.__exit__(exc_type, exc, tb)
+
+
+RECORD_FORMATS = {".jsonl": JsonLinesWriter, ".parquet": ParquetWriter}  # by suffix; any other: a JSON array
+
+
+def records_writer(target: str | os.PathLike | TextIO, force: bool = False, protected: Collection[str] = ()
+                   ) -> RecordsWriter | ParquetWriter:
+    """The writer for records at `target`, by its suffix: `.jsonl` JSON Lines (`JsonLinesWriter`), `.parquet`
+    Parquet, one row per face (`ParquetWriter`); anything else, and streams ("-": stdout), a JSON array of
+    records (`RecordsWriter`)."""
+    if isinstance(target, (str, os.PathLike)) and str(target) != "-":
+        kind = RECORD_FORMATS.get(Path(target).suffix.lower(), RecordsWriter)
+        return kind(target, force, protected)
+    return RecordsWriter(target, force)
 
 
 class Window:
@@ -336,7 +485,8 @@ def write_results(results: Iterable[FileResult], records: str | os.PathLike | Te
                   stop: Callable[[], bool] | None = None, draw: str | Iterable[str] | None = None) -> Counts:
     """Write a stream of results (from `detect_files`) as it comes; returns the counts.
 
-    records: the JSON records' path or open text stream (`RecordsWriter`); None: no records. pictures: the
+    records: the records' path (JSON, JSON Lines or Parquet by its suffix: `records_writer`) or open text stream
+    (a JSON array); None: no records. pictures: the
     folder for annotated copies (`AnnotationsWriter`: the results need their images, keep_images=True);
     None: no pictures. labels, every, force, draw: as those writers take them. A result with an error is counted,
     written as its error record ({"source", "error"}), given to `on_error`, and the batch goes on. So is a
@@ -350,7 +500,7 @@ def write_results(results: Iterable[FileResult], records: str | os.PathLike | Te
     counts, started = Counts(), time.perf_counter()
     with contextlib.ExitStack() as stack:
         # The records first: an existing file without `force` is refused before any work is done.
-        writer = (stack.enter_context(RecordsWriter(records, force, protected)) if records is not None
+        writer = (stack.enter_context(records_writer(records, force, protected)) if records is not None
                   else None)
         drawer = (stack.enter_context(AnnotationsWriter(pictures, labels, every, force, protected, draw))
                   if pictures is not None else None)
