@@ -32,6 +32,9 @@ FACE_PX = 28
 LARGEST_PX = 128  # as in the VIEW itself, which takes faces up to its whole side
 VIEW = 128  # the short-range net's own input: its coarsest pass shrinks the whole image to this long side
 MAX_ZOOM = 2.0  # a small image is enlarged at most this much (small faces in it are not made up from nothing)
+# Inputs stacked for one network run across a batch's images (`detect_batch`) hold at most this many floats (1 MB),
+# or are one input: on CPUs larger stacks are slower, not faster (benchmarks/ray_batch.py).
+RUN_VALUES = 1 << 18
 BAND = 1024  # the scan goes in bands of at most this many rows (of the scaled image), to bound the memory
 NMS_IOU = 0.3  # MediaPipe's weighted NMS: boxes overlapping the best by more are merged into it
 # A face must score THRESHOLD seen upright. The scan takes what scores CANDIDATE (at 0.5, MediaPipe's own
@@ -137,17 +140,64 @@ class BlazeFaceDetector:
         return scales + [view]
 
     def __call__(self, image: np.ndarray) -> list[Detection]:
+        return self.detect_batch([image])[0]
+
+    def detect_batch(self, images: list[np.ndarray]) -> list[list[Detection]]:
+        """The faces of each image, as calling the detector on each finds them, each network run stacked over
+        the images' inputs of one shape (`_plan`: each image's search, step by step)."""
+        plans = [self._plan(image) for image in images]
+        found: list[list[Detection]] = [[] for _ in images]
+        smaller = [0] * len(images)
+        answers: dict[int, list[np.ndarray] | None] = dict.fromkeys(range(len(plans)))
+        while answers:
+            asked = {}
+            for i, answer in answers.items():
+                try:
+                    asked[i] = plans[i].send(answer)
+                except StopIteration as done:
+                    found[i], smaller[i] = done.value
+            answers = self._run_all(asked)
+        self.smaller = smaller[-1] if smaller else 0
+        return found
+
+    def _run_all(self, asked: dict[int, list[np.ndarray]]) -> dict[int, list[np.ndarray]]:
+        """Each plan's inputs (BGR, for the short-range net) -> their raw detections (CANDIDATE and up), inputs of
+        one padded shape stacked in runs of at most RUN_VALUES values."""
+        groups: dict[tuple[int, int], list[tuple[int, int, np.ndarray]]] = {}
+        for i, inputs in asked.items():
+            for k, bgr in enumerate(inputs):
+                shape = (-(-bgr.shape[0] // SHORT.multiple) * SHORT.multiple,
+                         -(-bgr.shape[1] // SHORT.multiple) * SHORT.multiple)
+                groups.setdefault(shape, []).append((i, k, bgr))
+        answers: dict[int, list] = {i: [None] * len(inputs) for i, inputs in asked.items()}
+        for shape, members in groups.items():
+            step = max(1, RUN_VALUES // (shape[0] * shape[1] * 3))
+            for first in range(0, len(members), step):
+                chunk = members[first:first + step]
+                for (i, k, _), raw in zip(chunk, self._run_batch(SHORT, [bgr for _, _, bgr in chunk], CANDIDATE)):
+                    answers[i][k] = raw
+        return answers
+
+    def _plan(self, image: np.ndarray):
+        """One image's search as a generator: it yields the inputs it needs run (BGR), is sent their raw
+        detections in that order, and returns (the faces, how many it saw under the smallest size asked)."""
         # BGR throughout: the shrunk copies become RGB as each is fed to the net (`_run`), not the full image
         bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
         smallest = smallest_face(bgr.shape, self.min_size)
         pyramid = _Pyramid(bgr)
         levels = [(scale, pyramid.at(scale)) for scale in self.scales(bgr.shape)]
-        rows = [self._scan(SHORT, scaled, scale, CANDIDATE) for scale, scaled in levels[:-1]]
+        bands = [_bands(SHORT, scaled) for _, scaled in levels[:-1]]
         # The whole-image view also turned over, in the same call (a camera upside down): a large upside-down face
         # may score under CANDIDATE upright. Its candidates are not merged with the upright ones (their points
         # would average with upside-down ones), only added where none is.
         view_scale, view = levels[-1]
-        upright, over = self._run_batch(SHORT, [view, np.ascontiguousarray(view[::-1, ::-1])], CANDIDATE)
+        raws = yield [band for level in bands for _, band in level] + [view, np.ascontiguousarray(view[::-1, ::-1])]
+        rows, start = [], 0
+        for (scale, scaled), level in zip(levels, bands):
+            rows.append(_joined(SHORT, raws[start:start + len(level)], [top for top, _ in level], scaled.shape[0],
+                                scale))
+            start += len(level)
+        upright, over = raws[-2:]
         over[:, 1::2], over[:, 2::2] = view.shape[1] - over[:, 1::2], view.shape[0] - over[:, 2::2]
         over[:, 1:5] = over[:, [3, 4, 1, 2]]  # the corners swap as the box turns
         found = _merge(np.concatenate(rows + [_unscaled(upright, view_scale)]), SHORT)
@@ -157,7 +207,7 @@ class BlazeFaceDetector:
         # mostly false; a quarter less is kept, as boxes of small faces come out smaller (the sample photos
         # shrunk to 28 px faces: boxes of 23-26 px).
         # Those seen as surely as a face is taken are counted (`smaller`), so that a summary can say what to ask.
-        self.smaller = sum(face.score >= self.threshold for face in found if face.box[2] < 0.75 * smallest)
+        smaller = sum(face.score >= self.threshold for face in found if face.box[2] < 0.75 * smallest)
         found = [face for face in found if face.box[2] >= 0.75 * smallest]
         # A face that looks turned, or scores under the threshold, is looked at again upright (`_upright`); the
         # upright and confident ones, nearly all faces of most photos, cost nothing more.
@@ -176,11 +226,11 @@ class BlazeFaceDetector:
                     chosen.append(face)
             elif face.score >= self.threshold and upright:  # an upside-down face may look upright: turned over
                 looked += 1
-                over = self._upright(levels, face, ((180,),))
+                over = yield from self._upright(levels, face, ((180,),))
                 chosen.append(over if over is not None and over.score > face.score else face)
             else:
                 looked += 1
-                seen = self._upright(levels, face)
+                seen = yield from self._upright(levels, face)
                 if seen is not None:
                     chosen.append(seen)
         chosen = [face for face in chosen if face.box[2] >= 0.75 * smallest]
@@ -189,7 +239,7 @@ class BlazeFaceDetector:
         for face in chosen:
             if not _overlapping(face, kept):
                 kept.append(face)
-        return kept
+        return kept, smaller
 
     def _upright(self, levels: list[tuple[float, np.ndarray]], face: Detection,
                  turns: tuple[tuple[int, ...], ...] = ((0,), (180, 90, -90))) -> Detection | None:
@@ -211,7 +261,7 @@ class BlazeFaceDetector:
         best = None
         for extras in turns:  # by default the other three turns in one call, if the first is not sure
             windows = [_window(source, centre, side * scale, face.angle + extra) for extra in extras]
-            runs = self._run_batch(SHORT, [pixels for pixels, _ in windows], CANDIDATE)
+            runs = yield [pixels for pixels, _ in windows]
             for (_, back), raw in zip(windows, runs):
                 found = [f for f in _merge(raw, SHORT) if abs(f.box[0] + f.box[2] / 2 - VIEW / 2) < VIEW / 4
                          and abs(f.box[1] + f.box[3] / 2 - VIEW / 2) < VIEW / 4 and abs(f.angle) <= 45
@@ -226,24 +276,9 @@ class BlazeFaceDetector:
     def _scan(self, net: Net, scaled: np.ndarray, scale: float, threshold: float | None = None) -> np.ndarray:
         """The net's raw detections on the image resized by `scale` (`scaled`), in bands: rows of (score, x0, y0,
         x1, y1, six points x, y) in the image's pixels. `scaled` is BGR."""
-        size = scaled.shape[1], scaled.shape[0]
-        overlap = 2 * LARGEST_PX // net.multiple * net.multiple  # a face is whole in one band
-        rows = []
-        for top in range(0, size[1], BAND - overlap):
-            band = scaled[top:top + BAND]
-            found = self._run(net, band, threshold)
-            # Keep each face in the band holding its centre, away from the cut (the last band keeps the rest).
-            centre_y = (found[:, 2] + found[:, 4]) / 2
-            last = top + BAND >= size[1]
-            keep = (centre_y >= (overlap / 2 if top else 0)) & (last | (centre_y < BAND - overlap / 2))
-            found = found[keep]
-            found[:, 2::2] += top  # the y of the corners and points
-            rows.append(found)
-            if last:
-                break
-        found = np.concatenate(rows)
-        found[:, 1:] /= scale
-        return found
+        bands = _bands(net, scaled)
+        return _joined(net, [self._run(net, band, threshold) for _, band in bands], [top for top, _ in bands],
+                       scaled.shape[0], scale)
 
     def _run(self, net: Net, bgr: np.ndarray, threshold: float | None = None) -> np.ndarray:
         """Raw detections (score, box corners, points) scoring at least `threshold` (default: the detector's) on
@@ -252,11 +287,11 @@ class BlazeFaceDetector:
 
     def _run_batch(self, net: Net, images: list[np.ndarray], threshold: float | None = None) -> list[np.ndarray]:
         """`_run` on several inputs of one size, in one call of the net."""
-        height, width = images[0].shape[:2]
+        height, width = max(i.shape[0] for i in images), max(i.shape[1] for i in images)
         padded = np.zeros((len(images), -(-height // net.multiple) * net.multiple,
                            -(-width // net.multiple) * net.multiple, 3), np.float32)
-        for one, bgr in zip(padded, images):
-            one[:height, :width] = bgr[..., ::-1]
+        for one, bgr in zip(padded, images):  # inputs of one padded size, each at the top left
+            one[:bgr.shape[0], :bgr.shape[1]] = bgr[..., ::-1]
         padded = padded / 127.5 - 1  # as MediaPipe feeds it: [-1, 1]; the padding is black
         regressors, logits = self._session(net).run(None, {"input": padded})
         anchors = net.anchors(*padded.shape[1:3])
@@ -271,6 +306,35 @@ class BlazeFaceDetector:
             half = values[:, 2:4] / 2
             found.append(np.column_stack([scores[keep], centres - half, centres + half, values[:, 4:] + points[:, 2:]]))
         return found
+
+
+def _bands(net: Net, scaled: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """The bands (top row, rows) a scaled image is scanned in: at most BAND rows each, overlapping so that a face
+    is whole in one."""
+    overlap = 2 * LARGEST_PX // net.multiple * net.multiple
+    bands = []
+    for top in range(0, scaled.shape[0], BAND - overlap):
+        bands.append((top, scaled[top:top + BAND]))
+        if top + BAND >= scaled.shape[0]:
+            break
+    return bands
+
+
+def _joined(net: Net, raws: list[np.ndarray], tops: list[int], height: int, scale: float) -> np.ndarray:
+    """The bands' raw detections as one image's, in its own pixels: each face kept in the band holding its
+    centre, away from the cut (the last band keeps the rest)."""
+    overlap = 2 * LARGEST_PX // net.multiple * net.multiple
+    rows = []
+    for top, found in zip(tops, raws):
+        centre_y = (found[:, 2] + found[:, 4]) / 2
+        last = top + BAND >= height
+        keep = (centre_y >= (overlap / 2 if top else 0)) & (last | (centre_y < BAND - overlap / 2))
+        found = found[keep].copy()
+        found[:, 2::2] += top  # the y of the corners and points
+        rows.append(found)
+    found = np.concatenate(rows)
+    found[:, 1:] /= scale
+    return found
 
 
 def _unscaled(rows: np.ndarray, scale: float) -> np.ndarray:
