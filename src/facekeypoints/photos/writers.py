@@ -517,7 +517,7 @@ def write_results(results: Iterable[FileResult], records: str | os.PathLike | Te
             counts.records += 1
             counts.faces += len(result.faces)
             counts.not_faces += result.not_faces
-            counts.smaller += result.smaller
+            counts.smaller += getattr(result, "smaller", 0)  # records read back (Ray's) do not carry it
             counts.empty += not result.faces
             if drawer is not None:
                 try:
