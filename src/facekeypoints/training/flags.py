@@ -30,8 +30,8 @@ def add_train_parser(command, data_help: str, with_models: bool, run, data_env: 
             specs = [model_spec(name) for name in list_models()]
     p.add_argument("--model", choices=[s.name for s in specs] or None,
                    help=f"which model (default: {DEFAULT_TRAIN_MODEL if specs else 'the best'})")
-    p.add_argument("--data", default=os.environ.get(data_env), help="training data, any keypoints: Kaggle's ("
-                   + data_help + "), COCO keypoints .json, a 300-W folder of images and .pts files, or dlib's .xml")
+    p.add_argument("--data", default=os.environ.get(data_env), help="training data, any keypoints: COCO keypoints "
+                   ".json, a 300-W folder of images and .pts files, dlib's .xml, or Kaggle's: " + data_help)
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder for checkpoints and logs")
     for name, kind, text in (  # unset (None): the model's own default
             ("epochs", COUNT, "epochs to train, with --resume the new total"), ("batch-size", COUNT, "faces per step"),
