@@ -61,6 +61,16 @@ def _face(path: Path) -> Path:
     return path
 
 
+def _faces(folder: Path, count: int) -> Path:
+    """A new folder of `count` photos of a face (hard links to one copy), named in order."""
+    folder.mkdir()
+    width = len(str(count - 1))
+    first = _face(folder / f"p{0:0{width}}.png")
+    for i in range(1, count):
+        os.link(first, folder / f"p{i:0{width}}.png")
+    return folder
+
+
 # ------------------------------------------------------------------ 1. every input of a batch accounted for
 
 
@@ -259,11 +269,7 @@ def test_the_no_overwrite_check_is_made_again_at_the_final_rename(tmp_path):
 def test_two_processes_writing_one_json_never_replace_each_other(tmp_path):
     """Both start before either ends (each has 12 photos), so both pass the check at the start: the rename is
     where one of them must find the other's file."""
-    folder = tmp_path / "in"
-    folder.mkdir()
-    first = _face(folder / "p00.png")
-    for i in range(1, 12):
-        os.link(first, folder / f"p{i:02}.png")
+    folder = _faces(tmp_path / "in", 12)
     out = tmp_path / "faces.json"
     runs = [subprocess.Popen([*COMMAND, "predict", str(folder), "--json", str(out), "-q"], stderr=subprocess.PIPE,
                              text=True) for _ in range(2)]
@@ -277,11 +283,7 @@ def test_two_processes_writing_one_json_never_replace_each_other(tmp_path):
 
 def test_sigterm_ends_a_batch_as_ctrl_c_does_keeping_what_was_done(tmp_path):
     """SIGTERM during predict --json FILE died silently and left the temporary file."""
-    folder = tmp_path / "in"
-    folder.mkdir()
-    first = _face(folder / "p000.png")
-    for i in range(1, 300):
-        os.link(first, folder / f"p{i:03}.png")
+    folder = _faces(tmp_path / "in", 300)
     out = tmp_path / "faces.json"
     process = subprocess.Popen([*COMMAND, "predict", str(folder), "--json", str(out)], stderr=subprocess.PIPE,
                                text=True)

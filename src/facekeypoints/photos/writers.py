@@ -457,6 +457,19 @@ class Counts:
     smaller: int = 0  # faces seen under the smallest size looked for, left out (`FileResult.smaller`)
     empty: int = 0  # images and video frames in which no face was found
 
+    def took(self, result: FileResult) -> None:
+        """Count a result that was read: its record, its faces and the detections that were not faces."""
+        self.records += 1
+        self.faces += len(result.faces)
+        self.not_faces += result.not_faces
+
+    def fail(self, result: FileResult, on_error: Callable[[FileResult], object] | None,
+             error: FacekeypointsError | None = None) -> None:
+        """Count a failed input (or a picture or crop of it, `error`) and hand it to `on_error`."""
+        self.failed += 1
+        if on_error is not None:
+            on_error(result if error is None else replace(result, error=str(error)))
+
     def summary(self) -> str:
         """One line: what was found, how fast."""
         rate = 1 / max(self.seconds, 1e-9)
@@ -508,24 +521,18 @@ def write_results(results: Iterable[FileResult], records: str | os.PathLike | Te
             if writer is not None:
                 writer.write(result)  # an error too: every input is accounted for
             if result.error is not None:
-                counts.failed += 1
-                if on_error is not None:
-                    on_error(result)
+                counts.fail(result, on_error)
                 if drawer is not None:
                     drawer.write(result)  # deletes the video that failed
                 continue
-            counts.records += 1
-            counts.faces += len(result.faces)
-            counts.not_faces += result.not_faces
+            counts.took(result)
             counts.smaller += getattr(result, "smaller", 0)  # records read back (Ray's) do not carry it
             counts.empty += not result.faces
             if drawer is not None:
                 try:
                     drawer.write(result)
                 except FacekeypointsError as exc:  # the picture alone is lost, not the records nor the rest
-                    counts.failed += 1
-                    if on_error is not None:
-                        on_error(replace(result, error=str(exc)))
+                    counts.fail(result, on_error, exc)
             if on_result is not None:
                 on_result(result)
     counts.seconds = time.perf_counter() - started
@@ -563,13 +570,9 @@ def write_aligned(results: Iterable[FileResult], folder: str | Path, size: int =
     counts, started = Counts(aligned=0, size=size, folder=str(folder)), time.perf_counter()
     for result in _until(results, stop, counts):
         if result.error is not None:
-            counts.failed += 1
-            if on_error is not None:
-                on_error(result)
+            counts.fail(result, on_error)
             continue
-        counts.records += 1
-        counts.faces += len(result.faces)
-        counts.not_faces += result.not_faces
+        counts.took(result)
         frame = "" if result.frame is None else f"_f{result.frame}"
         for index, face in enumerate(result.faces):  # the index of the face in predict's JSON record
             if face.keypoints is None:
@@ -581,9 +584,7 @@ def write_aligned(results: Iterable[FileResult], folder: str | Path, size: int =
                 write_image(path, face.aligned(result.image, size), force=force)
                 counts.aligned += 1
             except FacekeypointsError as exc:  # this crop alone is lost (it exists, the disk is full)
-                counts.failed += 1
-                if on_error is not None:
-                    on_error(replace(result, error=str(exc)))
+                counts.fail(result, on_error, exc)
         if on_result is not None:
             on_result(result)
     counts.seconds = time.perf_counter() - started
