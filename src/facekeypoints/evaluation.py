@@ -14,7 +14,7 @@ from .data import KeypointData, load_lookup, load_test, read_submission, train_v
 from .errors import FacekeypointsError
 from .inference import Predictor, load_model
 from .data.faces import load_faces
-from .keypoints import KeypointSet, four_point_faces
+from .keypoints import KeypointSet, four_point_faces, shared_points
 from .metrics import RmseReport, keypoint_rmse, normalised_mean_error
 from .shipped import DEFAULT_MODEL
 from .submission import points_from_rows, predict_test, write_submission
@@ -74,28 +74,6 @@ def evaluate(model: str | Predictor, data: str, split: str = "val", val_fraction
         worst_faces(scored, predicted, count, title, worst_out, force)
     return Evaluation(scored, predicted, keypoint_rmse(predicted, scored.keypoints, scored.mask, names), names, nme,
                       model.keypoint_set.names != faces.keypoint_set.names)
-
-
-def shared_points(model_set: KeypointSet, data_set: KeypointSet) -> tuple[tuple[int, ...], tuple[int, ...],
-                                                                             tuple[str, ...]]:
-    """The points two keypoint sets both have, as (the model's indices, the data's, their names): all of them
-    when the sets are one; else those one names that the other names, or gives as a one-point alias."""
-    if model_set.names == data_set.names:
-        every = tuple(range(len(data_set)))
-        return every, every, data_set.names
-    ours, theirs, names = [], [], []
-    for i, name in enumerate(model_set.names):
-        if name in data_set.names:
-            j = data_set.names.index(name)
-        elif len(data_set.aliases.get(name, ())) == 1:
-            j = data_set.aliases[name][0]
-        else:
-            continue
-        ours.append(i), theirs.append(j), names.append(name)
-    for j, name in enumerate(data_set.names):  # a data set's point the model names by one-point alias
-        if j not in theirs and len(model_set.aliases.get(name, ())) == 1:
-            ours.append(model_set.aliases[name][0]), theirs.append(j), names.append(name)
-    return tuple(ours), tuple(theirs), tuple(names)
 
 
 def split_faces(data: str, split: str = "val", val_fraction: float = 0.1, seed: int = 0) -> KeypointData:

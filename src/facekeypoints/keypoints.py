@@ -294,6 +294,29 @@ def resolve_flip_pairs(pairs, names: Sequence[str]) -> tuple[tuple[int, int], ..
     return tuple(out)
 
 
+def shared_points(model_set: KeypointSet, data_set: KeypointSet) -> tuple[tuple[int, ...], tuple[int, ...],
+                                                                             tuple[str, ...]]:
+    """The points two keypoint sets both have, as (the first set's indices, the second's, their names): all of
+    them when the sets are one; else those one names that the other names, or gives as a one-point alias (a
+    model's points scored on data of another set; the heads `--init` carries over)."""
+    if model_set.names == data_set.names:
+        every = tuple(range(len(data_set)))
+        return every, every, data_set.names
+    ours, theirs, names = [], [], []
+    for i, name in enumerate(model_set.names):
+        if name in data_set.names:
+            j = data_set.names.index(name)
+        elif len(data_set.aliases.get(name, ())) == 1:
+            j = data_set.aliases[name][0]
+        else:
+            continue
+        ours.append(i), theirs.append(j), names.append(name)
+    for j, name in enumerate(data_set.names):  # a data set's point the model names by one-point alias
+        if j not in theirs and len(model_set.aliases.get(name, ())) == 1:
+            ours.append(model_set.aliases[name][0]), theirs.append(j), names.append(name)
+    return tuple(ours), tuple(theirs), tuple(names)
+
+
 KAGGLE_15 = KeypointSet(
     "kaggle-15", KEYPOINT_NAMES, FLIP_PAIRS, MEAN_SHAPE, PARTIAL_KEYPOINTS,
     aliases={})

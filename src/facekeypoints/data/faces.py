@@ -61,6 +61,8 @@ def load_faces(path: str | Path, flip_pairs=None, detector=None, show_progress: 
 
 def crops_of(annotations: Annotations, detector=None, show_progress: bool = False) -> FaceCrops:
     """Each annotated face as a 96x96 grey crop with its points in crop pixels, in the annotations' order."""
+    from ..photos import read_image
+
     images, points, lines, not_found = [], [], [], []
     by_image: dict[Path, list[int]] = {}
     for i, face in enumerate(annotations.faces):
@@ -69,7 +71,7 @@ def crops_of(annotations: Annotations, detector=None, show_progress: bool = Fals
     for image_path, members in progress(list(by_image.items()), desc="cutting faces", unit="image",
                                         disable=not show_progress):
         faces = [annotations.faces[i] for i in members]
-        grey = faces[0].pixels if faces[0].pixels is not None else _read_grey(image_path)
+        grey = faces[0].pixels if faces[0].pixels is not None else read_image(image_path)
         if grey.shape == (IMAGE_SIZE, IMAGE_SIZE):  # a crop already, as Kaggle's
             for i, face in zip(members, faces):
                 cut[i] = grey, face.points
@@ -94,12 +96,6 @@ def crops_of(annotations: Annotations, detector=None, show_progress: bool = Fals
                         np.isfinite(keypoints).all(axis=2), np.array(lines, np.int64), annotations.source,
                         annotations.keypoint_set)
     return FaceCrops(data, not_found)
-
-
-def _read_grey(path: Path) -> np.ndarray:
-    from ..photos import read_image
-
-    return read_image(path)
 
 
 def _detector_crops(grey: np.ndarray, faces, detector) -> list[tuple[np.ndarray, np.ndarray] | None]:

@@ -42,7 +42,7 @@ from ..data import train_val_split
 from ..data.faces import load_faces, with_mean_shape
 from ..errors import FacekeypointsError
 from ..inference.torch_backend import KeypointModel
-from ..keypoints import four_point_faces, parse_flip_pairs
+from ..keypoints import four_point_faces, parse_flip_pairs, shared_points
 from ..metrics import RmseReport, keypoint_rmse
 from ..models import faces_to_tensor, flip_offset, model_spec
 from .augment import Augmentation
@@ -516,14 +516,10 @@ def init_from(model: nn.Module, codec, name: str, quiet: bool = True) -> None:
     kept = {k: v for k, v in old.items() if k in new and v.shape == new[k].shape}
     mismatched = [k for k in new if k not in kept]
     carried = {}
-    heads_of: dict[int, int] = {}
-    if old_set is not None and mismatched:  # heads per point: carry over those of points both sets have
-        new_set = codec.keypoint_set
-        for i, point in enumerate(new_set.names):
-            source = point if point in old_set.names else next(
-                (alias for alias, points in new_set.aliases.items() if points == (i,) and alias in old_set.names), None)
-            if source is not None:
-                heads_of[i] = old_set.names.index(source)
+    heads_of: dict[int, int] = {}  # new head -> old head, of the points both sets name
+    if old_set is not None and mismatched:
+        old_points, new_points, _ = shared_points(old_set, codec.keypoint_set)
+        heads_of = dict(zip(new_points, old_points))
         for key in mismatched:
             if key in old and old[key].shape[1:] == new[key].shape[1:] and heads_of:
                 weights = new[key].clone()
