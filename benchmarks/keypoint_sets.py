@@ -44,7 +44,8 @@ def main() -> None:
         per_face = normalised_mean_error(done.predicted, done.data.keypoints, done.data.mask, done.data.keypoint_set)
         rows.append({"run": run, "faces": meta["train_images"], "init": config.get("init") or "-",
                      "epochs": config["epochs"], "nme": float(np.mean(per_face)), "rmse": done.report.rmse,
-                     "failures": float(np.mean(per_face > 0.08)), "minutes": meta.get("train_seconds", 0) / 60})
+                     "failures": float(np.mean(per_face > 0.08)), "minutes": meta.get("train_seconds", 0) / 60,
+                     "done": done})
     print(f"{len(done.data)} held-out faces of {args.data}")
     print("| run | training faces | from | epochs | NME (% outer-eye distance) | RMSE px | NME > 8 % | train min |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -55,7 +56,7 @@ def main() -> None:
     print(f"shipped keypointnet (15 points) on the {len(shipped.points)} points both sets name: RMSE "
           f"{shipped.report.rmse:.3f} px ({', '.join(shipped.points)})")
     for r in rows:  # the 68-point models on those same points
-        done = evaluate(r["run"], args.data, split="all")
+        done = r["done"]
         index = [done.data.keypoint_set.index(name)[0] for name in shipped.points]
         error = done.predicted[:, index] - done.data.keypoints[:, index]
         print(f"{Path(r['run']).name} on the same {len(index)} points: RMSE {np.sqrt(np.mean(error ** 2)):.3f} px")
