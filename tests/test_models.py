@@ -83,6 +83,13 @@ def test_a_model_is_one_file(kaggle_dir, tmp_path, monkeypatch, capsys):
     payload = load_checkpoint(out / "best.pt")
     assert payload["model"] == "toy" and payload["config"] == {"hidden": 4}
     assert payload["meta"]["codec"]["name"] == "regression"
+    # a model without a number of heads predicts Kaggle's 15, whatever mean shape the data gave them; no other set
+    from facekeypoints.errors import FacekeypointsError
+    from facekeypoints.keypoints import IBUG_68, KAGGLE_15
+
+    _registry.model_spec("toy").build({"hidden": 4}, KAGGLE_15.with_mean_shape([(48.0, 48.0)] * 15))
+    with pytest.raises(FacekeypointsError, match="predicts Kaggle's 15 keypoints only"):
+        _registry.model_spec("toy").build({"hidden": 4}, IBUG_68)
     config = payload["meta"]["train_config"]
     assert config["epochs"] == 1 and config["batch_size"] == 4 and config["lr"] == 1e-3  # its own, then common
     assert main(["evaluate", "--model", str(out), "--data", str(kaggle_dir), "--val-fraction", "0.25"]) == 0
