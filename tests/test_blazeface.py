@@ -63,6 +63,46 @@ def test_turned_faces_are_found_and_their_keypoints_turn_back(fk, real_photos, d
         assert abs((faces[0].angle - degrees + 180) % 360 - 180) < 25  # the face's angle turned with it
 
 
+def _pasted_turned(photo: np.ndarray, face: Detection, canvas: np.ndarray, px: float, degrees: float, centre
+                   ) -> np.ndarray:
+    """The photo's face (a square of 1.6 box sides about it, in a soft round mask) pasted into `canvas` with its
+    box `px` wide, turned by `degrees` clockwise on screen about `centre`."""
+    x, y, w, _ = face.box
+    matrix = cv2.getRotationMatrix2D((x + w / 2 - 0.5, y + w / 2 - 0.5), -degrees, px / w)
+    matrix[:, 2] += np.array(centre) - (x + w / 2, y + w / 2)
+    size = canvas.shape[1::-1]
+    source = cv2.GaussianBlur(photo, (0, 0), 0.4 * w / px) if px < w else photo  # no aliasing as it shrinks
+    warped = cv2.warpAffine(source, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    yy, xx = np.mgrid[0:photo.shape[0], 0:photo.shape[1]]
+    radius = np.hypot(xx - (x + w / 2), yy - (y + w / 2)) / (0.8 * w)
+    mask = cv2.warpAffine(np.clip((1 - radius) / 0.15, 0, 1).astype(np.float32), matrix, size)[..., None]
+    return (canvas * (1 - mask) + warped * mask).astype(np.uint8)
+
+
+# Sideways faces the scan saw at an angle 45 degrees or more off: each window showed them turned, and they were
+# missed until a last window turned by the angle they were seen at (photo, background, box px, degrees, centre).
+SIDEWAYS = [("astronaut.png", (1280, 720), 64, 90, (896, 288)), ("astronaut.png", (1280, 720), 213, 270, (576, 360))]
+
+
+@pytest.mark.parametrize("name, background, px, degrees, centre", SIDEWAYS)
+def test_a_face_seen_turned_in_every_window_is_found(real_photos, name, background, px, degrees, centre):
+    photos = {path.name: path for path in real_photos}
+    if name not in photos or "gus.jpg" not in photos:
+        pytest.skip(f"{name} and gus.jpg are needed")
+    detector = BlazeFaceDetector()
+    photo = read_colour(photos[name])
+    face = max(detector(photo), key=lambda f: f.box[2])
+    street = read_colour(photos["gus.jpg"])  # its street, cut to the background's size
+    scale = max(background[0] / street.shape[1], background[1] / street.shape[0])
+    canvas = cv2.resize(street, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    canvas = canvas[:background[1], :background[0]]
+    found = detector(_pasted_turned(photo, face, canvas, px, degrees, centre))
+    hits = [f for f in found if abs(f.box[0] + f.box[2] / 2 - centre[0]) < px / 2
+            and abs(f.box[1] + f.box[3] / 2 - centre[1]) < px / 2]
+    assert hits, f"{name}'s face at {px} px turned by {degrees}: {[f.box for f in found]}"
+    assert abs((hits[0].angle - face.angle - degrees + 180) % 360 - 180) < 25  # its crop is cut upright
+
+
 def test_small_copies_of_the_photos_still_get_keypoints(fk, real_photos):
     """Each photo shrunk until its face box is about 28 px: found, with keypoints, where the large one has them."""
     for path in real_photos:
