@@ -66,6 +66,18 @@ def kaggle68() -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def mean68(kaggle68, tmp_path_factory) -> Path:
+    """A 68-point model in seconds: Kaggle's mean-shape benchmark fitted on 64 of the 68-point faces (every face
+    gets the same iBUG points; enough for anything that needs a 68-point model's names, not its accuracy)."""
+    from facekeypoints.training import TrainConfig, run
+
+    out = tmp_path_factory.mktemp("mean68")
+    run(TrainConfig(model="mean", data=str(kaggle68 / "train"), out=str(out), limit=64, val_fraction=0.25,
+                    threads=1), quiet=True, force=True)
+    return out / "best.pt"
+
+
 def make_faces(n: int, seed: int = 0, partial_every: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """n random 96x96 faces with keypoints; every `partial_every`-th one carries only the usual 4."""
     rng = np.random.default_rng(seed)

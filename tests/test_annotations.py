@@ -22,6 +22,7 @@ from facekeypoints.data.annotations import (AnnotatedFace, Annotations, as_keypo
 from facekeypoints.data.coco import from_coco, to_coco
 from facekeypoints.errors import DataError, FacekeypointsError, OutputExistsError
 from facekeypoints.keypoints import IBUG_68, KAGGLE_15, KEYPOINT_NAMES
+from facekeypoints.photos import IMAGE_SUFFIXES
 
 from conftest import DEFAULT_DATA, make_faces, training_csv
 
@@ -451,6 +452,17 @@ def test_300w_folder_needs_an_image_per_pts_and_one_point_count(tmp_path):
     (folder / "b.pts").write_text(PTS.replace("n_points: 3", "n_points: 2").replace("5 6\n", ""))
     with pytest.raises(DataError, match=r"b.pts: 2 points where a.pts has 3"):
         read_annotations(folder)
+
+
+@pytest.mark.parametrize("suffix", IMAGE_SUFFIXES)
+def test_300w_folder_finds_its_image_under_every_suffix_photos_read(tmp_path, suffix):
+    """One list of image suffixes: a .pts's image is found beside it in any format the photo pipeline reads (its
+    own list once missed .jpe, .jp2, .pnm, .gif, .avif, ...). Only the name matters here: the bytes are a PNG's."""
+    folder = tmp_path / "w"
+    folder.mkdir()
+    (folder / f"a{suffix}").write_bytes(cv2.imencode(".png", np.zeros((48, 64), np.uint8))[1].tobytes())
+    (folder / "a.pts").write_text(PTS)
+    assert read_annotations(folder).faces[0].image == folder / f"a{suffix}"
 
 
 # ------------------------------------------------------------------------------------------ flip pairs, sets

@@ -209,6 +209,32 @@ def test_faces_in_photos_are_cut_as_the_detector_cuts_them(tmp_path, real_photos
     assert np.abs(crops.data.keypoints[0] - np.array(MEAN_SHAPE)).mean() < 6  # framed as Kaggle's crops
 
 
+def test_a_colour_photo_gives_the_crop_inference_cuts(tmp_path, real_photos, monkeypatch):
+    """Colour photos, annotated with the shipped model's own points: each training crop is the very crop the
+    model is given at inference (the detector sees the colour pixels both times; on grey it frames a few pixels
+    apart), and the points land in it where inference maps them."""
+    fk = FaceKeypoints()
+    given = []
+    predict = fk.model.predict_with_spread
+    monkeypatch.setattr(fk.model, "predict_with_spread", lambda crops: (given.append(crops.copy()), predict(crops))[1])
+    colour = [p for p in real_photos if p.name in ("astronaut.png", "gus.jpg")]
+    assert len(colour) == 2, "astronaut.png and gus.jpg, the colour photos of ../shared/data/photos"
+    faces = []
+    for photo in colour:
+        [face] = fk(str(photo))
+        faces.append(face)
+        (tmp_path / photo.name).write_bytes(photo.read_bytes())  # the file as it is, colour kept
+        pts = "".join(f"{x + 1} {y + 1}\n" for x, y in face.as_array())
+        (tmp_path / photo.with_suffix(".pts").name).write_text("version: 1\nn_points: 15\n{\n" + pts + "}\n")
+    crops = crops_of(read_annotations(tmp_path))  # in the .pts files' order: astronaut, gus
+    assert crops.not_found == [] and len(crops.data) == 2
+    apart = {photo.name: float(np.abs(crops.data.images[i].astype(int) - given[i][0]).mean())
+             for i, photo in enumerate(colour)}
+    assert not any(apart.values()), f"mean grey-level difference from inference's crop: {apart}"
+    for i, face in enumerate(faces):
+        np.testing.assert_allclose(crops.data.keypoints[i], face.crop.to_crop(face.as_array()), atol=1e-3)
+
+
 def test_the_shipped_models_say_what_they_predict():
     """In the files themselves, not by the loaders' default for files from before sets were data."""
     import onnx

@@ -15,7 +15,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "facekeypoints"
 
 LAYERS = [
-    {"errors", "_fs", "_progress", "_device", "_signals", "_args", "keypoints", "shipped"},  # no torch, no numpy-heavy work
+    {"errors", "_fs", "_progress", "_device", "_signals", "_args", "_media", "keypoints", "shipped"},  # no torch, no numpy-heavy work
     {"data", "metrics", "viz", "photos", "training.schedule", "uncertainty"},  # Kaggle files, photos, pictures
     {"submission", "codecs"},
     {"models", "checkpoint"},

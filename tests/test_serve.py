@@ -92,6 +92,19 @@ def test_health_models_and_docs(server):
     assert "/v1/faces" in schema["paths"] and "multipart/form-data" in json.dumps(schema["paths"]["/v1/faces"])
 
 
+def test_a_68_point_models_aliases_are_listed_by_point_name(mean68):
+    """The page finds a 68-point model's nose tip (and draws its head pose from it) by the aliases listed here."""
+    served = Server("--model", str(mean68))
+    try:
+        status, models = served.json("GET", "/v1/models")
+        [model] = models["models"]
+        assert status == 200 and model["keypoint_set"] == "ibug-68" and len(model["keypoints"]) == 68
+        assert model["aliases"]["nose_tip"] == ["nose_bridge_4"]
+        assert model["aliases"]["right_eye_center"] == [f"right_eye_{i}" for i in range(1, 7)]
+    finally:
+        served.stop()
+
+
 def test_the_page_and_its_files_come_from_the_package(server):
     status, headers, page = server.request("GET", "/")
     assert status == 200 and headers["content-type"].startswith("text/html")

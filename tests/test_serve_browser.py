@@ -138,6 +138,43 @@ def test_a_photo_uploaded_gets_its_points_drawn_where_predict_puts_them(chromium
         driver.quit()
 
 
+AXIS = [(255, 0, 0), (0, 200, 0)]  # the page's colours of the face's left and up axes (blue, forward, is short)
+
+
+def test_a_68_point_models_pose_is_drawn_from_its_nose_tip_alias(chromium, mean68, tmp_path):
+    """A 68-point model has no point named nose_tip: the page finds it by the alias the server sends in
+    /v1/models (iBUG's 31st point) and draws the head pose's axes from it, as Face.draw does."""
+    from facekeypoints.photos import Pose
+
+    served = Server("--model", str(mean68))
+    try:
+        driver = browser(chromium, tmp_path / "profile")
+    except Exception:
+        served.stop()
+        raise
+    try:
+        assert served.json("GET", "/v1/models")[1]["models"][0]["aliases"]["nose_tip"] == ["nose_bridge_4"]
+        driver.get(served.url + "/")
+        wait_for(driver, "return document.getElementById('status').textContent === 'Ready.'")
+        driver.find_element("id", "file").send_keys(str(sample_image()))
+        [face] = wait_for(driver, "return window.facekeypoints.photo")["faces"]
+        assert "nose_tip" not in face["keypoints"] and face["pose"] is not None
+        nose = np.array(face["keypoints"]["nose_bridge_4"])
+        width = face["box"][2]
+        original = cv2.cvtColor(cv2.imread(str(sample_image())), cv2.COLOR_BGR2RGB)
+        for axis, colour in zip(Pose(**face["pose"]).axes(), AXIS):
+            along = [nose + axis * width / 2 * f for f in np.linspace(0.1, 0.95, 35)]
+            drawn = driver.execute_script(PIXELS, "photo-canvas", [p.tolist() for p in along])
+            on = "".join("x" if np.abs(np.subtract(pixel[:3], colour)).max() <= 40 else "." for pixel in drawn)
+            # the axis is drawn there (the up axis runs over the nose bridge's dots, which cover part of it)
+            assert on.count("x") >= len(on) / 3, f"the axis {colour} from the nose tip, drawn where x: {on}"
+            assert not any(np.abs(original[math.floor(y), math.floor(x)].astype(int) - colour).max() <= 40
+                           for x, y in along)  # and the photo is not that colour there
+    finally:
+        driver.quit()
+        served.stop()
+
+
 def y4m_clip(path: Path, frames: int = 90, fps: int = 15) -> None:
     """A 640x480 clip of the sample photo, shrunk to 400 px, its top-left corner at (60, 40) swaying 60 px right
     and back, as Chromium's fake camera reads it (YUV4MPEG2, 4:2:0)."""

@@ -20,8 +20,6 @@ import numpy as np
 from ..errors import DataError, FacekeypointsError
 from ..keypoints import IBUG_68, KNOWN_SETS, KeypointSet, pairs_from_names, parse_flip_pairs
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
-
 
 @dataclass
 class AnnotatedFace:

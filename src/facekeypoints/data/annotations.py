@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from .._fs import atomic_folder
+from .._media import IMAGE_SUFFIXES
 from .._progress import progress
 from ..errors import DataError, FacekeypointsError
 from ..keypoints import IBUG_68, KEYPOINT_NAMES
-from .annotated import IMAGE_SUFFIXES, AnnotatedFace, Annotations, encode_png, flip_pairs_for, keypoint_set_for, \
-    output_names
+from .annotated import AnnotatedFace, Annotations, encode_png, flip_pairs_for, keypoint_set_for, output_names
 from .coco import read_coco, write_coco
 from .dlib_xml import read_dlib, write_dlib
 from .kaggle import KeypointData, load_training

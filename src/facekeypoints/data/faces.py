@@ -1,8 +1,8 @@
 """Training faces from any annotation file: `load_faces(path)` -> `KeypointData` of 96x96 grey crops.
 
 Kaggle's CSV and other 96x96 images are crops already and are taken as they are. Faces in photos of any
-other size are cut the way the photo pipeline cuts them at inference: the detector runs on the photo, the
-detection that holds the annotated face gives the crop (`Crop.from_detection`: upright, framed as the
+other size are cut the way the photo pipeline cuts them at inference: the detector runs on the photo in colour,
+the detection that holds the annotated face gives the crop (`Crop.from_detection`: upright, framed as the
 detector frames), and the points are mapped into it. So a model trained on them sees at inference the
 framing it learned. A face the detector does not find is left out, and counted (`FaceCrops.not_found`).
 """
@@ -61,7 +61,7 @@ def load_faces(path: str | Path, flip_pairs=None, detector=None, show_progress: 
 
 def crops_of(annotations: Annotations, detector=None, show_progress: bool = False) -> FaceCrops:
     """Each annotated face as a 96x96 grey crop with its points in crop pixels, in the annotations' order."""
-    from ..photos import read_image
+    from ..photos import read_colour
 
     images, points, lines, not_found = [], [], [], []
     by_image: dict[Path, list[int]] = {}
@@ -71,7 +71,9 @@ def crops_of(annotations: Annotations, detector=None, show_progress: bool = Fals
     for image_path, members in progress(list(by_image.items()), desc="cutting faces", unit="image",
                                         disable=not show_progress):
         faces = [annotations.faces[i] for i in members]
-        grey = faces[0].pixels if faces[0].pixels is not None else read_image(image_path)
+        # read as inference reads a file (read_colour), so that the detector sees the same colour pixels
+        colour = None if faces[0].pixels is not None else read_colour(image_path)
+        grey = faces[0].pixels if colour is None else cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY)
         if grey.shape == (IMAGE_SIZE, IMAGE_SIZE):  # a crop already, as Kaggle's
             for i, face in zip(members, faces):
                 cut[i] = grey, face.points
@@ -80,7 +82,9 @@ def crops_of(annotations: Annotations, detector=None, show_progress: bool = Fals
             from ..photos import create_detector
 
             detector = create_detector()
-        for i, found in zip(members, _detector_crops(grey, faces, detector)):
+        if colour is None:  # pixels a file holds (Kaggle's CSV) are grey: the detector gets them as BGR
+            colour = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+        for i, found in zip(members, _detector_crops(colour, grey, faces, detector)):
             if found is None:
                 not_found.append(annotations.faces[i].entry)
             else:
@@ -98,11 +102,13 @@ def crops_of(annotations: Annotations, detector=None, show_progress: bool = Fals
     return FaceCrops(data, not_found)
 
 
-def _detector_crops(grey: np.ndarray, faces, detector) -> list[tuple[np.ndarray, np.ndarray] | None]:
-    """For each face of one photo, (crop, points in it) from the detection that holds it, or None."""
+def _detector_crops(colour: np.ndarray, grey: np.ndarray, faces, detector
+                    ) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """For each face of one photo, (crop, points in it) from the detection that holds it, or None: the detector
+    runs on the colour photo, as at inference (on grey it frames faces a few pixels apart), the crop is cut grey."""
     from ..photos import Crop, detect
 
-    detections = detect(detector, cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR))
+    detections = detect(detector, colour)
     taken: set[int] = set()
     out = []
     for face in faces:

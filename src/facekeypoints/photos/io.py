@@ -19,12 +19,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from .._media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from ..errors import FacekeypointsError
-
-# Every still format this OpenCV decodes (imread's list; OpenEXR is off in its builds, so not .exr)
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".webp", ".avif", ".gif", ".tif", ".tiff",
-                  ".jp2", ".pbm", ".pgm", ".ppm", ".pnm", ".pfm", ".sr", ".ras", ".hdr", ".pic")
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
 # Images with more pixels are refused before they are decoded. 150 MP takes the largest photos cameras make
 # (150 MP medium format) while one decoded image stays near 0.5 GB (8-bit colour, twice at 16 bits), several of

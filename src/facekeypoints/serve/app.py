@@ -192,10 +192,14 @@ def create_app(models: dict[str, FaceKeypoints], settings: Settings = Settings()
 
     @app.get("/v1/models", summary="The loaded models: names, keypoint sets, detector")
     async def list_models():
+        # aliases by point name (the records name points, not indices): how the page finds e.g. the nose tip
+        # that a 68-point model's pose is drawn from
         return {"default": default, "models": [
             {"name": name, "backend": fk.model.backend, "keypoint_set": fk.model.keypoint_set.name,
-             "keypoints": list(fk.model.keypoint_set.names), "detector": detector,
-             "uncertainty": fk.model.uncertainty is not None} for name, fk in models.items()]}
+             "keypoints": list(fk.model.keypoint_set.names),
+             "aliases": {alias: [fk.model.keypoint_set.names[i] for i in points]
+                         for alias, points in fk.model.keypoint_set.aliases.items()},
+             "detector": detector, "uncertainty": fk.model.uncertainty is not None} for name, fk in models.items()]}
 
     error = {"content": {"application/json": {"schema": {"type": "object", "properties": {
         "error": {"type": "string"}}}}}}

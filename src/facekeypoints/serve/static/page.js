@@ -11,6 +11,7 @@ const AXES = [[1, 0, 0], [0, -1, 0], [0, 0, -1]];  // the face's left, up, forwa
 const AXIS_COLOURS = ["rgb(255,0,0)", "rgb(0,200,0)", "rgb(0,80,255)"];
 // What the page did, for people debugging it and for the browser tests.
 window.facekeypoints = { photo: null, webcam: { answers: 0, last: null, tracks: {} } };
+const models = {};  // name -> the server's word on it (/v1/models): its keypoint names and their aliases
 
 function status(text, error = false) {
   $("status").textContent = text;
@@ -33,9 +34,19 @@ function rotation({ yaw, pitch, roll }) {
   return mul(mul(rz, ry), rx);
 }
 
+// A keypoint by name, or by an alias of the model's keypoint set (the mean of its points, as Face.point gives it):
+// a 68-point model's "nose_tip" is one of its own points. null where the face has neither.
+function point(face, model, name) {
+  if (face.keypoints[name]) return face.keypoints[name];
+  const of = model && model.aliases ? model.aliases[name] : null;
+  if (!of || !of.length || !of.every((n) => face.keypoints[n])) return null;
+  const sum = of.reduce(([sx, sy], n) => [sx + face.keypoints[n][0], sy + face.keypoints[n][1]], [0, 0]);
+  return [sum[0] / of.length, sum[1] / of.length];
+}
+
 // A face as Face.draw draws it: box (yellow; red when too small), each keypoint's expected error as a ring,
 // the pose's axes from the nose tip, then the points on top (a point's centre pixel is exactly POINT).
-function drawFace(ctx, face) {
+function drawFace(ctx, face, model) {
   const [x, y, w, h] = face.box;
   const thick = Math.max(1, Math.round(w / 80));
   ctx.lineWidth = thick;
@@ -56,9 +67,10 @@ function drawFace(ctx, face) {
       ctx.stroke();
     }
   }
-  if (face.pose && face.keypoints.nose_tip) {
+  const nose = face.pose ? point(face, model, "nose_tip") : null;
+  if (nose) {
     const m = rotation(face.pose);
-    const [nx, ny] = face.keypoints.nose_tip;
+    const [nx, ny] = nose;
     AXES.forEach((axis, i) => {
       const dx = m[0][0] * axis[0] + m[0][1] * axis[1] + m[0][2] * axis[2];
       const dy = m[1][0] * axis[0] + m[1][1] * axis[1] + m[1][2] * axis[2];
@@ -123,6 +135,7 @@ async function errorOf(response) {
 
 async function showPhoto(file) {
   status(`Finding the faces in ${file.name}…`);
+  const model = models[$("model").value];  // the one asked, whatever is chosen while it answers
   const form = new FormData();
   form.append("file", file, file.name);
   const started = performance.now();
@@ -145,7 +158,7 @@ async function showPhoto(file) {
   canvas.height = record.height;
   const ctx = canvas.getContext("2d");
   ctx.drawImage(bitmap, 0, 0, record.width, record.height);
-  record.faces.forEach((face) => drawFace(ctx, face));
+  record.faces.forEach((face) => drawFace(ctx, face, model));
   describe(record, "photo-faces");
   window.facekeypoints.photo = record;
   const ms = Math.round(performance.now() - started);
@@ -165,7 +178,7 @@ drop.addEventListener("drop", (event) => {
 
 // ----------------------------------------------------------------------------------------------- webcam
 
-const cam = { stream: null, socket: null, sentAt: 0, times: [] };
+const cam = { stream: null, socket: null, model: null, sentAt: 0, times: [] };
 const grab = document.createElement("canvas");  // the frame in flight: drawn with its faces when they come
 
 function sendFrame() {
@@ -192,7 +205,7 @@ function answered(event) {
     canvas.height = grab.height;
     const ctx = canvas.getContext("2d");
     ctx.drawImage(grab, 0, 0);
-    record.faces.forEach((face) => drawFace(ctx, face));
+    record.faces.forEach((face) => drawFace(ctx, face, cam.model));
     describe(record, "cam-faces");
     cam.times.push(now);
     while (cam.times.length && now - cam.times[0] > 2000) cam.times.shift();
@@ -221,6 +234,7 @@ async function startWebcam() {
   const video = $("video");
   video.srcObject = cam.stream;
   await video.play();
+  cam.model = models[$("model").value];  // the connection's model, for as long as it lasts
   const ws = new URL(url("v1/track", apiKey ? { api_key: apiKey } : {}), location.href);
   ws.protocol = location.protocol === "https:" ? "wss:" : "ws:";
   cam.socket = new WebSocket(ws);
@@ -264,8 +278,10 @@ $("tab-webcam").addEventListener("click", () => mode("webcam"));
   try {
     const response = await fetch("v1/models", { headers });
     if (!response.ok) return status(`${response.status}: ${await errorOf(response)}`, true);
-    const { models } = await response.json();
-    for (const model of models) $("model").add(new Option(model.name, model.name));
+    for (const model of (await response.json()).models) {
+      models[model.name] = model;
+      $("model").add(new Option(model.name, model.name));
+    }
     status("Ready.");
   } catch (error) {
     status(`The server cannot be reached: ${error}`, true);
