@@ -25,6 +25,8 @@
    MediaPipe's FaceMesh (0.10.21, its own short-range detector and 468-point mesh) in another Python given by
    --mediapipe (skipped, with a message, without one): median CPU ms per image (time.process_time: on a shared
    machine other processes lengthen the wall time, not the CPU time) and faces found, side by side; wall ms too.
+   Beside them, `FaceKeypoints()` asked only for faces as large as MediaPipe's short-range net finds (28/128
+   of the long side: the one whole-image pass); and, with the package's own threads, its wall and CPU time.
 9. Where the time goes on those photos: decoding, each run of the detector's nets (the scan's passes; the
    windows or turned views), the rest of the detector (resizing, decoding the nets' outputs, suppression), the
    crops, the keypoints with flip averaging and without, and the faces' mapping back and head pose. It uses only
@@ -328,6 +330,14 @@ def speed_sections(args, photos: list[Path], tmp: Path, only: set[int]) -> None:
               f"faces) | {fmt(median_alike / median_mp, 2)} |")
         if why:
             print(why)
+        # As a user makes it: the keypoint model on ONNX Runtime's own threads (one per core), the detector on one.
+        default = FaceKeypoints()
+        walls, cpus = [], []
+        for p in paths:
+            walls.append(median_ms(lambda p=p: default(p), args.repeats))
+            cpus.append(median_ms(lambda p=p: default(p), args.repeats, clock=time.process_time))
+        print(f"FaceKeypoints() with the package's own threads: median wall {statistics.median(walls):.1f} ms, "
+              f"median CPU {statistics.median(cpus):.1f} ms (CPU time / wall time {sum(cpus) / sum(walls):.2f})")
     if 9 in only:
         from facekeypoints.inference.export import onnx_bytes
         from facekeypoints.inference.onnx_backend import OnnxKeypointModel

@@ -105,3 +105,14 @@ def test_photo_keypoints_without_torch():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("OnnxKeypointModel")
+
+
+def test_idle_onnx_runtime_threads_sleep_rather_than_spin():
+    """The default FaceKeypoints() ran the keypoint model on every core with ONNX Runtime's spinning threads: after
+    each run they kept a second core busy while the detector worked (CPU time twice the wall time)."""
+    from facekeypoints import FaceKeypoints
+
+    fk = FaceKeypoints()
+    sessions = [fk.model.session, *fk.detector.sessions.values()]
+    for session in sessions:
+        assert session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"

@@ -57,6 +57,10 @@ class OnnxKeypointModel(Predictor):
         if threads:
             options.intra_op_num_threads = int(threads)
             options.inter_op_num_threads = 1
+        # Idle threads sleep rather than spin: spinning after each run burnt a second core while the detector ran
+        # (`FaceKeypoints()` on the shared photos: CPU time twice the wall time, and the wall time 10 % longer),
+        # and batches of 256 faces run as fast without it (`benchmarks/photos.py`, section 8).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         data = model if isinstance(model, bytes) else str(model)
         try:
             self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])

@@ -116,6 +116,7 @@ class BlazeFaceDetector:
             options = ort.SessionOptions()
             if self.threads:
                 options.intra_op_num_threads, options.inter_op_num_threads = int(self.threads), 1
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as the keypoint model's
             self.sessions[net.name] = ort.InferenceSession(str(shipped_onnx(net.name)), options,
                                                            providers=["CPUExecutionProvider"])
         return self.sessions[net.name]
