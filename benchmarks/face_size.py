@@ -12,7 +12,8 @@ runs with its defaults. A face is found when a returned face with keypoints has 
 face's box. Printed: recall per face size and background, sizes under the default smallest face (1/20 of the
 long side, at least 24 px) marked, as they are not looked for. Then the same faces turned by 0-330 degrees in
 the 640x480 background at four sizes: found, and their keypoints turned back against the upright face's
-(mean distance / inter-ocular distance). The plot's third panel shows recall against face size.
+(mean distance / inter-ocular distance); and a wider sweep of turns (`wide_turn_recall`: four sizes, two
+backgrounds, two places, 768 images). The plot's third panel shows recall against face size.
 
 Each validation face of the default split (never trained on) is shrunk from its 96x96 crop to s x s pixels
 (cv2.INTER_AREA, as a camera or a careful resize would) and cut back out through the photo pipeline's own
@@ -232,6 +233,32 @@ def turn_recall(fk: FaceKeypoints, faces: dict, street: np.ndarray) -> dict:
     return out
 
 
+WIDE_BACKGROUNDS = ((640, 480), (1280, 720))
+WIDE_SIZES = (1 / 20, 1 / 12, 1 / 6, 1 / 2)  # of the long side
+
+
+def wide_turn_recall(fk: FaceKeypoints, faces: dict, street: np.ndarray) -> tuple[int, int, list[str]]:
+    """A wider sweep of turns than `turn_recall`: each face at 1/20, 1/12, 1/6 and 1/2 of the long side of two
+    backgrounds, turned by 0-330 degrees, at two places: (found, tried, the misses as text)."""
+    found, tried, missed = 0, 0, []
+    for width, height in WIDE_BACKGROUNDS:
+        canvas = background(street, width, height)
+        for share in WIDE_SIZES:
+            face = share * width
+            for turn in TURNS:
+                for name, (patch, box_width) in faces.items():
+                    for where in ((width * 0.45, height * 0.5), (width * 0.7, height * 0.4)):
+                        centre = (float(np.clip(where[0], face / 2, width - face / 2)),
+                                  float(np.clip(where[1], face / 2, height - face / 2)))
+                        image, _ = paste(canvas, patch, box_width, face, centre, turn)
+                        tried += 1
+                        if found_at(fk(image, channels="bgr"), centre, face) is None:
+                            missed.append(f"{name} {face:.0f} px {turn}° in {width}x{height}")
+                        else:
+                            found += 1
+    return found, tried, missed
+
+
 NET_SIZES = (14, 20, 28, 40, 56, 80, 110)
 
 
@@ -389,6 +416,10 @@ def main() -> None:
         print(f"Detection with FaceKeypoints()'s defaults: the faces of {', '.join(faces)} pasted into gus.jpg's "
               "street; found / tried per face size (box width, px) and background; in brackets: under the default "
               f"smallest face, not looked for\n\n{recall_tables(recall, turns)}\n")
+        found, tried, missed = wide_turn_recall(fk, faces, street)
+        print(f"Turned, wider (the faces at {', '.join(f'1/{round(1 / s)}' for s in WIDE_SIZES)} of the long side "
+              f"of {' and '.join(f'{w}x{h}' for w, h in WIDE_BACKGROUNDS)}, {len(TURNS)} turns, two places): "
+              f"found {found}/{tried}; missed: {'; '.join(missed) or 'none'}\n")
         if args.only == "detection":
             return
     data = load_training(args.data)
