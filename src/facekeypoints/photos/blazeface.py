@@ -43,8 +43,9 @@ NMS_IOU = 0.3  # MediaPipe's weighted NMS: boxes overlapping the best by more ar
 # are good within about 45 degrees of upright) is looked at again in VIEW-pixel windows about it turned by its
 # angle, and by a further 180, 90 and -90 degrees, until one shows it upright with SURE's score (the net sees an
 # upside-down face as upright too, but scores it 0.44-0.77 where the shared photos' faces score 0.84-0.96 seen
-# upright); one that scores THRESHOLD upright in the scan is looked at turned over only. At most REFINED
-# candidates are looked at again, best first (each costs one to four VIEW-pixel runs): false ones mostly stay
+# upright); one that scores THRESHOLD upright in the scan, or in its first window, is looked at turned over only.
+# At most REFINED candidates are looked at again, best first (each costs one to five VIEW-pixel runs, the fifth
+# for a face seen better turned than upright in every window: `_upright`): false ones mostly stay
 # under the threshold (a fold of the astronaut's suit scored 0.76 in a window: THRESHOLD is above it).
 THRESHOLD = 0.8
 CANDIDATE = 0.45
