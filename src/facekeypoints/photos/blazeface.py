@@ -266,10 +266,6 @@ class BlazeFaceDetector:
         centre = (x + w / 2) * per_axis[0], (y + h / 2) * per_axis[1]
         best = turned = None  # the best centred face upright in its window, and at any angle
         for extras in turns:  # by default the other three turns in one call, if the first is not sure
-            if best is not None and best.score >= self.threshold:  # upright already, as the scan's sure ones are:
-                extras = tuple(extra for extra in extras if extra == 180)  # only turned over, as theirs are
-                if not extras:
-                    continue
             windows = [_window(source, centre, side * scale, face.angle + extra) for extra in extras]
             runs = yield [pixels for pixels, _ in windows]
             for (_, back), raw in zip(windows, runs):
