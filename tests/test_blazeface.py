@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from facekeypoints import FaceKeypoints
 from facekeypoints.photos import BlazeFaceDetector, Detection, read_colour
 from facekeypoints.photos.blazeface import FACE_PX, FULL, LARGEST_PX, SHORT, VIEW, _mapped, _window
+from facekeypoints.shipped import sample_image
 
 
 @pytest.fixture(scope="module")
@@ -195,3 +196,13 @@ def test_a_confident_upright_face_keeps_its_upright_points(fk):
                                cv2.BORDER_CONSTANT)
     [face] = fk(photo, channels="bgr")
     assert abs(face.angle) < 10 and not face.too_small
+
+
+def test_the_detector_takes_an_image_of_any_numeric_type():
+    """Inputs are turned to RGB by OpenCV where they are uint8; a float or int16 image (which OpenCV's colour
+    conversion refuses) is found all the same."""
+    image = read_colour(sample_image())
+    [face] = BlazeFaceDetector()(image)
+    for kind in (np.float64, np.int16):
+        [other] = BlazeFaceDetector()(image.astype(kind))
+        assert np.allclose(other.box, face.box, atol=2) and abs(other.score - face.score) < 0.01

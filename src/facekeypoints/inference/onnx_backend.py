@@ -58,8 +58,8 @@ class OnnxKeypointModel(Predictor):
             options.intra_op_num_threads = int(threads)
             options.inter_op_num_threads = 1
         # Idle threads sleep rather than spin: spinning after each run burnt a second core while the detector ran
-        # (`FaceKeypoints()` on the shared photos: CPU time twice the wall time, and the wall time 10 % longer),
-        # and batches of 256 faces run as fast without it (`benchmarks/photos.py`, section 8).
+        # (`FaceKeypoints()` on the shared photos: CPU time 1.87 times the wall time, 1.02 without; the wall time
+        # 6 % shorter without: `benchmarks/photos.py` section 8), and a batch of 256 faces ran as fast without it.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         data = model if isinstance(model, bytes) else str(model)
         try:

@@ -43,7 +43,7 @@ NMS_IOU = 0.3  # MediaPipe's weighted NMS: boxes overlapping the best by more ar
 # are good within about 45 degrees of upright) is looked at again in VIEW-pixel windows about it turned by its
 # angle, and by a further 180, 90 and -90 degrees, until one shows it upright with SURE's score (the net sees an
 # upside-down face as upright too, but scores it 0.44-0.77 where the shared photos' faces score 0.84-0.96 seen
-# upright); one that scores THRESHOLD upright in the scan, or in its first window, is looked at turned over only.
+# upright); one that scores THRESHOLD upright in the scan is looked at turned over only.
 # At most REFINED candidates are looked at again, best first (each costs one to five VIEW-pixel runs, the fifth
 # for a face seen better turned than upright in every window: `_upright`): false ones mostly stay
 # under the threshold (a fold of the astronaut's suit scored 0.76 in a window: THRESHOLD is above it).
@@ -317,13 +317,14 @@ class BlazeFaceDetector:
                           -(-width // net.multiple) * net.multiple, 3), -1.0, np.float32)
         for one, bgr in zip(padded, images):  # inputs of one padded size, each at the top left
             inside = one[:bgr.shape[0], :bgr.shape[1]]
-            inside[...] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            inside[...] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if bgr.dtype == np.uint8 else bgr[..., 2::-1]
             inside *= 1 / 127.5
             inside -= 1
         regressors, logits = self._session(net).run(None, {"input": padded})
         anchors = net.anchors(*padded.shape[1:3])
         least = self.threshold if threshold is None else threshold
-        least_logit = np.log(least / (1 - least))  # the score's threshold as a logit: the sigmoid of the few kept
+        with np.errstate(divide="ignore"):  # the score's threshold as a logit (-inf at 0, inf at 1): the sigmoid of
+            least_logit = np.log(least) - np.log1p(-least)  # the few kept only
         found = []
         for values, logit in zip(regressors, logits[..., 0]):
             keep = logit >= least_logit
