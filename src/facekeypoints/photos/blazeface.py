@@ -270,11 +270,8 @@ class BlazeFaceDetector:
             runs = yield [pixels for pixels, _ in windows]
             for (_, back), raw in zip(windows, runs):
                 seen, back = self._centred(raw, side, w), back / per_axis[:, None]  # into the image's own pixels
-                upright = [f for f in seen if abs(f.angle) <= 45]  # its points, and so its crop, hold
-                if upright and (best is None or max(f.score for f in upright) > best.score):
-                    best = _mapped(max(upright, key=lambda f: f.score), back, side / VIEW)
-                if seen and (turned is None or max(f.score for f in seen) > turned.score):
-                    turned = _mapped(max(seen, key=lambda f: f.score), back, side / VIEW)
+                best = _better(_upright_only(seen), best, back, side / VIEW)
+                turned = _better(seen, turned, back, side / VIEW)
             if best is not None and best.score >= SURE:
                 break
         # Seen better turned than upright in every window (a sideways face whose angle in the scan was off by
@@ -284,9 +281,7 @@ class BlazeFaceDetector:
             window, back = _window(source, ((tx + tw / 2) * per_axis[0], (ty + th / 2) * per_axis[1]),
                                    side * scale, turned.angle)
             raw, = yield [window]
-            upright = [f for f in self._centred(raw, side, w) if abs(f.angle) <= 45]
-            if upright and (best is None or max(f.score for f in upright) > best.score):
-                best = _mapped(max(upright, key=lambda f: f.score), back / per_axis[:, None], side / VIEW)
+            best = _better(_upright_only(self._centred(raw, side, w)), best, back / per_axis[:, None], side / VIEW)
         return best if best is not None and best.score >= self.threshold else None
 
     @staticmethod
@@ -404,6 +399,20 @@ def _window(bgr: np.ndarray, centre: tuple[float, float], side: float, angle: fl
     window = cv2.warpAffine(source, matrix, (VIEW, VIEW), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                             borderMode=cv2.BORDER_REPLICATE)
     return window, back
+
+
+def _upright_only(found: list[Detection]) -> list[Detection]:
+    """The detections within 45 degrees of upright in their window: their points, and so their crops, hold."""
+    return [f for f in found if abs(f.angle) <= 45]
+
+
+def _better(found: list[Detection], than: Detection | None, back: np.ndarray, scale: float) -> Detection | None:
+    """The best-scoring of a window's detections mapped into the image (`_mapped`), if it scores above `than`;
+    else `than`."""
+    if not found:
+        return than
+    top = max(found, key=lambda f: f.score)
+    return _mapped(top, back, scale) if than is None or top.score > than.score else than
 
 
 def _mapped(face: Detection, back: np.ndarray, scale: float) -> Detection:
