@@ -29,15 +29,19 @@ def _private_cache(tmp_path_factory):
         os.environ["FKD_CACHE_DIR"] = old
 
 
+def _absent(message: str, them: str) -> None:
+    """Shared data missing: skipped with the reason on a user's clone, a failure where CI requires the data."""
+    if os.environ.get("FKD_REQUIRE_DATA") == "1":
+        pytest.fail(f"{message} and FKD_REQUIRE_DATA=1 requires {them}")
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def real_data() -> Path:
     """The real Kaggle-format files: $FKD_DATA_DIR, else ../shared/data/facial-keypoints-detection."""
     path = Path(os.environ.get("FKD_DATA_DIR", DEFAULT_DATA))
     if not (path / "training.zip").is_file() and not (path / "training.csv").is_file():
-        message = f"real Kaggle data not found at {path} (set FKD_DATA_DIR)"
-        if os.environ.get("FKD_REQUIRE_DATA") == "1":
-            pytest.fail(message + " and FKD_REQUIRE_DATA=1 requires it")
-        pytest.skip(message)
+        _absent(f"real Kaggle data not found at {path} (set FKD_DATA_DIR)", "it")
     return path
 
 
@@ -47,10 +51,7 @@ def real_photos() -> list[Path]:
     folder = Path(os.environ.get("FKD_DATA_DIR", DEFAULT_DATA)).parent / "photos"
     photos = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".jpg", ".png"))
     if not photos:
-        message = f"real photos not found in {folder}"
-        if os.environ.get("FKD_REQUIRE_DATA") == "1":
-            pytest.fail(message + " and FKD_REQUIRE_DATA=1 requires them")
-        pytest.skip(message)
+        _absent(f"real photos not found in {folder}", "them")
     return photos
 
 
@@ -59,10 +60,7 @@ def kaggle68() -> Path:
     """The shared Kaggle faces with 68 iBUG points as a 300-W folder (../shared/data/kaggle-68: train/, test/)."""
     folder = Path(os.environ.get("FKD_DATA_DIR", DEFAULT_DATA)).parent / "kaggle-68"
     if not (folder / "train" / "00001.pts").is_file():
-        message = f"the 68-point faces not found in {folder}"
-        if os.environ.get("FKD_REQUIRE_DATA") == "1":
-            pytest.fail(message + " and FKD_REQUIRE_DATA=1 requires them")
-        pytest.skip(message)
+        _absent(f"the 68-point faces not found in {folder}", "them")
     return folder
 
 
